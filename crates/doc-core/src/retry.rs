@@ -1,0 +1,181 @@
+//! The retry policy: how many attempts, how long to wait between them, and how
+//! much of the overall deadline each attempt may use. Time is passed in, so the
+//! policy is plain arithmetic that tests run natively.
+
+use crate::document::Rejection;
+use std::time::Duration;
+
+/// Attempts shorter than this are not started: they could not fetch a document.
+pub const MIN_ATTEMPT: Duration = Duration::from_millis(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per client request, the first included (≥ 1).
+    pub max_attempts: u32,
+    /// Everything, backoff included, ends by this time after the request arrived.
+    pub deadline: Duration,
+    /// One attempt (connect, headers and the whole body) may take at most this long.
+    pub attempt_timeout: Duration,
+    /// Backoff before retry n is drawn from [d/2, d] with d = min(max, base·2^(n-1)).
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            deadline: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(2),
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(500),
+        }
+    }
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The upstream answered with something that is not a servable document.
+    Rejected(Rejection),
+    /// The body is larger than the configured cap.
+    TooLarge { limit: u64 },
+    /// The upstream answered with a non-2xx status.
+    Status(u16),
+    /// No connection could be made (refused, DNS, denied by the host).
+    Unreachable(String),
+    /// The attempt ran out of time (first byte, between bytes, or body).
+    TimedOut,
+    /// The connection broke while the response was being read.
+    Broken(String),
+}
+
+impl AttemptOutcome {
+    /// A short, stable identifier for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AttemptOutcome::Rejected(r) => r.code(),
+            AttemptOutcome::TooLarge { .. } => "too_large",
+            AttemptOutcome::Status(_) => "upstream_status",
+            AttemptOutcome::Unreachable(_) => "unreachable",
+            AttemptOutcome::TimedOut => "timeout",
+            AttemptOutcome::Broken(_) => "broken",
+        }
+    }
+
+    /// Whether another attempt could give a different answer.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AttemptOutcome::Status(status) => matches!(status, 408 | 425 | 429 | 500..=599),
+            _ => true,
+        }
+    }
+}
+
+impl std::fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttemptOutcome::Rejected(r) => write!(f, "{r}"),
+            AttemptOutcome::TooLarge { limit } => write!(f, "document larger than {limit} bytes"),
+            AttemptOutcome::Status(s) => write!(f, "upstream answered HTTP {s}"),
+            AttemptOutcome::Unreachable(why) => write!(f, "upstream unreachable: {why}"),
+            AttemptOutcome::TimedOut => write!(f, "upstream attempt timed out"),
+            AttemptOutcome::Broken(why) => write!(f, "upstream connection broke: {why}"),
+        }
+    }
+}
+
+/// What to do after an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Wait `delay`, then try again with at most `timeout` for the attempt.
+    Retry { delay: Duration, timeout: Duration },
+    /// Stop: attempts are used up or the outcome is final.
+    GiveUp,
+    /// Stop: no time is left in the deadline for another attempt.
+    DeadlineExceeded,
+}
+
+impl RetryPolicy {
+    /// The time budget of the first attempt.
+    pub fn first_attempt_timeout(&self) -> Duration {
+        self.attempt_timeout.min(self.deadline)
+    }
+
+    /// The backoff before retry `retry` (1 = the second attempt), given a
+    /// uniform random number in [0, 1).
+    pub fn backoff(&self, retry: u32, unit_random: f64) -> Duration {
+        let exp = retry.saturating_sub(1).min(20);
+        let ceiling = self.backoff_base.saturating_mul(1 << exp).min(self.backoff_max);
+        let jitter = unit_random.clamp(0.0, 1.0);
+        ceiling / 2 + ceiling.mul_f64(jitter) / 2
+    }
+
+    /// Decides what follows a failed attempt number `attempts_made` (1-based),
+    /// `elapsed` after the request arrived.
+    pub fn next(&self, attempts_made: u32, outcome: &AttemptOutcome, elapsed: Duration, unit_random: f64) -> Next {
+        if !outcome.is_retryable() || attempts_made >= self.max_attempts {
+            return if outcome == &AttemptOutcome::TimedOut && elapsed >= self.deadline {
+                Next::DeadlineExceeded
+            } else {
+                Next::GiveUp
+            };
+        }
+        let delay = self.backoff(attempts_made, unit_random);
+        let remaining = self.deadline.saturating_sub(elapsed).saturating_sub(delay);
+        if remaining < MIN_ATTEMPT {
+            return Next::DeadlineExceeded;
+        }
+        Next::Retry { delay, timeout: remaining.min(self.attempt_timeout) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff(1, 0.0), ms(25));
+        assert_eq!(p.backoff(1, 1.0), ms(50));
+        assert_eq!(p.backoff(2, 1.0), ms(100));
+        assert_eq!(p.backoff(10, 1.0), ms(500));
+        assert_eq!(p.backoff(u32::MAX, 1.0), ms(500));
+        for r in [0.0, 0.3, 0.99] {
+            let d = p.backoff(3, r);
+            assert!(d >= ms(100) && d <= ms(200), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn retries_until_attempts_are_used() {
+        let p = RetryPolicy::default();
+        let corrupt = AttemptOutcome::Rejected(Rejection::Empty);
+        assert!(matches!(p.next(1, &corrupt, ms(10), 0.5), Next::Retry { .. }));
+        assert!(matches!(p.next(2, &corrupt, ms(10), 0.5), Next::Retry { .. }));
+        assert_eq!(p.next(3, &corrupt, ms(10), 0.5), Next::GiveUp);
+    }
+
+    #[test]
+    fn final_upstream_answers_are_not_retried() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.next(1, &AttemptOutcome::Status(404), ms(1), 0.5), Next::GiveUp);
+        assert!(matches!(p.next(1, &AttemptOutcome::Status(503), ms(1), 0.5), Next::Retry { .. }));
+    }
+
+    #[test]
+    fn attempts_fit_inside_the_deadline() {
+        let p = RetryPolicy::default();
+        let Next::Retry { delay, timeout } = p.next(1, &AttemptOutcome::TimedOut, ms(4_000), 1.0) else {
+            panic!("expected a retry")
+        };
+        assert!(ms(4_000) + delay + timeout <= p.deadline);
+        assert_eq!(p.next(1, &AttemptOutcome::TimedOut, ms(4_990), 1.0), Next::DeadlineExceeded);
+        assert_eq!(p.next(3, &AttemptOutcome::TimedOut, ms(5_000), 1.0), Next::DeadlineExceeded);
+    }
+}

@@ -1,0 +1,64 @@
+//! The project's own fixtures (from `doc-fixtures`) against the validator, plus
+//! the bad bodies an upstream can send with status 200.
+
+use doc_core::document::pdf::PdfLimits;
+use doc_core::{validate, DocumentKind, Rejection};
+
+fn check(data: &[u8]) -> Result<DocumentKind, Rejection> {
+    validate(data, &PdfLimits::default())
+}
+
+#[test]
+fn fixtures_are_judged_like_the_real_files() {
+    assert_eq!(check(&doc_fixtures::pdf()), Ok(DocumentKind::Pdf));
+    assert_eq!(check(&doc_fixtures::png()), Ok(DocumentKind::Png));
+    let verdict = check(&doc_fixtures::corrupt_pdf());
+    assert!(matches!(verdict, Err(Rejection::Pdf(_))), "{verdict:?}");
+}
+
+#[test]
+fn error_pages_and_empty_bodies_are_rejected() {
+    assert_eq!(check(b""), Err(Rejection::Empty));
+    let html = check(b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>");
+    assert_eq!(html, Err(Rejection::UnknownFormat { looks_like: "html" }));
+    let json = check(br#"{"error":"upstream exploded"}"#);
+    assert_eq!(json, Err(Rejection::UnknownFormat { looks_like: "json" }));
+    assert!(check(b"GIF89a....").is_err());
+    assert!(check(b"%PDF-").is_err());
+    assert!(check(b"\x89PNG\r\n\x1a\n").is_err());
+}
+
+#[test]
+fn every_truncation_of_the_fixtures_is_rejected() {
+    for doc in [doc_fixtures::pdf(), doc_fixtures::png()] {
+        for cut in 0..doc.len() - 1 {
+            // Cutting only the final end-of-line of a PDF leaves a complete file.
+            let whole = doc.starts_with(b"%PDF") && doc[cut..].iter().all(|b| b.is_ascii_whitespace());
+            if !whole {
+                assert!(check(&doc[..cut]).is_err(), "accepted a cut at {cut} of {}", doc.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn trailing_bytes_after_iend_are_rejected() {
+    let mut png = doc_fixtures::png();
+    png.extend_from_slice(b"junk");
+    assert!(check(&png).is_err());
+}
+
+#[test]
+fn a_wrong_stream_length_is_rejected() {
+    let pdf = doc_fixtures::pdf();
+    // Object 6 holds the content stream's length; make it one byte shorter.
+    let marker = b"6 0 obj\r\n";
+    let at = pdf.windows(marker.len()).position(|w| w == marker).unwrap() + marker.len();
+    let end = at + pdf[at..].iter().position(|&b| b == b'\r').unwrap();
+    let len: usize = std::str::from_utf8(&pdf[at..end]).unwrap().parse().unwrap();
+    let shorter = format!("{:<width$}", len - 1, width = end - at);
+    let mut bad = pdf.clone();
+    bad[at..end].copy_from_slice(shorter.as_bytes());
+    let verdict = check(&bad);
+    assert!(matches!(verdict, Err(Rejection::Pdf(doc_core::document::pdf::PdfError::StreamLength { .. }))), "{verdict:?}");
+}

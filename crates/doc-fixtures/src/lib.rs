@@ -1,0 +1,104 @@
+//! Builds the project's own test documents, byte for byte reproducibly:
+//!
+//! - [`pdf`]: a one-page PDF with a classic cross-reference table whose offsets
+//!   are computed, and a Flate-compressed content stream with an indirect `/Length`
+//!   (the same shape as the real upstream's file);
+//! - [`png`]: a small RGB PNG from the `png` crate's encoder;
+//! - [`corrupt_pdf`]: [`pdf`] after the lossy UTF-8 round trip that made the real
+//!   upstream's `corrupt-dummy.pdf` (invalid sequences become U+FFFD, CR becomes LF).
+//!
+//! The dummy upstream component embeds these at build time, and the tests use them,
+//! so nothing in the repo depends on files from outside it.
+
+use flate2::{write::ZlibEncoder, Compression};
+use std::io::Write;
+
+/// A valid PDF. Lines end in CRLF, and a binary comment follows the header as
+/// writers do, so the lossy round trip changes both.
+pub fn pdf() -> Vec<u8> {
+    let content = b"BT /F1 18 Tf 20 40 Td (doc-proxy fixture) Tj ET\n".repeat(3);
+    let mut packed = ZlibEncoder::new(Vec::new(), Compression::best());
+    packed.write_all(&content).expect("writing to a Vec");
+    let packed = packed.finish().expect("writing to a Vec");
+
+    let mut out: Vec<u8> = b"%PDF-1.4\r\n%\xe2\xe3\xcf\xd3\r\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut object = |out: &mut Vec<u8>, body: &[u8]| {
+        offsets.push(out.len());
+        write!(out, "{} 0 obj\r\n", offsets.len()).expect("writing to a Vec");
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\r\nendobj\r\n");
+    };
+    object(&mut out, b"<</Type/Catalog/Pages 2 0 R>>");
+    object(&mut out, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    object(
+        &mut out,
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 120]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+    );
+    let mut stream = b"<</Length 6 0 R/Filter/FlateDecode>>\r\nstream\r\n".to_vec();
+    stream.extend_from_slice(&packed);
+    stream.extend_from_slice(b"\r\nendstream");
+    object(&mut out, &stream);
+    object(&mut out, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>");
+    object(&mut out, packed.len().to_string().as_bytes());
+
+    let xref_at = out.len();
+    write!(out, "xref\r\n0 {}\r\n0000000000 65535 f\r\n", offsets.len() + 1).expect("writing to a Vec");
+    for offset in &offsets {
+        write!(out, "{offset:010} 00000 n\r\n").expect("writing to a Vec");
+    }
+    write!(
+        out,
+        "trailer\r\n<</Size {}/Root 1 0 R>>\r\nstartxref\r\n{xref_at}\r\n%%EOF\r\n",
+        offsets.len() + 1
+    )
+    .expect("writing to a Vec");
+    out
+}
+
+/// A valid 48×32 RGB PNG with a horizontal gradient.
+pub fn png() -> Vec<u8> {
+    let (width, height) = (48u32, 32u32);
+    let pixels: Vec<u8> = (0..height)
+        .flat_map(|y| (0..width).flat_map(move |x| [(x * 5) as u8, (y * 7) as u8, 160]))
+        .collect();
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("writing to a Vec");
+    writer.write_image_data(&pixels).expect("pixel count matches");
+    writer.finish().expect("writing to a Vec");
+    out
+}
+
+/// The corrupt PDF the upstream serves one time in ten, made from [`pdf`].
+pub fn corrupt_pdf() -> Vec<u8> {
+    lossy_utf8_round_trip(&pdf())
+}
+
+/// What a text pipeline does to binary data: every invalid UTF-8 sequence
+/// becomes U+FFFD (`EF BF BD`) and every carriage return becomes a line feed.
+pub fn lossy_utf8_round_trip(bytes: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(bytes).replace('\r', "\n").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixtures_are_reproducible() {
+        assert_eq!(pdf(), pdf());
+        assert_eq!(png(), png());
+    }
+
+    #[test]
+    fn corrupt_pdf_keeps_header_and_trailer_but_grows() {
+        let (good, bad) = (pdf(), corrupt_pdf());
+        assert!(bad.starts_with(b"%PDF-1.4"));
+        assert!(bad.ends_with(b"%%EOF\n\n")); // CRLF became LF LF
+        assert!(bad.len() > good.len());
+        assert!(!bad.contains(&b'\r'));
+    }
+}
