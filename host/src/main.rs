@@ -1,1 +1,151 @@
-fn main() {}
+//! doc-proxy-host: serves one `wasi:http/incoming-handler` component.
+//!
+//! Start-up, in order: build the engine, load (or compile and cache) the
+//! component, link WASI, pre-instantiate, bind both listeners, report ready.
+//! Then serve until SIGTERM/SIGINT, and drain.
+
+mod admin;
+mod cli;
+mod engine;
+mod guest_log;
+mod listener;
+mod logging;
+mod metrics;
+mod outbound;
+mod proxy;
+mod shutdown;
+mod state;
+
+use anyhow::Context as _;
+use clap::Parser;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    if let Err(e) = logging::init(&args.log_level) {
+        eprintln!("doc-proxy-host: invalid --log-level: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "exiting");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: cli::Args) -> anyhow::Result<()> {
+    let shutdown = shutdown::on_signal()?;
+    let metrics = metrics::Metrics::new();
+
+    let engine = engine::new_engine(args.max_concurrent_requests, args.max_instance_memory_bytes)?;
+    engine::start_epoch_ticker(&engine);
+    let loaded = engine::load_component(&engine, &args.component, args.cache_dir().as_deref())?;
+    let component_name: Arc<str> = args
+        .component
+        .file_stem()
+        .map_or_else(|| "component".into(), |s| s.to_string_lossy().into());
+    tracing::info!(
+        component = %args.component.display(),
+        sha256 = %loaded.sha256,
+        from_cache = loaded.from_cache,
+        load_ms = loaded.load_time.as_secs_f64() * 1e3,
+        "component loaded"
+    );
+    metrics
+        .component_info
+        .with_label_values(&[&args.component.display().to_string(), &loaded.sha256])
+        .set(1);
+
+    let mut linker = Linker::new(&engine);
+    state::add_to_linker(&mut linker)?;
+    let pre = linker
+        .instantiate_pre(&loaded.component)
+        .map_err(anyhow::Error::from)
+        .context("the component imports something this host does not provide (only wasi:* 0.2 is linked)")?;
+    let pre = ProxyPre::new(pre).map_err(anyhow::Error::from).context("the component does not export wasi:http/incoming-handler@0.2.x")?;
+
+    let outbound = Arc::new(outbound::Outbound::new(
+        allowed_outbound(&args)?,
+        outbound::Timeouts {
+            connect: args.outbound_connect_timeout,
+            first_byte: args.outbound_first_byte_timeout,
+            between_bytes: args.outbound_between_bytes_timeout,
+        },
+        args.outbound_max_idle_per_host,
+        metrics.clone(),
+    ));
+    tracing::info!(allowed = ?outbound.allowed(), "outbound allow-list");
+
+    let proxy = Arc::new(proxy::Proxy {
+        pre,
+        template: state::StoreTemplate {
+            env: args.guest_env(),
+            outbound,
+            component_name,
+            guest_log_limit: args.guest_log_limit_bytes,
+        },
+        metrics: metrics.clone(),
+        permits: Arc::new(tokio::sync::Semaphore::new(args.max_concurrent_requests as usize)),
+        request_timeout: args.request_timeout,
+    });
+    let ready = Arc::new(AtomicBool::new(false));
+    let admin = Arc::new(admin::Admin { metrics, ready: ready.clone() });
+
+    let public_listener = TcpListener::bind(args.listen_addr).await.with_context(|| format!("binding {}", args.listen_addr))?;
+    let admin_listener = TcpListener::bind(args.admin_addr).await.with_context(|| format!("binding {}", args.admin_addr))?;
+    tracing::info!(
+        public = %public_listener.local_addr()?,
+        admin = %admin_listener.local_addr()?,
+        "listening"
+    );
+
+    let limits = listener::ConnectionLimits {
+        max_header_bytes: args.max_request_header_bytes as usize,
+        header_read_timeout: args.header_read_timeout,
+    };
+    let public = tokio::spawn(listener::serve("public", public_listener, limits, shutdown.clone(), args.drain_timeout, move |req| {
+        proxy.clone().handle(req)
+    }));
+    let admin_task = tokio::spawn(listener::serve("admin", admin_listener, limits, shutdown.clone(), args.drain_timeout, move |req| {
+        admin.clone().handle(req)
+    }));
+    ready.store(true, Ordering::Release);
+
+    // Readiness drops the moment shutdown starts, before connections drain.
+    listener::stopped(&mut shutdown.clone()).await;
+    ready.store(false, Ordering::Release);
+    let _ = public.await;
+    let _ = admin_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The upstream's authority plus every `--allow-outbound`, normalized.
+fn allowed_outbound(args: &cli::Args) -> anyhow::Result<Vec<String>> {
+    let mut allowed = Vec::new();
+    if let Some(url) = &args.upstream_url {
+        let upstream = doc_core::config::UpstreamUrl::parse(url).map_err(|e| anyhow::anyhow!("UPSTREAM_URL: {e}"))?;
+        allowed.push(outbound::normalize_authority(&upstream.scheme, &upstream.authority));
+    }
+    for entry in &args.allow_outbound {
+        let (scheme, authority) = entry.split_once("://").unwrap_or(("http", entry.as_str()));
+        allowed.push(outbound::normalize_authority(scheme, authority.trim_end_matches('/')));
+    }
+    allowed.sort();
+    allowed.dedup();
+    Ok(allowed)
+}

@@ -1,1 +1,57 @@
+//! An emulator of the real upstream, `dummy-pdf-or-png`, as a WASI HTTP component.
+//!
+//! Like the real service it answers every path and method the same way: per
+//! request, 50% a PNG, 40% a PDF, 10% a corrupt PDF (valid header and trailer,
+//! broken inside), with `Content-Type` chosen by file kind, so the corrupt file
+//! is labelled `application/pdf` too. The files are the project's own, made by
+//! `doc-fixtures` at build time.
+//!
+//! Fault knobs, from the environment, for tests and demos (all default to the real
+//! upstream's behaviour):
+//! - `CORRUPT_PERCENT` (0-100, default 10): share of corrupt PDFs; the remainder
+//!   is split 5:4 between PNG and PDF.
+//! - `ERROR_PERCENT` (0-100, default 0): share of `500` answers with an HTML body.
+//! - `DELAY_MS` (0-60000, default 0): wait this long before answering.
 
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+
+const PNG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dummy.png"));
+const PDF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dummy.pdf"));
+const CORRUPT_PDF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/corrupt-dummy.pdf"));
+
+const ERROR_PAGE: &str = "<!DOCTYPE html><html><body><h1>500 Internal Server Error</h1></body></html>\n";
+
+#[http_component]
+fn handle(request: Request) -> Response {
+    let knob = |name: &str, default: u64, max: u64| {
+        std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).map_or(default, |v| v.min(max))
+    };
+    let delay_ms = knob("DELAY_MS", 0, 60_000);
+    if delay_ms > 0 {
+        wasi::clocks::monotonic_clock::subscribe_duration(delay_ms * 1_000_000).block();
+    }
+    let (status, content_type, body): (u16, &str, &[u8]) = if percent_roll() < knob("ERROR_PERCENT", 0, 100) {
+        (500, "text/html; charset=utf-8", ERROR_PAGE.as_bytes())
+    } else {
+        let corrupt = knob("CORRUPT_PERCENT", 10, 100);
+        let png_share = (100 - corrupt) * 5 / 9;
+        match percent_roll() {
+            r if r < corrupt => (200, "application/pdf", CORRUPT_PDF),
+            r if r < corrupt + png_share => (200, "image/png", PNG),
+            _ => (200, "application/pdf", PDF),
+        }
+    };
+    let is_head = matches!(request.method(), Method::Head);
+    let mut response = Response::new(status, if is_head { Vec::new() } else { body.to_vec() });
+    response.set_header("content-type", content_type);
+    if !is_head {
+        response.set_header("content-length", body.len().to_string());
+    }
+    response
+}
+
+/// A uniform draw from 0..100.
+fn percent_roll() -> u64 {
+    wasi::random::insecure::get_insecure_random_u64() % 100
+}

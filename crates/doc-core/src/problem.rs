@@ -26,8 +26,8 @@ pub enum ProxyError {
     Internal,
     /// Raised by a host: too many requests in flight.
     Overloaded,
-    /// Raised by a host: the request head is larger than allowed.
-    HeadersTooLarge,
+    /// Raised by a host: the component did not answer within the host's timeout.
+    RequestTimeout { timeout_ms: u64 },
 }
 
 /// Seconds a client should wait after a 503 before trying again.
@@ -39,11 +39,10 @@ impl ProxyError {
             ProxyError::BadId(_) => 400,
             ProxyError::NotFound | ProxyError::DocumentNotFound => 404,
             ProxyError::MethodNotAllowed => 405,
-            ProxyError::HeadersTooLarge => 431,
             ProxyError::Misconfigured(_) | ProxyError::Internal => 500,
             ProxyError::BadUpstreamDocument { .. } => 502,
             ProxyError::UpstreamUnavailable { .. } | ProxyError::Overloaded => 503,
-            ProxyError::DeadlineExceeded { .. } => 504,
+            ProxyError::DeadlineExceeded { .. } | ProxyError::RequestTimeout { .. } => 504,
         }
     }
 
@@ -60,7 +59,7 @@ impl ProxyError {
             ProxyError::Misconfigured(_) => "misconfigured",
             ProxyError::Internal => "internal-error",
             ProxyError::Overloaded => "overloaded",
-            ProxyError::HeadersTooLarge => "headers-too-large",
+            ProxyError::RequestTimeout { .. } => "request-timeout",
         }
     }
 
@@ -76,7 +75,7 @@ impl ProxyError {
             ProxyError::Misconfigured(_) => "Service misconfigured",
             ProxyError::Internal => "Internal error",
             ProxyError::Overloaded => "Too many requests in flight",
-            ProxyError::HeadersTooLarge => "Request headers too large",
+            ProxyError::RequestTimeout { .. } => "Request timed out",
         }
     }
 
@@ -98,7 +97,7 @@ impl ProxyError {
             ProxyError::Misconfigured(why) => why.clone(),
             ProxyError::Internal => "the request could not be completed; it has been logged".into(),
             ProxyError::Overloaded => "the server is at its concurrency limit; retry shortly".into(),
-            ProxyError::HeadersTooLarge => "the request line and headers exceed the server's limit".into(),
+            ProxyError::RequestTimeout { timeout_ms } => format!("no response within the server's {timeout_ms} ms limit"),
         }
     }
 

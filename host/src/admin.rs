@@ -1,0 +1,38 @@
+//! The admin listener: `/metrics` (Prometheus text format), `/livez` and `/readyz`.
+//! Readiness means the component is loaded, the public listener is bound, and
+//! the host is not draining.
+
+use crate::metrics::Metrics;
+use bytes::Bytes;
+use http_body_util::Full;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub struct Admin {
+    pub metrics: Metrics,
+    pub ready: Arc<AtomicBool>,
+}
+
+impl Admin {
+    pub async fn handle(self: Arc<Self>, request: http::Request<hyper::body::Incoming>) -> Result<http::Response<Full<Bytes>>, Infallible> {
+        let reply = |status: u16, content_type: &str, body: Bytes| {
+            http::Response::builder()
+                .status(status)
+                .header("content-type", content_type)
+                .header("cache-control", "no-store")
+                .body(Full::new(body))
+                .expect("static response parts")
+        };
+        if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
+            return Ok(reply(405, "text/plain", Bytes::from_static(b"method not allowed\n")));
+        }
+        Ok(match request.uri().path() {
+            "/metrics" => reply(200, prometheus::TEXT_FORMAT, Bytes::from(self.metrics.render())),
+            "/livez" => reply(200, "text/plain", Bytes::from_static(b"ok\n")),
+            "/readyz" if self.ready.load(Ordering::Acquire) => reply(200, "text/plain", Bytes::from_static(b"ready\n")),
+            "/readyz" => reply(503, "text/plain", Bytes::from_static(b"not ready\n")),
+            _ => reply(404, "text/plain", Bytes::from_static(b"admin endpoints: /metrics /livez /readyz\n")),
+        })
+    }
+}

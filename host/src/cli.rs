@@ -1,0 +1,137 @@
+//! Command-line flags and their environment variables. Every timeout and limit
+//! the host enforces is declared here, with its default and its reason.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Serves a `wasi:http/incoming-handler` component (WASI 0.2) over HTTP, with
+/// Prometheus metrics, health endpoints, an outbound allow-list, limits and
+/// graceful drain.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "doc-proxy-host", version)]
+pub struct Args {
+    /// The component to serve (a `.wasm` file exporting `wasi:http/incoming-handler@0.2.x`).
+    #[arg(long, env = "COMPONENT", default_value = "target/wasm32-wasip2/wasm/doc_proxy.wasm")]
+    pub component: PathBuf,
+
+    /// Public listener. Port 0 picks a free port; the bound address is logged.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: SocketAddr,
+
+    /// Admin listener: /metrics, /livez, /readyz. Kept apart so it is never exposed
+    /// with the public port.
+    #[arg(long, env = "ADMIN_ADDR", default_value = "127.0.0.1:9090")]
+    pub admin_addr: SocketAddr,
+
+    /// The upstream the component talks to. Passed to the component as
+    /// `UPSTREAM_URL`, and its authority is allowed outbound by default.
+    #[arg(long, env = "UPSTREAM_URL")]
+    pub upstream_url: Option<String>,
+
+    /// Extra outbound destinations the component may reach, as `host:port`
+    /// (repeatable). Everything not listed, nor the upstream's, is denied.
+    #[arg(long = "allow-outbound", env = "ALLOW_OUTBOUND", value_delimiter = ',')]
+    pub allow_outbound: Vec<String>,
+
+    /// Environment for the component: `KEY=VALUE`, or `KEY` to copy the host's
+    /// value when it is set (repeatable, like `wasmtime serve --env`).
+    #[arg(long = "env", short = 'e')]
+    pub env: Vec<String>,
+
+    /// Outbound TCP connect timeout (the component may ask for less, never more).
+    #[arg(long, env = "OUTBOUND_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub outbound_connect_timeout: Duration,
+
+    /// Outbound wait for the response headers (wasmtime's default is 600 s).
+    #[arg(long, env = "OUTBOUND_FIRST_BYTE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub outbound_first_byte_timeout: Duration,
+
+    /// Outbound wait between two body chunks.
+    #[arg(long, env = "OUTBOUND_BETWEEN_BYTES_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub outbound_between_bytes_timeout: Duration,
+
+    /// Idle keep-alive connections kept per outbound host.
+    #[arg(long, env = "OUTBOUND_MAX_IDLE_PER_HOST", default_value_t = 64)]
+    pub outbound_max_idle_per_host: usize,
+
+    /// A request (guest work and response body) is cut off after this long.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Requests served at once; more get 503 + Retry-After instead of queueing.
+    /// Also sizes the instance pool.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent_requests: u32,
+
+    /// Largest request head (request line + headers) accepted; larger gets 431.
+    /// hyper's floor is 8 KiB.
+    #[arg(long, env = "MAX_REQUEST_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub max_request_header_bytes: u32,
+
+    /// Time a client has to send the request head.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Largest linear memory of one instance.
+    #[arg(long, env = "MAX_INSTANCE_MEMORY_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_instance_memory_bytes: usize,
+
+    /// Component stderr/stdout re-emitted per request at most; the rest is dropped
+    /// with one notice, so a chatty guest cannot flood the logs.
+    #[arg(long, env = "GUEST_LOG_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub guest_log_limit_bytes: usize,
+
+    /// On SIGTERM/SIGINT: readiness fails at once, new connections are refused,
+    /// and in-flight requests get this long to finish.
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// Where compiled components are cached (keyed by content hash and engine).
+    /// Defaults to `$XDG_CACHE_HOME/doc-proxy` or `~/.cache/doc-proxy`.
+    #[arg(long, env = "COMPILE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile at every start instead of using the cache.
+    #[arg(long, env = "NO_COMPILE_CACHE")]
+    pub no_cache: bool,
+
+    /// Log filter, in `tracing` EnvFilter syntax.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+impl Args {
+    /// The compile cache directory, unless caching is off or no home is known.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|base| base.join("doc-proxy"))
+        })
+    }
+
+    /// The component's environment: `UPSTREAM_URL` (if given) and each `--env`.
+    pub fn guest_env(&self) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        if let Some(url) = &self.upstream_url {
+            env.push(("UPSTREAM_URL".to_string(), url.clone()));
+        }
+        for item in &self.env {
+            match item.split_once('=') {
+                Some((k, v)) => env.push((k.to_string(), v.to_string())),
+                None => {
+                    if let Ok(v) = std::env::var(item) {
+                        env.push((item.clone(), v));
+                    }
+                }
+            }
+        }
+        env
+    }
+}

@@ -1,0 +1,102 @@
+//! The wasmtime engine and the served component: a pooling allocator sized for
+//! the concurrency limit, epoch interruption so a guest that spins still yields
+//! to timeouts, and a compile cache keyed by the component's hash and the
+//! engine's settings, so a restart does not pay Cranelift again.
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances: the granularity at which guests yield.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+pub fn new_engine(max_concurrent: u32, max_memory_bytes: usize) -> anyhow::Result<Engine> {
+    // A slot per concurrent request, plus headroom for instances being torn down.
+    let slots = max_concurrent + max_concurrent / 8 + 8;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 8)
+        .total_memories(slots * 2)
+        .total_tables(slots * 4)
+        .total_stacks(slots)
+        .max_memory_size(max_memory_bytes);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&config)?)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] for the life of the process.
+pub fn start_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match engine.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })
+        .expect("spawning a thread");
+}
+
+pub struct LoadedComponent {
+    pub component: Component,
+    pub sha256: String,
+    pub from_cache: bool,
+    pub load_time: Duration,
+}
+
+/// Loads `path`, from the compile cache when it holds this exact component for
+/// this exact engine, compiling (and caching) it otherwise.
+pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) -> anyhow::Result<LoadedComponent> {
+    let started = Instant::now();
+    let bytes = std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?;
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let cached = cache_dir.map(|dir| cache_path(engine, dir, &sha256));
+
+    if let Some(file) = cached.as_ref().filter(|f| f.exists()) {
+        // SAFETY: the cache holds only files this function wrote with
+        // `precompile_component` for an engine with the same compatibility hash.
+        match unsafe { Component::deserialize_file(engine, file) } {
+            Ok(component) => {
+                return Ok(LoadedComponent { component, sha256, from_cache: true, load_time: started.elapsed() })
+            }
+            Err(e) => tracing::warn!(file = %file.display(), error = %e, "ignoring unusable compile cache entry"),
+        }
+    }
+
+    let serialized = engine
+        .precompile_component(&bytes)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("compiling component {}", path.display()))?;
+    if let Some(file) = &cached {
+        if let Err(e) = write_atomically(file, &serialized) {
+            tracing::warn!(file = %file.display(), error = %e, "compile cache not written; starts will compile");
+        }
+    }
+    // SAFETY: `serialized` was produced just now by this engine.
+    let component = unsafe { Component::deserialize(engine, &serialized)? };
+    Ok(LoadedComponent { component, sha256, from_cache: false, load_time: started.elapsed() })
+}
+
+fn cache_path(engine: &Engine, dir: &Path, sha256: &str) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()))
+}
+
+fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, file)
+}

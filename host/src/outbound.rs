@@ -1,0 +1,241 @@
+//! Outbound HTTP for components: an allow-list, timeouts the guest can shorten
+//! but not lengthen, and a shared keep-alive connection pool.
+//!
+//! wasmtime-wasi-http's default client opens a new connection per request, has
+//! no allow-list, and waits up to 600 s; this replaces it through
+//! [`WasiHttpHooks::send_request`].
+
+use crate::metrics::Metrics;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// Host-side outbound limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub between_bytes: Duration,
+}
+
+impl Timeouts {
+    /// The guest's options, each capped by the host's.
+    fn capped_by(self, guest: Option<RequestOptions>) -> Timeouts {
+        let cap = |host: Duration, asked: Option<Duration>| asked.map_or(host, |a| a.min(host));
+        let guest = guest.unwrap_or_default();
+        Timeouts {
+            connect: cap(self.connect, guest.connect_timeout),
+            first_byte: cap(self.first_byte, guest.first_byte_timeout),
+            between_bytes: cap(self.between_bytes, guest.between_bytes_timeout),
+        }
+    }
+}
+
+/// Shared by every request's store.
+pub struct Outbound {
+    allowed: Vec<String>,
+    timeouts: Timeouts,
+    client: Client<HttpConnector, WasiBody>,
+    metrics: Metrics,
+}
+
+impl Outbound {
+    /// `allowed` holds `host:port` authorities; see [`normalize_authority`].
+    pub fn new(allowed: Vec<String>, timeouts: Timeouts, max_idle_per_host: usize, metrics: Metrics) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(timeouts.connect));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(max_idle_per_host)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Outbound { allowed, timeouts, client, metrics }
+    }
+
+    pub fn allowed(&self) -> &[String] {
+        &self.allowed
+    }
+
+    fn is_allowed(&self, uri: &http::Uri) -> bool {
+        match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => {
+                let wanted = normalize_authority(scheme, authority.as_str());
+                self.allowed.iter().any(|a| *a == wanted)
+            }
+            _ => false,
+        }
+    }
+
+    async fn send(
+        self: Arc<Self>,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<http::Response<WasiBody>, Error> {
+        if !self.is_allowed(request.uri()) {
+            tracing::warn!(uri = %request.uri(), "outbound request denied: not in the allow-list");
+            self.metrics.outbound_requests.with_label_values(&["denied"]).inc();
+            return Err(Error::HttpRequestDenied);
+        }
+        let timeouts = self.timeouts.capped_by(options);
+        let started = Instant::now();
+        let result = if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            // TLS goes through wasmtime's client (a connection per request).
+            let options = RequestOptions {
+                connect_timeout: Some(timeouts.connect),
+                first_byte_timeout: Some(timeouts.first_byte),
+                between_bytes_timeout: Some(timeouts.between_bytes),
+            };
+            match wasmtime_wasi_http::default_send_request(request, Some(options)).await {
+                Ok((response, io)) => {
+                    tokio::spawn(io);
+                    Ok(response.map(|b| b.boxed_unsync()))
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            match tokio::time::timeout(timeouts.first_byte, self.client.request(request)).await {
+                Err(_) => Err(Error::ConnectionReadTimeout),
+                Ok(Err(e)) if e.is_connect() => Err(connect_error(&e)),
+                Ok(Err(e)) => Err(Error::InternalError(Some(format!("{e}")))),
+                Ok(Ok(response)) => Ok(response.map(|incoming| {
+                    BetweenBytes::new(incoming.map_err(Error::from), timeouts.between_bytes).boxed_unsync()
+                })),
+            }
+        };
+        self.metrics.outbound_duration.observe(started.elapsed().as_secs_f64());
+        let label = match &result {
+            Ok(response) => response.status().as_u16().to_string(),
+            Err(Error::ConnectionRefused | Error::ConnectionTimeout | Error::Connect(_)) => "connect_error".into(),
+            Err(Error::ConnectionReadTimeout) => "timeout".into(),
+            Err(_) => "error".into(),
+        };
+        self.metrics.outbound_requests.with_label_values(&[&label]).inc();
+        result
+    }
+}
+
+/// Sorts a connect failure into refused or timed out, for the guest's error code.
+fn connect_error(e: &hyper_util::client::legacy::Error) -> Error {
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return Error::ConnectionTimeout;
+            }
+        }
+        source = inner.source();
+    }
+    Error::ConnectionRefused
+}
+
+/// `host:port` in lower case, with the scheme's default port made explicit.
+pub fn normalize_authority(scheme: &str, authority: &str) -> String {
+    let authority = authority.to_ascii_lowercase();
+    let has_port = match authority.rfind(':') {
+        Some(i) => !authority[i..].contains(']'),
+        None => false,
+    };
+    if has_port {
+        authority
+    } else {
+        let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+        format!("{authority}:{port}")
+    }
+}
+
+/// The `wasi:http` hooks of one store: outbound requests go through [`Outbound`].
+pub struct OutboundHooks(pub Arc<Outbound>);
+
+type SendFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: SendFuture,
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, SendFuture), Error>> + Send> {
+        let outbound = self.0.clone();
+        Box::new(async move {
+            let response = outbound.send(request, options).await?;
+            Ok((response, Box::new(async { Ok(()) }) as SendFuture))
+        })
+    }
+}
+
+/// A response body that fails when no data arrives for `limit`.
+struct BetweenBytes<B> {
+    inner: B,
+    limit: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> BetweenBytes<B> {
+    fn new(inner: B, limit: Duration) -> Self {
+        BetweenBytes { inner, limit, timer: Box::pin(tokio::time::sleep(limit)) }
+    }
+}
+
+impl<B: Body<Data = Bytes, Error = Error> + Unpin> Body for BetweenBytes<B> {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + self.limit;
+                self.timer.as_mut().reset(deadline);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorities_get_explicit_ports() {
+        assert_eq!(normalize_authority("http", "Upstream"), "upstream:80");
+        assert_eq!(normalize_authority("https", "x.example"), "x.example:443");
+        assert_eq!(normalize_authority("http", "127.0.0.1:3000"), "127.0.0.1:3000");
+        assert_eq!(normalize_authority("http", "[::1]"), "[::1]:80");
+        assert_eq!(normalize_authority("http", "[::1]:8080"), "[::1]:8080");
+    }
+
+    #[test]
+    fn guest_timeouts_are_capped_by_the_host() {
+        let host = Timeouts { connect: Duration::from_secs(2), first_byte: Duration::from_secs(10), between_bytes: Duration::from_secs(10) };
+        let guest = RequestOptions {
+            connect_timeout: Some(Duration::from_secs(1)),
+            first_byte_timeout: Some(Duration::from_secs(600)),
+            between_bytes_timeout: None,
+        };
+        let t = host.capped_by(Some(guest));
+        assert_eq!(t.connect, Duration::from_secs(1));
+        assert_eq!(t.first_byte, Duration::from_secs(10));
+        assert_eq!(t.between_bytes, Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,191 @@
+//! The public listener's handler: each request gets a request id, a concurrency
+//! permit, a fresh instance of the component, and a time limit. A trap, a
+//! missing response or a timeout becomes a problem+json for that request only.
+
+use crate::metrics::{method_label, route_label, Metrics};
+use crate::state::{HostState, StoreTemplate};
+use bytes::Bytes;
+use doc_core::problem::{ProxyError, CONTENT_TYPE as PROBLEM_TYPE};
+use doc_core::route::sanitize_request_id;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::WasiHttpView;
+
+/// Spin's health path; answered by the host, as Spin does.
+pub const SPIN_HEALTH_PATH: &str = "/.well-known/spin/health";
+
+const REQUEST_ID: &str = "x-request-id";
+
+pub struct Proxy {
+    pub pre: ProxyPre<HostState>,
+    pub template: StoreTemplate,
+    pub metrics: Metrics,
+    pub permits: Arc<Semaphore>,
+    pub request_timeout: Duration,
+}
+
+/// How a guest run ended, when it did not end well.
+enum GuestFailure {
+    Trap,
+    Timeout,
+}
+
+impl Proxy {
+    pub async fn handle(self: Arc<Self>, mut request: http::Request<Incoming>) -> Result<http::Response<HyperOutgoingBody>, Infallible> {
+        let started = Instant::now();
+        let route = route_label(request.uri().path());
+        let method = method_label(request.method());
+        let _in_flight = InFlight::new(&self.metrics);
+
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .and_then(sanitize_request_id)
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let header_value = http::HeaderValue::from_str(&request_id).expect("sanitized ids are valid header values");
+        request.headers_mut().insert(REQUEST_ID, header_value.clone());
+        let instance = request.uri().path().to_owned();
+
+        let mut response = if request.uri().path() == SPIN_HEALTH_PATH {
+            text_response(200, "OK")
+        } else {
+            match self.permits.clone().try_acquire_owned() {
+                Err(_) => problem(&ProxyError::Overloaded, &instance, &request_id),
+                Ok(permit) => match self.run_guest(request, &request_id, permit).await {
+                    Ok(response) => response,
+                    Err(GuestFailure::Trap) => problem(&ProxyError::Internal, &instance, &request_id),
+                    Err(GuestFailure::Timeout) => {
+                        let timeout_ms = self.request_timeout.as_millis() as u64;
+                        problem(&ProxyError::RequestTimeout { timeout_ms }, &instance, &request_id)
+                    }
+                },
+            }
+        };
+        response.headers_mut().entry(REQUEST_ID).or_insert(header_value);
+
+        let status = response.status().as_u16();
+        self.metrics.requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        self.metrics.request_duration.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
+        Ok(response)
+    }
+
+    /// Runs the component on `request`. The guest keeps running in its own task
+    /// after the response head is out, to stream the body; the permit and the
+    /// time limit go with it.
+    async fn run_guest(
+        &self,
+        request: http::Request<Incoming>,
+        request_id: &str,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
+        let mut store = self.template.new_store(self.pre.engine(), request_id);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let prepared = (|| {
+            let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
+            let outparam = store.data_mut().http().new_response_outparam(sender)?;
+            anyhow::Ok((incoming, outparam))
+        })();
+        let (incoming, outparam) = prepared.map_err(|e| {
+            tracing::error!(request_id, error = %format!("{e:#}"), "could not hand the request to the component");
+            GuestFailure::Trap
+        })?;
+
+        let pre = self.pre.clone();
+        let metrics = self.metrics.clone();
+        let timeout = self.request_timeout;
+        let id = request_id.to_owned();
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            let run = async {
+                let instantiating = Instant::now();
+                let proxy = pre.instantiate_async(&mut store).await?;
+                metrics.instantiation.observe(instantiating.elapsed().as_secs_f64());
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
+            };
+            let failure = match tokio::time::timeout(timeout, run).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => {
+                    tracing::error!(request_id = %id, error = %format!("{e:?}"), "component trapped");
+                    GuestFailure::Trap
+                }
+                Err(_) => {
+                    tracing::error!(request_id = %id, timeout_ms = timeout.as_millis() as u64, "component timed out");
+                    GuestFailure::Timeout
+                }
+            };
+            metrics.traps.inc();
+            Err(failure)
+        });
+
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => {
+                tracing::error!(request_id, error = ?code, "component answered with an error code");
+                Err(GuestFailure::Trap)
+            }
+            // The sender was dropped with the store: the task ended without answering.
+            Err(_) => match task.await {
+                Ok(Err(failure)) => Err(failure),
+                Ok(Ok(())) => {
+                    tracing::error!(request_id, "component returned without setting a response");
+                    Err(GuestFailure::Trap)
+                }
+                Err(join) => {
+                    tracing::error!(request_id, error = %join, "component task failed");
+                    Err(GuestFailure::Trap)
+                }
+            },
+        }
+    }
+}
+
+fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
+    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed_unsync()
+}
+
+fn text_response(status: u16, text: &'static str) -> http::Response<HyperOutgoingBody> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "text/plain")
+        .body(full_body(text))
+        .expect("static response parts")
+}
+
+/// A problem+json response made by the host itself.
+pub fn problem(error: &ProxyError, instance: &str, request_id: &str) -> http::Response<HyperOutgoingBody> {
+    let mut builder = http::Response::builder()
+        .status(error.status())
+        .header("content-type", PROBLEM_TYPE)
+        .header("cache-control", "no-store");
+    for (name, value) in error.extra_headers() {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(full_body(error.to_problem(instance, request_id).to_json()))
+        .expect("problem responses have valid parts")
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    fn new(metrics: &Metrics) -> Self {
+        metrics.in_flight.inc();
+        InFlight(metrics.in_flight.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

@@ -1,0 +1,72 @@
+//! The per-request store: a fresh, isolated WASI context for every request, with
+//! the component's environment, captured output and the outbound hooks.
+//! The WASI view traits and `add_to_linker` live here, as in `wasmtime serve`.
+
+use crate::guest_log::GuestOutput;
+use crate::outbound::{Outbound, OutboundHooks};
+use std::sync::Arc;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: OutboundHooks,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Every WASI 0.2 interface a Rust component may import (std pulls in
+/// `wasi:cli/*`), plus `wasi:http`.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    Ok(())
+}
+
+/// What every store of this host shares.
+pub struct StoreTemplate {
+    pub env: Vec<(String, String)>,
+    pub outbound: Arc<Outbound>,
+    pub component_name: Arc<str>,
+    pub guest_log_limit: usize,
+}
+
+impl StoreTemplate {
+    /// A store for one request. Sockets, files and stdin are not given to the
+    /// guest: it reaches the network only through `wasi:http` and the allow-list.
+    pub fn new_store(&self, engine: &Engine, request_id: &str) -> Store<HostState> {
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&self.env)
+            .stdout(GuestOutput::new("stdout", request_id, &self.component_name, self.guest_log_limit))
+            .stderr(GuestOutput::new("stderr", request_id, &self.component_name, self.guest_log_limit))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: OutboundHooks(self.outbound.clone()),
+        };
+        let mut store = Store::new(engine, state);
+        // Yield to the async runtime at every epoch tick, so timeouts can fire
+        // even while the guest computes.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+}
