@@ -120,15 +120,18 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let public = tokio::spawn(listener::serve("public", public_listener, limits, shutdown.clone(), args.drain_timeout, move |req| {
         proxy.clone().handle(req)
     }));
-    let admin_task = tokio::spawn(listener::serve("admin", admin_listener, limits, shutdown.clone(), args.drain_timeout, move |req| {
+    // The admin listener outlives the public one, so probes see /readyz fail
+    // while requests drain.
+    let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
+    let admin_task = tokio::spawn(listener::serve("admin", admin_listener, limits, admin_stopped, args.drain_timeout, move |req| {
         admin.clone().handle(req)
     }));
     ready.store(true, Ordering::Release);
 
-    // Readiness drops the moment shutdown starts, before connections drain.
     listener::stopped(&mut shutdown.clone()).await;
     ready.store(false, Ordering::Release);
     let _ = public.await;
+    let _ = admin_stop.send(true);
     let _ = admin_task.await;
     tracing::info!("stopped");
     Ok(())

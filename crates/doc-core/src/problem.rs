@@ -155,12 +155,15 @@ impl Problem {
     }
 }
 
-/// Maps the failed attempts of one request to the error its client gets.
+/// Maps the failed attempts of one request to the error its client gets:
+/// 504 when time ran out (the deadline left no room for another attempt, or the
+/// last attempt timed out), 404 when the upstream says the document does not
+/// exist, 503 when no attempt could connect, 502 otherwise.
 /// `deadline_hit` says the deadline, not the attempt count, ended the request.
 pub fn final_error(outcomes: &[AttemptOutcome], deadline_hit: bool, deadline_ms: u64) -> ProxyError {
     let attempts = outcomes.len() as u32;
     let last = outcomes.last().map(|o| o.to_string()).unwrap_or_else(|| "no attempt was made".into());
-    if deadline_hit {
+    if deadline_hit || outcomes.last() == Some(&AttemptOutcome::TimedOut) {
         return ProxyError::DeadlineExceeded { attempts, deadline_ms };
     }
     match outcomes.last() {
@@ -196,7 +199,9 @@ mod tests {
         assert_eq!(final_error(&[corrupt.clone(), corrupt.clone()], false, 5000).status(), 502);
         assert_eq!(final_error(&[down.clone(), down.clone()], false, 5000).status(), 503);
         assert_eq!(final_error(&[down.clone(), corrupt.clone()], false, 5000).status(), 502);
-        assert_eq!(final_error(&[corrupt, AttemptOutcome::TimedOut], true, 5000).status(), 504);
+        assert_eq!(final_error(&[corrupt.clone(), AttemptOutcome::TimedOut], true, 5000).status(), 504);
+        assert_eq!(final_error(&[corrupt.clone(), AttemptOutcome::TimedOut], false, 5000).status(), 504);
+        assert_eq!(final_error(&[AttemptOutcome::TimedOut, corrupt], false, 5000).status(), 502);
         assert_eq!(final_error(&[AttemptOutcome::Status(404)], false, 5000).status(), 404);
         assert_eq!(final_error(&[AttemptOutcome::Status(500)], false, 5000).status(), 502);
         let e = final_error(&[down.clone()], false, 5000);

@@ -115,11 +115,7 @@ impl RetryPolicy {
     /// `elapsed` after the request arrived.
     pub fn next(&self, attempts_made: u32, outcome: &AttemptOutcome, elapsed: Duration, unit_random: f64) -> Next {
         if !outcome.is_retryable() || attempts_made >= self.max_attempts {
-            return if outcome == &AttemptOutcome::TimedOut && elapsed >= self.deadline {
-                Next::DeadlineExceeded
-            } else {
-                Next::GiveUp
-            };
+            return Next::GiveUp;
         }
         let delay = self.backoff(attempts_made, unit_random);
         let remaining = self.deadline.saturating_sub(elapsed).saturating_sub(delay);
@@ -176,6 +172,6 @@ mod tests {
         };
         assert!(ms(4_000) + delay + timeout <= p.deadline);
         assert_eq!(p.next(1, &AttemptOutcome::TimedOut, ms(4_990), 1.0), Next::DeadlineExceeded);
-        assert_eq!(p.next(3, &AttemptOutcome::TimedOut, ms(5_000), 1.0), Next::DeadlineExceeded);
+        assert_eq!(p.next(3, &AttemptOutcome::TimedOut, ms(5_000), 1.0), Next::GiveUp);
     }
 }

@@ -1,0 +1,45 @@
+//! The built components stay portable: they import only `wasi:*` interfaces
+//! (so Spin, SpinKube's shim, `wasmtime serve -Scli` and this host all run them)
+//! and export `wasi:http/incoming-handler@0.2.x`.
+
+mod support;
+
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+fn world(name: &str) -> (Vec<String>, Vec<String>) {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::from_file(&engine, support::component(name)).unwrap();
+    let ty = component.component_type();
+    let imports = ty.imports(&engine).map(|(n, _)| n.to_string()).collect();
+    let exports = ty.exports(&engine).map(|(n, _)| n.to_string()).collect();
+    (imports, exports)
+}
+
+fn check(name: &str) {
+    let (imports, exports) = world(name);
+    eprintln!("{name} imports: {imports:#?}\n{name} exports: {exports:#?}");
+    let foreign: Vec<_> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
+    assert!(foreign.is_empty(), "{name} imports non-WASI interfaces: {foreign:?}");
+    assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2.")) || name != "doc_proxy");
+    // Only WASI 0.2: a 0.3 import would not run on released Spin.
+    let not_p2: Vec<_> = imports.iter().filter(|i| !i.contains("@0.2.")).collect();
+    assert!(not_p2.is_empty(), "{name} imports non-0.2 interfaces: {not_p2:?}");
+    assert!(
+        exports.iter().any(|e| e.starts_with("wasi:http/incoming-handler@0.2.")),
+        "{name} does not export wasi:http/incoming-handler@0.2.x: {exports:?}"
+    );
+    assert!(!exports.iter().any(|e| e.starts_with("wasi:cli/run")), "{name} is a command, not a handler");
+}
+
+#[test]
+fn doc_proxy_imports_only_wasi_and_exports_the_http_handler() {
+    check("doc_proxy");
+}
+
+#[test]
+fn dummy_upstream_imports_only_wasi_and_exports_the_http_handler() {
+    check("dummy_pdf_or_png");
+}

@@ -1,0 +1,137 @@
+//! doc-proxy against a scripted upstream that misbehaves in each way the service
+//! must survive: every case gets its documented status and a problem+json body
+//! within the deadline, and no bad body reaches the client.
+
+mod support;
+
+use std::time::Duration;
+use support::{request, start_doc_proxy, Reply, Script, ScriptedUpstream};
+
+/// A deadline short enough to keep the suite quick, long enough for 3 attempts.
+const SETTINGS: &[&str] = &["DEADLINE_MS=1500", "ATTEMPT_TIMEOUT_MS=600", "MAX_DOCUMENT_BYTES=65536"];
+const DEADLINE: Duration = Duration::from_millis(1500);
+/// Scheduling slack on a shared 2-core machine.
+const SLACK: Duration = Duration::from_millis(700);
+
+async fn fetch_through(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> (Reply, usize) {
+    let upstream = ScriptedUpstream::start(script).await;
+    let proxy = start_doc_proxy(&upstream.url(), SETTINGS);
+    let reply = request(proxy.public, "GET", "/42", &[]).await;
+    assert!(reply.elapsed < DEADLINE + SLACK, "took {:?}", reply.elapsed);
+    (reply, upstream.hits.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+async fn expect_502(script: impl Fn(usize) -> Script + Send + Sync + 'static, detail: &str) {
+    let (reply, hits) = fetch_through(script).await;
+    let problem = reply.problem(502);
+    assert_eq!(problem["attempts"], 3);
+    assert_eq!(hits, 3);
+    let text = problem["detail"].as_str().unwrap();
+    assert!(text.contains(detail), "detail {text:?} lacks {detail:?}");
+}
+
+#[tokio::test]
+async fn empty_body_with_200() {
+    expect_502(|_| Script::ok("application/pdf", Vec::new()), "empty body").await;
+}
+
+#[tokio::test]
+async fn html_error_page_with_200() {
+    expect_502(|_| Script::ok("text/html", b"<!DOCTYPE html><html><body>Oops</body></html>".to_vec()), "html").await;
+}
+
+#[tokio::test]
+async fn json_error_with_200() {
+    expect_502(|_| Script::ok("application/json", br#"{"error":"internal"}"#.to_vec()), "json").await;
+}
+
+#[tokio::test]
+async fn corrupt_pdf_labelled_pdf() {
+    expect_502(|_| Script::ok("application/pdf", doc_fixtures::corrupt_pdf()), "invalid PDF").await;
+}
+
+#[tokio::test]
+async fn truncated_png_with_matching_length() {
+    let png = doc_fixtures::png();
+    expect_502(move |_| Script::ok("image/png", png[..png.len() - 20].to_vec()), "invalid PNG").await;
+}
+
+#[tokio::test]
+async fn body_shorter_than_its_content_length() {
+    let pdf = doc_fixtures::pdf();
+    let script = move |_| Script::Respond {
+        status: 200,
+        content_type: "application/pdf",
+        body: pdf[..pdf.len() / 2].to_vec(),
+        content_length: Some(Some(pdf.len())),
+    };
+    let (reply, _) = fetch_through(script).await;
+    reply.problem(502);
+}
+
+#[tokio::test]
+async fn other_formats_are_refused() {
+    expect_502(|_| Script::ok("image/gif", b"GIF89a\x01\x00\x01\x00".to_vec()), "neither PDF nor PNG").await;
+}
+
+#[tokio::test]
+async fn oversized_with_content_length_is_refused_unread() {
+    expect_502(|_| Script::ok("application/pdf", vec![b'%'; 200_000]), "larger than 65536").await;
+}
+
+#[tokio::test]
+async fn oversized_without_content_length_is_cut_off() {
+    let script = |_| Script::Respond {
+        status: 200,
+        content_type: "application/pdf",
+        body: vec![b'%'; 200_000],
+        content_length: Some(None),
+    };
+    expect_502(script, "larger than 65536").await;
+}
+
+#[tokio::test]
+async fn upstream_5xx() {
+    let script = |_| Script::Respond { status: 503, content_type: "text/plain", body: b"busy".to_vec(), content_length: None };
+    expect_502(script, "HTTP 503").await;
+}
+
+#[tokio::test]
+async fn upstream_404_is_not_retried() {
+    let script = |_| Script::Respond { status: 404, content_type: "text/plain", body: b"no".to_vec(), content_length: None };
+    let (reply, hits) = fetch_through(script).await;
+    reply.problem(404);
+    assert_eq!(hits, 1);
+}
+
+#[tokio::test]
+async fn a_valid_pdf_labelled_png_is_served_as_pdf() {
+    let (reply, _) = fetch_through(|_| Script::ok("image/png", doc_fixtures::pdf())).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/pdf"));
+    assert_eq!(reply.header("content-disposition"), Some("inline; filename=\"42.pdf\""));
+    assert_eq!(&reply.body[..], &doc_fixtures::pdf()[..]);
+}
+
+#[tokio::test]
+async fn a_bad_first_answer_is_retried_and_the_good_second_served() {
+    let script = |n| if n == 0 { Script::ok("application/pdf", doc_fixtures::corrupt_pdf()) } else { Script::ok("image/png", doc_fixtures::png()) };
+    let (reply, hits) = fetch_through(script).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("image/png"));
+    assert_eq!(&reply.body[..], &doc_fixtures::png()[..]);
+    assert_eq!(hits, 2);
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answers_gives_504() {
+    let (reply, _) = fetch_through(|_| Script::Hang).await;
+    reply.problem(504);
+    assert!(reply.elapsed >= Duration::from_millis(1_000), "gave up early: {:?}", reply.elapsed);
+}
+
+#[tokio::test]
+async fn an_upstream_that_drips_gives_504() {
+    let (reply, _) = fetch_through(|_| Script::Drip { every: Duration::from_millis(50) }).await;
+    reply.problem(504);
+}

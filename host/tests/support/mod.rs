@@ -1,0 +1,287 @@
+//! Test support: the real host binary started on 127.0.0.1 with ephemeral ports,
+//! a minimal HTTP/1.1 client, and a scripted upstream that can misbehave in ways
+//! a well-behaved server library would not (lying lengths, dripping, hanging).
+//! Everything listens on loopback and is stopped when dropped.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long a host may take to compile its component and bind.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The built component `name` (e.g. `doc_proxy`). Fails with a hint when absent:
+/// a skipped end-to-end test would report a check as passing that never ran.
+pub fn component(name: &str) -> PathBuf {
+    let dir = std::env::var_os("DOC_PROXY_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/wasm"));
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} is missing: run `make build` (or `make test`) first", path.display());
+    path
+}
+
+/// A running `doc-proxy-host` process.
+pub struct Host {
+    child: Child,
+    pub public: SocketAddr,
+    pub admin: SocketAddr,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Host {
+    /// Starts the host on `component` with extra command-line `args`.
+    pub fn start(component: &std::path::Path, args: &[&str]) -> Host {
+        let cache = std::env::temp_dir().join("doc-proxy-test-cache");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+            .arg("--component")
+            .arg(component)
+            .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+            .arg("--cache-dir")
+            .arg(&cache)
+            .args(args)
+            .env_remove("UPSTREAM_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the host binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("\"listening\"") {
+                    let _ = tx.send(line.clone());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("host did not start; its log:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let addr = |k: &str| v[k].as_str().unwrap().parse().unwrap();
+        Host { public: addr("public"), admin: addr("admin"), child, logs }
+    }
+
+    /// Every log line so far, parsed. Waits briefly first: lines reach the pipe
+    /// before the response does, but the reader thread may lag behind.
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        std::thread::sleep(Duration::from_millis(200));
+        self.logs.lock().unwrap().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// Sends SIGTERM (a graceful stop).
+    pub fn terminate(&self) {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The value of a Prometheus sample, e.g. `http_requests_total{method="GET",…}`.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let reply = request(self.admin, "GET", "/metrics", &[]).await;
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        text.lines()
+            .filter(|l| l.starts_with(sample) && l[sample.len()..].starts_with(' '))
+            .map(|l| l[sample.len() + 1..].trim().parse::<f64>().unwrap())
+            .sum()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The dummy upstream component on its own host, with fault knobs as `KEY=VALUE`.
+pub fn start_dummy_upstream(knobs: &[&str]) -> Host {
+    let mut args = Vec::new();
+    for knob in knobs {
+        args.extend(["--env", knob]);
+    }
+    Host::start(&component("dummy_pdf_or_png"), &args)
+}
+
+/// doc-proxy on its own host, fetching from `upstream`, with component settings.
+pub fn start_doc_proxy(upstream: &str, settings: &[&str]) -> Host {
+    let mut args = vec!["--upstream-url", upstream];
+    for setting in settings {
+        args.extend(["--env", setting]);
+    }
+    Host::start(&component("doc_proxy"), &args)
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    pub elapsed: Duration,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with `status`, and returns it parsed.
+    pub fn problem(&self, status: u16) -> serde_json::Value {
+        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        let v: serde_json::Value = serde_json::from_slice(&self.body).expect("problem body is JSON");
+        assert_eq!(v["status"], status);
+        assert!(v["type"].as_str().unwrap().starts_with("tag:doc-proxy,2026:problem:"));
+        assert!(v["title"].is_string() && v["detail"].is_string());
+        assert_eq!(v["request_id"].as_str(), self.header("x-request-id"));
+        v
+    }
+}
+
+/// Sends one request on a fresh connection and reads the whole response
+/// (bounded: 30 s).
+pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let started = Instant::now();
+    let exchange = async {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        tokio::spawn(connection);
+        let mut builder = http::Request::builder().method(method).uri(path).header("host", addr.to_string());
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let response = sender.send_request(builder.body(Full::new(Bytes::new())).unwrap()).await.expect("response");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        Reply { status: parts.status.as_u16(), headers: parts.headers, body, elapsed: started.elapsed() }
+    };
+    tokio::time::timeout(Duration::from_secs(30), exchange).await.expect("request finished within 30 s")
+}
+
+/// What the scripted upstream does with one request.
+#[derive(Clone)]
+pub enum Script {
+    /// Answer with `status`, `content_type`, `body`; `content_length` overrides
+    /// the header (`None` = the true length, `Some(None)` = no header, close-delimited).
+    Respond { status: u16, content_type: &'static str, body: Vec<u8>, content_length: Option<Option<usize>> },
+    /// Send headers, then one byte every `every`, forever.
+    Drip { every: Duration },
+    /// Accept, read the request, never answer.
+    Hang,
+}
+
+impl Script {
+    pub fn ok(content_type: &'static str, body: Vec<u8>) -> Script {
+        Script::Respond { status: 200, content_type, body, content_length: None }
+    }
+}
+
+/// A raw-TCP upstream that plays `script(n)` for its n-th request (0-based).
+pub struct ScriptedUpstream {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ScriptedUpstream {
+    pub async fn start(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> ScriptedUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let script = Arc::new(script);
+        let counter = hits.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let script = script.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move { serve_scripted(stream, &*script, &counter).await });
+            }
+        });
+        ScriptedUpstream { addr, hits, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for ScriptedUpstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_scripted(mut stream: TcpStream, script: &(dyn Fn(usize) -> Script + Send + Sync), hits: &AtomicUsize) {
+    // Read the request head; these requests have no body.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let n = hits.fetch_add(1, Ordering::SeqCst);
+    match script(n) {
+        Script::Respond { status, content_type, body, content_length } => {
+            let mut out = format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\nconnection: close\r\n");
+            match content_length.unwrap_or(Some(body.len())) {
+                Some(len) => out.push_str(&format!("content-length: {len}\r\n")),
+                None => {}
+            }
+            out.push_str("\r\n");
+            let _ = stream.write_all(out.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+            let _ = stream.shutdown().await;
+        }
+        Script::Drip { every } => {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/pdf\r\ncontent-length: 10000\r\n\r\n%PDF-1.4\n").await;
+            // Bounded: at most 10 minutes' worth, and it stops when the client goes.
+            for _ in 0..(600_000 / every.as_millis().max(1)) {
+                tokio::time::sleep(every).await;
+                if stream.write_all(b" ").await.is_err() {
+                    return;
+                }
+            }
+        }
+        Script::Hang => {
+            let _ = tokio::time::timeout(Duration::from_secs(120), stream.read(&mut buf)).await;
+        }
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
