@@ -15,7 +15,10 @@ pub struct Admin {
 }
 
 impl Admin {
-    pub async fn handle(self: Arc<Self>, request: http::Request<hyper::body::Incoming>) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    pub async fn handle(
+        self: Arc<Self>,
+        request: http::Request<hyper::body::Incoming>,
+    ) -> Result<http::Response<Full<Bytes>>, Infallible> {
         let reply = |status: u16, content_type: &str, body: Bytes| {
             http::Response::builder()
                 .status(status)
@@ -32,7 +35,11 @@ impl Admin {
             "/livez" => reply(200, "text/plain", Bytes::from_static(b"ok\n")),
             "/readyz" if self.ready.load(Ordering::Acquire) => reply(200, "text/plain", Bytes::from_static(b"ready\n")),
             "/readyz" => reply(503, "text/plain", Bytes::from_static(b"not ready\n")),
-            _ => reply(404, "text/plain", Bytes::from_static(b"admin endpoints: /metrics /livez /readyz\n")),
+            _ => reply(
+                404,
+                "text/plain",
+                Bytes::from_static(b"admin endpoints: /metrics /livez /readyz\n"),
+            ),
         })
     }
 }

@@ -67,7 +67,12 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
         // `precompile_component` for an engine with the same compatibility hash.
         match unsafe { Component::deserialize_file(engine, file) } {
             Ok(component) => {
-                return Ok(LoadedComponent { component, sha256, from_cache: true, load_time: started.elapsed() })
+                return Ok(LoadedComponent {
+                    component,
+                    sha256,
+                    from_cache: true,
+                    load_time: started.elapsed(),
+                })
             }
             Err(e) => tracing::warn!(file = %file.display(), error = %e, "ignoring unusable compile cache entry"),
         }
@@ -84,7 +89,12 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
     }
     // SAFETY: `serialized` was produced just now by this engine.
     let component = unsafe { Component::deserialize(engine, &serialized)? };
-    Ok(LoadedComponent { component, sha256, from_cache: false, load_time: started.elapsed() })
+    Ok(LoadedComponent {
+        component,
+        sha256,
+        from_cache: false,
+        load_time: started.elapsed(),
+    })
 }
 
 fn cache_path(engine: &Engine, dir: &Path, sha256: &str) -> PathBuf {

@@ -67,7 +67,10 @@ impl LineSink {
             if !self.truncated {
                 self.truncated = true;
                 let mut fields = self.context();
-                fields.insert("message".into(), "component output limit reached; further lines dropped".into());
+                fields.insert(
+                    "message".into(),
+                    "component output limit reached; further lines dropped".into(),
+                );
                 write_line("WARNING", fields);
             }
             return;

@@ -20,7 +20,12 @@ pub fn init(filter: &str) -> anyhow::Result<()> {
 /// Writes one log line: `fields` plus `time` and `severity`.
 pub fn write_line(severity: &str, mut fields: Map<String, Value>) {
     let mut line = Map::new();
-    line.insert("time".into(), humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string().into());
+    line.insert(
+        "time".into(),
+        humantime::format_rfc3339_micros(std::time::SystemTime::now())
+            .to_string()
+            .into(),
+    );
     line.insert("severity".into(), severity.into());
     line.append(&mut fields);
     let mut text = Value::Object(line).to_string();

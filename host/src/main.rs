@@ -76,7 +76,9 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         .instantiate_pre(&loaded.component)
         .map_err(anyhow::Error::from)
         .context("the component imports something this host does not provide (only wasi:* 0.2 is linked)")?;
-    let pre = ProxyPre::new(pre).map_err(anyhow::Error::from).context("the component does not export wasi:http/incoming-handler@0.2.x")?;
+    let pre = ProxyPre::new(pre)
+        .map_err(anyhow::Error::from)
+        .context("the component does not export wasi:http/incoming-handler@0.2.x")?;
 
     let outbound = Arc::new(outbound::Outbound::new(
         allowed_outbound(&args)?,
@@ -103,10 +105,17 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         request_timeout: args.request_timeout,
     });
     let ready = Arc::new(AtomicBool::new(false));
-    let admin = Arc::new(admin::Admin { metrics, ready: ready.clone() });
+    let admin = Arc::new(admin::Admin {
+        metrics,
+        ready: ready.clone(),
+    });
 
-    let public_listener = TcpListener::bind(args.listen_addr).await.with_context(|| format!("binding {}", args.listen_addr))?;
-    let admin_listener = TcpListener::bind(args.admin_addr).await.with_context(|| format!("binding {}", args.admin_addr))?;
+    let public_listener = TcpListener::bind(args.listen_addr)
+        .await
+        .with_context(|| format!("binding {}", args.listen_addr))?;
+    let admin_listener = TcpListener::bind(args.admin_addr)
+        .await
+        .with_context(|| format!("binding {}", args.admin_addr))?;
     tracing::info!(
         public = %public_listener.local_addr()?,
         admin = %admin_listener.local_addr()?,
@@ -117,15 +126,25 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         max_header_bytes: args.max_request_header_bytes as usize,
         header_read_timeout: args.header_read_timeout,
     };
-    let public = tokio::spawn(listener::serve("public", public_listener, limits, shutdown.clone(), args.drain_timeout, move |req| {
-        proxy.clone().handle(req)
-    }));
+    let public = tokio::spawn(listener::serve(
+        "public",
+        public_listener,
+        limits,
+        shutdown.clone(),
+        args.drain_timeout,
+        move |req| proxy.clone().handle(req),
+    ));
     // The admin listener outlives the public one, so probes see /readyz fail
     // while requests drain.
     let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
-    let admin_task = tokio::spawn(listener::serve("admin", admin_listener, limits, admin_stopped, args.drain_timeout, move |req| {
-        admin.clone().handle(req)
-    }));
+    let admin_task = tokio::spawn(listener::serve(
+        "admin",
+        admin_listener,
+        limits,
+        admin_stopped,
+        args.drain_timeout,
+        move |req| admin.clone().handle(req),
+    ));
     ready.store(true, Ordering::Release);
 
     listener::stopped(&mut shutdown.clone()).await;

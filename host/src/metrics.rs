@@ -25,13 +25,19 @@ impl Metrics {
         let registry = Registry::new();
         let latency = exponential_buckets(0.0005, 2.0, 16).expect("valid buckets"); // 0.5 ms … 16 s
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "Requests answered, by route template, method and status."),
+            Opts::new(
+                "http_requests_total",
+                "Requests answered, by route template, method and status.",
+            ),
             &["route", "method", "status"],
         )
         .expect("valid metric");
         let request_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "Time to the response head, by route template.")
-                .buckets(latency.clone()),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to the response head, by route template.",
+            )
+            .buckets(latency.clone()),
             &["route"],
         )
         .expect("valid metric");
@@ -45,17 +51,26 @@ impl Metrics {
         )
         .expect("valid metric");
         let outbound_duration = Histogram::with_opts(
-            HistogramOpts::new("outbound_request_duration_seconds", "Outbound time to the response head.")
-                .buckets(latency),
+            HistogramOpts::new(
+                "outbound_request_duration_seconds",
+                "Outbound time to the response head.",
+            )
+            .buckets(latency),
         )
         .expect("valid metric");
         let instantiation = Histogram::with_opts(
-            HistogramOpts::new("wasm_instantiation_duration_seconds", "Time to instantiate the component per request.")
-                .buckets(exponential_buckets(0.000_01, 2.0, 14).expect("valid buckets")), // 10 µs … 80 ms
+            HistogramOpts::new(
+                "wasm_instantiation_duration_seconds",
+                "Time to instantiate the component per request.",
+            )
+            .buckets(exponential_buckets(0.000_01, 2.0, 14).expect("valid buckets")), // 10 µs … 80 ms
         )
         .expect("valid metric");
-        let traps = IntCounter::new("wasm_traps_total", "Requests where the component trapped, failed or timed out.")
-            .expect("valid metric");
+        let traps = IntCounter::new(
+            "wasm_traps_total",
+            "Requests where the component trapped, failed or timed out.",
+        )
+        .expect("valid metric");
         let component_info = IntGaugeVec::new(
             Opts::new("wasm_component_info", "The component being served (value is always 1)."),
             &["path", "sha256"],
@@ -74,13 +89,25 @@ impl Metrics {
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Metrics { registry, requests, request_duration, in_flight, outbound_requests, outbound_duration, instantiation, traps, component_info }
+        Metrics {
+            registry,
+            requests,
+            request_duration,
+            in_flight,
+            outbound_requests,
+            outbound_duration,
+            instantiation,
+            traps,
+            component_info,
+        }
     }
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("encoding to a Vec");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encoding to a Vec");
         out
     }
 }

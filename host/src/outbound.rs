@@ -58,7 +58,12 @@ impl Outbound {
             .pool_max_idle_per_host(max_idle_per_host)
             .pool_timer(TokioTimer::new())
             .build(connector);
-        Outbound { allowed, timeouts, client, metrics }
+        Outbound {
+            allowed,
+            timeouts,
+            client,
+            metrics,
+        }
     }
 
     pub fn allowed(&self) -> &[String] {
@@ -69,7 +74,7 @@ impl Outbound {
         match (uri.scheme_str(), uri.authority()) {
             (Some(scheme), Some(authority)) => {
                 let wanted = normalize_authority(scheme, authority.as_str());
-                self.allowed.iter().any(|a| *a == wanted)
+                self.allowed.contains(&wanted)
             }
             _ => false,
         }
@@ -181,7 +186,11 @@ struct BetweenBytes<B> {
 
 impl<B> BetweenBytes<B> {
     fn new(inner: B, limit: Duration) -> Self {
-        BetweenBytes { inner, limit, timer: Box::pin(tokio::time::sleep(limit)) }
+        BetweenBytes {
+            inner,
+            limit,
+            timer: Box::pin(tokio::time::sleep(limit)),
+        }
     }
 }
 
@@ -227,7 +236,11 @@ mod tests {
 
     #[test]
     fn guest_timeouts_are_capped_by_the_host() {
-        let host = Timeouts { connect: Duration::from_secs(2), first_byte: Duration::from_secs(10), between_bytes: Duration::from_secs(10) };
+        let host = Timeouts {
+            connect: Duration::from_secs(2),
+            first_byte: Duration::from_secs(10),
+            between_bytes: Duration::from_secs(10),
+        };
         let guest = RequestOptions {
             connect_timeout: Some(Duration::from_secs(1)),
             first_byte_timeout: Some(Duration::from_secs(600)),

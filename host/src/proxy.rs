@@ -38,7 +38,10 @@ enum GuestFailure {
 }
 
 impl Proxy {
-    pub async fn handle(self: Arc<Self>, mut request: http::Request<Incoming>) -> Result<http::Response<HyperOutgoingBody>, Infallible> {
+    pub async fn handle(
+        self: Arc<Self>,
+        mut request: http::Request<Incoming>,
+    ) -> Result<http::Response<HyperOutgoingBody>, Infallible> {
         let started = Instant::now();
         let route = route_label(request.uri().path());
         let method = method_label(request.method());
@@ -73,8 +76,14 @@ impl Proxy {
         response.headers_mut().entry(REQUEST_ID).or_insert(header_value);
 
         let status = response.status().as_u16();
-        self.metrics.requests.with_label_values(&[route, method, &status.to_string()]).inc();
-        self.metrics.request_duration.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.metrics
+            .request_duration
+            .with_label_values(&[route])
+            .observe(started.elapsed().as_secs_f64());
         Ok(response)
     }
 
@@ -109,7 +118,10 @@ impl Proxy {
                 let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
                 metrics.instantiation.observe(instantiating.elapsed().as_secs_f64());
-                proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
             };
             let failure = match tokio::time::timeout(timeout, run).await {
                 Ok(Ok(())) => return Ok(()),
@@ -149,7 +161,9 @@ impl Proxy {
 }
 
 fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
-    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }
 
 fn text_response(status: u16, text: &'static str) -> http::Response<HyperOutgoingBody> {

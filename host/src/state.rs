@@ -19,13 +19,20 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -51,8 +58,18 @@ impl StoreTemplate {
     pub fn new_store(&self, engine: &Engine, request_id: &str) -> Store<HostState> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env)
-            .stdout(GuestOutput::new("stdout", request_id, &self.component_name, self.guest_log_limit))
-            .stderr(GuestOutput::new("stderr", request_id, &self.component_name, self.guest_log_limit))
+            .stdout(GuestOutput::new(
+                "stdout",
+                request_id,
+                &self.component_name,
+                self.guest_log_limit,
+            ))
+            .stderr(GuestOutput::new(
+                "stderr",
+                request_id,
+                &self.component_name,
+                self.guest_log_limit,
+            ))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);

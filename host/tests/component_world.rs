@@ -31,7 +31,10 @@ fn check(name: &str) {
         exports.iter().any(|e| e.starts_with("wasi:http/incoming-handler@0.2.")),
         "{name} does not export wasi:http/incoming-handler@0.2.x: {exports:?}"
     );
-    assert!(!exports.iter().any(|e| e.starts_with("wasi:cli/run")), "{name} is a command, not a handler");
+    assert!(
+        !exports.iter().any(|e| e.starts_with("wasi:cli/run")),
+        "{name} is a command, not a handler"
+    );
 }
 
 #[test]

@@ -37,23 +37,39 @@ async fn empty_body_with_200() {
 
 #[tokio::test]
 async fn html_error_page_with_200() {
-    expect_502(|_| Script::ok("text/html", b"<!DOCTYPE html><html><body>Oops</body></html>".to_vec()), "html").await;
+    expect_502(
+        |_| Script::ok("text/html", b"<!DOCTYPE html><html><body>Oops</body></html>".to_vec()),
+        "html",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn json_error_with_200() {
-    expect_502(|_| Script::ok("application/json", br#"{"error":"internal"}"#.to_vec()), "json").await;
+    expect_502(
+        |_| Script::ok("application/json", br#"{"error":"internal"}"#.to_vec()),
+        "json",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn corrupt_pdf_labelled_pdf() {
-    expect_502(|_| Script::ok("application/pdf", doc_fixtures::corrupt_pdf()), "invalid PDF").await;
+    expect_502(
+        |_| Script::ok("application/pdf", doc_fixtures::corrupt_pdf()),
+        "invalid PDF",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn truncated_png_with_matching_length() {
     let png = doc_fixtures::png();
-    expect_502(move |_| Script::ok("image/png", png[..png.len() - 20].to_vec()), "invalid PNG").await;
+    expect_502(
+        move |_| Script::ok("image/png", png[..png.len() - 20].to_vec()),
+        "invalid PNG",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -71,12 +87,20 @@ async fn body_shorter_than_its_content_length() {
 
 #[tokio::test]
 async fn other_formats_are_refused() {
-    expect_502(|_| Script::ok("image/gif", b"GIF89a\x01\x00\x01\x00".to_vec()), "neither PDF nor PNG").await;
+    expect_502(
+        |_| Script::ok("image/gif", b"GIF89a\x01\x00\x01\x00".to_vec()),
+        "neither PDF nor PNG",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn oversized_with_content_length_is_refused_unread() {
-    expect_502(|_| Script::ok("application/pdf", vec![b'%'; 200_000]), "larger than 65536").await;
+    expect_502(
+        |_| Script::ok("application/pdf", vec![b'%'; 200_000]),
+        "larger than 65536",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -92,13 +116,23 @@ async fn oversized_without_content_length_is_cut_off() {
 
 #[tokio::test]
 async fn upstream_5xx() {
-    let script = |_| Script::Respond { status: 503, content_type: "text/plain", body: b"busy".to_vec(), content_length: None };
+    let script = |_| Script::Respond {
+        status: 503,
+        content_type: "text/plain",
+        body: b"busy".to_vec(),
+        content_length: None,
+    };
     expect_502(script, "HTTP 503").await;
 }
 
 #[tokio::test]
 async fn upstream_404_is_not_retried() {
-    let script = |_| Script::Respond { status: 404, content_type: "text/plain", body: b"no".to_vec(), content_length: None };
+    let script = |_| Script::Respond {
+        status: 404,
+        content_type: "text/plain",
+        body: b"no".to_vec(),
+        content_length: None,
+    };
     let (reply, hits) = fetch_through(script).await;
     reply.problem(404);
     assert_eq!(hits, 1);
@@ -115,7 +149,13 @@ async fn a_valid_pdf_labelled_png_is_served_as_pdf() {
 
 #[tokio::test]
 async fn a_bad_first_answer_is_retried_and_the_good_second_served() {
-    let script = |n| if n == 0 { Script::ok("application/pdf", doc_fixtures::corrupt_pdf()) } else { Script::ok("image/png", doc_fixtures::png()) };
+    let script = |n| {
+        if n == 0 {
+            Script::ok("application/pdf", doc_fixtures::corrupt_pdf())
+        } else {
+            Script::ok("image/png", doc_fixtures::png())
+        }
+    };
     let (reply, hits) = fetch_through(script).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("image/png"));
@@ -127,11 +167,18 @@ async fn a_bad_first_answer_is_retried_and_the_good_second_served() {
 async fn an_upstream_that_never_answers_gives_504() {
     let (reply, _) = fetch_through(|_| Script::Hang).await;
     reply.problem(504);
-    assert!(reply.elapsed >= Duration::from_millis(1_000), "gave up early: {:?}", reply.elapsed);
+    assert!(
+        reply.elapsed >= Duration::from_millis(1_000),
+        "gave up early: {:?}",
+        reply.elapsed
+    );
 }
 
 #[tokio::test]
 async fn an_upstream_that_drips_gives_504() {
-    let (reply, _) = fetch_through(|_| Script::Drip { every: Duration::from_millis(50) }).await;
+    let (reply, _) = fetch_through(|_| Script::Drip {
+        every: Duration::from_millis(50),
+    })
+    .await;
     reply.problem(504);
 }

@@ -45,9 +45,20 @@ async fn two_thousand_requests_never_return_a_bad_document() {
                     DocumentKind::Pdf => ("application/pdf", &good_pdf),
                     DocumentKind::Png => ("image/png", &good_png),
                 };
-                assert_eq!(reply.header("content-type"), Some(expected_type), "request {id}: mislabelled");
-                assert_eq!(&reply.body[..], &expected_body[..], "request {id}: not the upstream's good file");
-                assert_eq!(reply.header("content-length"), Some(reply.body.len().to_string().as_str()));
+                assert_eq!(
+                    reply.header("content-type"),
+                    Some(expected_type),
+                    "request {id}: mislabelled"
+                );
+                assert_eq!(
+                    &reply.body[..],
+                    &expected_body[..],
+                    "request {id}: not the upstream's good file"
+                );
+                assert_eq!(
+                    reply.header("content-length"),
+                    Some(reply.body.len().to_string().as_str())
+                );
                 let disposition = format!("inline; filename=\"{id}.{}\"", kind.extension());
                 assert_eq!(reply.header("content-disposition"), Some(disposition.as_str()));
                 assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
@@ -68,15 +79,24 @@ async fn two_thousand_requests_never_return_a_bad_document() {
     assert!(ok * 1000 >= REQUESTS * 995, "only {ok} of {REQUESTS} were 200");
 
     // The metrics count what was sent.
-    let counted = proxy.metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#).await;
+    let counted = proxy
+        .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)
+        .await;
     assert_eq!(counted as usize, ok);
     let outbound = proxy.metric(r#"outbound_requests_total{status="200"}"#).await;
     assert!(outbound as usize >= REQUESTS, "outbound 200s: {outbound}");
     // About one response in ten was corrupt. Each upstream call either gave the
     // served document or a rejection, with a warning logged for each rejection.
-    let rejected = proxy.log_lines().iter().filter(|l| l["message"] == "upstream document rejected").count();
+    let rejected = proxy
+        .log_lines()
+        .iter()
+        .filter(|l| l["message"] == "upstream document rejected")
+        .count();
     assert_eq!(outbound as usize, ok + rejected, "upstream calls = served + rejected");
-    assert!(rejected > REQUESTS / 40, "only {rejected} rejections: is the upstream corrupting 10%?");
+    assert!(
+        rejected > REQUESTS / 40,
+        "only {rejected} rejections: is the upstream corrupting 10%?"
+    );
     assert_eq!(proxy.metric("wasm_traps_total").await, 0.0);
     assert_eq!(proxy.metric("http_requests_in_flight").await, 0.0);
 }
@@ -136,7 +156,12 @@ async fn every_document_corrupt_gives_502_after_three_attempts() {
     let problem = reply.problem(502);
     assert_eq!(problem["attempts"], 3);
     assert!(problem["detail"].as_str().unwrap().contains("invalid PDF"));
-    assert_eq!(upstream.metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#).await, 3.0);
+    assert_eq!(
+        upstream
+            .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)
+            .await,
+        3.0
+    );
     // One warning per rejected document, with the reason and the request id.
     let id = reply.header("x-request-id").unwrap();
     let warnings: Vec<_> = proxy
@@ -169,7 +194,10 @@ async fn upstream_errors_give_502() {
 #[tokio::test]
 async fn a_slow_upstream_gives_504_within_the_deadline() {
     let upstream = start_dummy_upstream(&["DELAY_MS=3000"]);
-    let proxy = start_doc_proxy(&upstream_url(&upstream), &["DEADLINE_MS=1000", "ATTEMPT_TIMEOUT_MS=400"]);
+    let proxy = start_doc_proxy(
+        &upstream_url(&upstream),
+        &["DEADLINE_MS=1000", "ATTEMPT_TIMEOUT_MS=400"],
+    );
     let reply = request(proxy.public, "GET", "/7", &[]).await;
     reply.problem(504);
     assert!(reply.elapsed < Duration::from_millis(1_800), "took {:?}", reply.elapsed);
@@ -193,7 +221,12 @@ async fn outbound_requests_outside_the_allow_list_are_denied() {
     let proxy = Host::start(&support::component("doc_proxy"), &["--env", &url]);
     request(proxy.public, "GET", "/7", &[]).await.problem(503);
     assert_eq!(proxy.metric(r#"outbound_requests_total{status="denied"}"#).await, 3.0);
-    assert_eq!(upstream.metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#).await, 0.0);
+    assert_eq!(
+        upstream
+            .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)
+            .await,
+        0.0
+    );
 }
 
 #[tokio::test]
@@ -211,7 +244,10 @@ async fn health_endpoints_and_graceful_drain() {
     assert_eq!(request(proxy.admin, "GET", "/livez", &[]).await.status, 200);
     assert_eq!(request(proxy.admin, "GET", "/readyz", &[]).await.status, 200);
     let metrics = request(proxy.admin, "GET", "/metrics", &[]).await;
-    assert!(metrics.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(metrics
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
 
     // A request in flight when SIGTERM arrives still completes.
     let addr = proxy.public;
@@ -219,8 +255,15 @@ async fn health_endpoints_and_graceful_drain() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     proxy.terminate();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(request(proxy.admin, "GET", "/readyz", &[]).await.status, 503, "not ready while draining");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "new connections are refused while draining");
+    assert_eq!(
+        request(proxy.admin, "GET", "/readyz", &[]).await.status,
+        503,
+        "not ready while draining"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "new connections are refused while draining"
+    );
     let reply = in_flight.await.unwrap();
     assert_eq!(reply.status, 200);
     let status = proxy.wait_exit(Duration::from_secs(10)).expect("exits after draining");

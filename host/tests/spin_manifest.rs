@@ -13,7 +13,9 @@ fn repo() -> PathBuf {
 
 fn manifest(path: &Path) -> toml::Value {
     let text = std::fs::read_to_string(path).unwrap();
-    text.parse::<toml::Table>().map(toml::Value::Table).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    text.parse::<toml::Table>()
+        .map(toml::Value::Table)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn component_source(file: &Path, name: &str) -> PathBuf {
@@ -32,18 +34,30 @@ fn doc_proxy_manifest_points_at_the_built_component_and_allows_the_upstream() {
     assert_eq!(trigger["component"].as_str(), Some("doc-proxy"));
 
     let source = component_source(&file, "doc-proxy");
-    assert_eq!(source.canonicalize().unwrap(), support::component("doc_proxy").canonicalize().unwrap());
+    assert_eq!(
+        source.canonicalize().unwrap(),
+        support::component("doc_proxy").canonicalize().unwrap()
+    );
 
     let component = &m["component"]["doc-proxy"];
     let env = component["environment"].as_table().unwrap();
     let upstream = env["UPSTREAM_URL"].as_str().unwrap();
     let parsed = doc_core::config::UpstreamUrl::parse(upstream).unwrap();
-    let allowed: Vec<&str> = component["allowed_outbound_hosts"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let allowed: Vec<&str> = component["allowed_outbound_hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(allowed, vec![format!("{}://{}", parsed.scheme, parsed.authority)]);
 
     // The configuration is accepted by the component's own parser, and names
     // only known variables.
-    let known: Vec<&str> = doc_core::config::KNOBS.iter().map(|k| k.name).chain([doc_core::config::UPSTREAM_URL]).collect();
+    let known: Vec<&str> = doc_core::config::KNOBS
+        .iter()
+        .map(|k| k.name)
+        .chain([doc_core::config::UPSTREAM_URL])
+        .collect();
     for key in env.keys() {
         assert!(known.contains(&key.as_str()), "spin.toml sets unknown variable {key}");
     }
@@ -55,5 +69,8 @@ fn doc_proxy_manifest_points_at_the_built_component_and_allows_the_upstream() {
 fn upstream_manifest_points_at_the_built_emulator() {
     let file = repo().join("components/dummy-pdf-or-png/spin.toml");
     let source = component_source(&file, "dummy-pdf-or-png");
-    assert_eq!(source.canonicalize().unwrap(), support::component("dummy_pdf_or_png").canonicalize().unwrap());
+    assert_eq!(
+        source.canonicalize().unwrap(),
+        support::component("dummy_pdf_or_png").canonicalize().unwrap()
+    );
 }

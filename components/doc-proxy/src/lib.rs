@@ -39,7 +39,14 @@ fn handle(request: Request) -> Response {
         Ok(served) => served,
         Err((error, attempts)) => {
             let response = problem_response(&error, &path, &request_id);
-            (response, Summary { attempts, error: Some(error), ..Summary::default() })
+            (
+                response,
+                Summary {
+                    attempts,
+                    error: Some(error),
+                    ..Summary::default()
+                },
+            )
         }
     };
     let status = *response.status();
@@ -114,7 +121,12 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
                     for (name, value) in headers {
                         response.set_header(name, value);
                     }
-                    let summary = Summary { attempts: attempt, kind: Some(kind), bytes, error: None };
+                    let summary = Summary {
+                        attempts: attempt,
+                        kind: Some(kind),
+                        bytes,
+                        error: None,
+                    };
                     return Ok((response, summary));
                 }
                 Err(rejection) => {
@@ -146,7 +158,10 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
         let next = policy.next(attempt, &outcome, elapsed(started), unit_random());
         outcomes.push(outcome);
         match next {
-            Next::Retry { delay, timeout: next_timeout } => {
+            Next::Retry {
+                delay,
+                timeout: next_timeout,
+            } => {
                 sleep(delay);
                 timeout = next_timeout;
             }

@@ -29,7 +29,12 @@ pub struct AttemptLimits {
 const READ_CHUNK: u64 = 64 * 1024;
 
 /// GETs `path` from `upstream` within `limits`.
-pub fn fetch(upstream: &UpstreamUrl, path: &str, limits: &AttemptLimits, request_id: &str) -> Result<Fetched, AttemptOutcome> {
+pub fn fetch(
+    upstream: &UpstreamUrl,
+    path: &str,
+    limits: &AttemptLimits,
+    request_id: &str,
+) -> Result<Fetched, AttemptOutcome> {
     let deadline = monotonic_clock::now().saturating_add(limits.timeout_ns);
     let request = build_request(upstream, path, request_id)?;
     let options = RequestOptions::new();
@@ -62,15 +67,25 @@ fn build_request(upstream: &UpstreamUrl, path: &str, request_id: &str) -> Result
     let _ = headers.append(&"accept".to_string(), &b"application/pdf, image/png".to_vec());
     let _ = headers.append(&"x-request-id".to_string(), &request_id.as_bytes().to_vec());
     let request = OutgoingRequest::new(headers);
-    let scheme = if upstream.scheme == "https" { Scheme::Https } else { Scheme::Http };
+    let scheme = if upstream.scheme == "https" {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
     let bad = |what: &str| AttemptOutcome::Unreachable(format!("invalid upstream {what}"));
     request.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
-    request.set_authority(Some(&upstream.authority)).map_err(|()| bad("authority"))?;
+    request
+        .set_authority(Some(&upstream.authority))
+        .map_err(|()| bad("authority"))?;
     request.set_path_with_query(Some(path)).map_err(|()| bad("path"))?;
     Ok(request)
 }
 
-fn read_response(response: IncomingResponse, timer: &poll::Pollable, max_bytes: u64) -> Result<Fetched, AttemptOutcome> {
+fn read_response(
+    response: IncomingResponse,
+    timer: &poll::Pollable,
+    max_bytes: u64,
+) -> Result<Fetched, AttemptOutcome> {
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(AttemptOutcome::Status(status));
@@ -90,8 +105,12 @@ fn read_response(response: IncomingResponse, timer: &poll::Pollable, max_bytes: 
     }
     drop(headers);
 
-    let body = response.consume().map_err(|()| AttemptOutcome::Broken("body already taken".into()))?;
-    let stream = body.stream().map_err(|()| AttemptOutcome::Broken("body stream already taken".into()))?;
+    let body = response
+        .consume()
+        .map_err(|()| AttemptOutcome::Broken("body already taken".into()))?;
+    let stream = body
+        .stream()
+        .map_err(|()| AttemptOutcome::Broken("body stream already taken".into()))?;
     let mut buffer = Vec::with_capacity(declared.unwrap_or(0) as usize);
     let readable = stream.subscribe();
     loop {
@@ -121,7 +140,10 @@ fn read_response(response: IncomingResponse, timer: &poll::Pollable, max_bytes: 
             declared.unwrap_or(0)
         )));
     }
-    Ok(Fetched { body: buffer, content_type })
+    Ok(Fetched {
+        body: buffer,
+        content_type,
+    })
 }
 
 /// Sorts a `wasi:http` error into the outcomes the retry policy knows.

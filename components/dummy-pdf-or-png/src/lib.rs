@@ -25,7 +25,10 @@ const ERROR_PAGE: &str = "<!DOCTYPE html><html><body><h1>500 Internal Server Err
 #[http_component]
 fn handle(request: Request) -> Response {
     let knob = |name: &str, default: u64, max: u64| {
-        std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).map_or(default, |v| v.min(max))
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(default, |v| v.min(max))
     };
     let delay_ms = knob("DELAY_MS", 0, 60_000);
     if delay_ms > 0 {

@@ -17,16 +17,66 @@ pub struct Knob {
     pub help: &'static str,
 }
 
-pub const MAX_ATTEMPTS: Knob = Knob { name: "MAX_ATTEMPTS", default: 3, min: 1, max: 10, help: "attempts per request, the first included" };
-pub const DEADLINE_MS: Knob = Knob { name: "DEADLINE_MS", default: 5_000, min: 100, max: 60_000, help: "overall deadline per request, backoff included" };
-pub const ATTEMPT_TIMEOUT_MS: Knob = Knob { name: "ATTEMPT_TIMEOUT_MS", default: 2_000, min: 50, max: 60_000, help: "time one attempt may take, body included" };
-pub const CONNECT_TIMEOUT_MS: Knob = Knob { name: "CONNECT_TIMEOUT_MS", default: 1_000, min: 10, max: 30_000, help: "TCP connect timeout per attempt" };
-pub const BACKOFF_BASE_MS: Knob = Knob { name: "BACKOFF_BASE_MS", default: 50, min: 0, max: 10_000, help: "backoff before the first retry (jittered, doubles per retry)" };
-pub const BACKOFF_MAX_MS: Knob = Knob { name: "BACKOFF_MAX_MS", default: 500, min: 0, max: 30_000, help: "backoff ceiling" };
-pub const MAX_DOCUMENT_BYTES: Knob = Knob { name: "MAX_DOCUMENT_BYTES", default: 10 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024, help: "largest document served; bigger ones are refused unread" };
+pub const MAX_ATTEMPTS: Knob = Knob {
+    name: "MAX_ATTEMPTS",
+    default: 3,
+    min: 1,
+    max: 10,
+    help: "attempts per request, the first included",
+};
+pub const DEADLINE_MS: Knob = Knob {
+    name: "DEADLINE_MS",
+    default: 5_000,
+    min: 100,
+    max: 60_000,
+    help: "overall deadline per request, backoff included",
+};
+pub const ATTEMPT_TIMEOUT_MS: Knob = Knob {
+    name: "ATTEMPT_TIMEOUT_MS",
+    default: 2_000,
+    min: 50,
+    max: 60_000,
+    help: "time one attempt may take, body included",
+};
+pub const CONNECT_TIMEOUT_MS: Knob = Knob {
+    name: "CONNECT_TIMEOUT_MS",
+    default: 1_000,
+    min: 10,
+    max: 30_000,
+    help: "TCP connect timeout per attempt",
+};
+pub const BACKOFF_BASE_MS: Knob = Knob {
+    name: "BACKOFF_BASE_MS",
+    default: 50,
+    min: 0,
+    max: 10_000,
+    help: "backoff before the first retry (jittered, doubles per retry)",
+};
+pub const BACKOFF_MAX_MS: Knob = Knob {
+    name: "BACKOFF_MAX_MS",
+    default: 500,
+    min: 0,
+    max: 30_000,
+    help: "backoff ceiling",
+};
+pub const MAX_DOCUMENT_BYTES: Knob = Knob {
+    name: "MAX_DOCUMENT_BYTES",
+    default: 10 * 1024 * 1024,
+    min: 1024,
+    max: 100 * 1024 * 1024,
+    help: "largest document served; bigger ones are refused unread",
+};
 
 /// All numeric knobs, in the order the README documents them.
-pub const KNOBS: [&Knob; 7] = [&MAX_ATTEMPTS, &DEADLINE_MS, &ATTEMPT_TIMEOUT_MS, &CONNECT_TIMEOUT_MS, &BACKOFF_BASE_MS, &BACKOFF_MAX_MS, &MAX_DOCUMENT_BYTES];
+pub const KNOBS: [&Knob; 7] = [
+    &MAX_ATTEMPTS,
+    &DEADLINE_MS,
+    &ATTEMPT_TIMEOUT_MS,
+    &CONNECT_TIMEOUT_MS,
+    &BACKOFF_BASE_MS,
+    &BACKOFF_MAX_MS,
+    &MAX_DOCUMENT_BYTES,
+];
 
 pub const UPSTREAM_URL: &str = "UPSTREAM_URL";
 pub const DEFAULT_UPSTREAM_URL: &str = "http://127.0.0.1:3000";
@@ -48,7 +98,10 @@ pub struct PdfLimitsEq {
 
 impl PdfLimitsEq {
     pub fn limits(&self) -> PdfLimits {
-        PdfLimits { max_inflated_bytes: self.max_inflated_bytes, ..PdfLimits::default() }
+        PdfLimits {
+            max_inflated_bytes: self.max_inflated_bytes,
+            ..PdfLimits::default()
+        }
     }
 }
 
@@ -71,14 +124,20 @@ impl UpstreamUrl {
             None => (rest, ""),
         };
         let authority_ok = !authority.is_empty()
-            && authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+            && authority
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
         if !authority_ok {
             return Err(format!("invalid host {authority:?} (no user info, no spaces)"));
         }
         if path.contains(['?', '#', ' ']) {
             return Err("the base path may not contain '?', '#' or spaces".into());
         }
-        Ok(UpstreamUrl { scheme: scheme.into(), authority: authority.into(), base_path: path.trim_end_matches('/').into() })
+        Ok(UpstreamUrl {
+            scheme: scheme.into(),
+            authority: authority.into(),
+            base_path: path.trim_end_matches('/').into(),
+        })
     }
 
     /// The path (with base path) at which the upstream serves document `id`.
@@ -111,7 +170,10 @@ fn read_knob(lookup: &impl Fn(&str) -> Option<String>, knob: &Knob) -> Result<u6
         .parse()
         .map_err(|_| ConfigError(format!("{}={raw:?} is not a whole number", knob.name)))?;
     if !(knob.min..=knob.max).contains(&value) {
-        return Err(ConfigError(format!("{}={value} is outside {}..={}", knob.name, knob.min, knob.max)));
+        return Err(ConfigError(format!(
+            "{}={value} is outside {}..={}",
+            knob.name, knob.min, knob.max
+        )));
     }
     Ok(value)
 }
@@ -130,14 +192,19 @@ impl Config {
             backoff_max: ms(&BACKOFF_MAX_MS)?,
         };
         if retry.backoff_max < retry.backoff_base {
-            return Err(ConfigError(format!("{} must be at least {}", BACKOFF_MAX_MS.name, BACKOFF_BASE_MS.name)));
+            return Err(ConfigError(format!(
+                "{} must be at least {}",
+                BACKOFF_MAX_MS.name, BACKOFF_BASE_MS.name
+            )));
         }
         Ok(Config {
             upstream,
             retry,
             connect_timeout: ms(&CONNECT_TIMEOUT_MS)?,
             max_document_bytes: read_knob(&lookup, &MAX_DOCUMENT_BYTES)?,
-            pdf_limits: PdfLimitsEq { max_inflated_bytes: PdfLimits::default().max_inflated_bytes },
+            pdf_limits: PdfLimitsEq {
+                max_inflated_bytes: PdfLimits::default().max_inflated_bytes,
+            },
         })
     }
 }
@@ -163,7 +230,12 @@ mod tests {
 
     #[test]
     fn values_are_read_and_bounded() {
-        let c = config(&[("MAX_ATTEMPTS", "5"), ("DEADLINE_MS", "800"), ("UPSTREAM_URL", "http://up:3000/docs/")]).unwrap();
+        let c = config(&[
+            ("MAX_ATTEMPTS", "5"),
+            ("DEADLINE_MS", "800"),
+            ("UPSTREAM_URL", "http://up:3000/docs/"),
+        ])
+        .unwrap();
         assert_eq!(c.retry.max_attempts, 5);
         assert_eq!(c.retry.deadline, Duration::from_millis(800));
         assert_eq!(c.upstream.document_path(7), "/docs/7");

@@ -16,18 +16,29 @@ pub enum ProxyError {
     /// The upstream said the document does not exist (404/410).
     DocumentNotFound,
     /// Attempts are used up and none gave a servable document.
-    BadUpstreamDocument { attempts: u32, last: String },
+    BadUpstreamDocument {
+        attempts: u32,
+        last: String,
+    },
     /// No attempt could connect to the upstream.
-    UpstreamUnavailable { attempts: u32, last: String },
+    UpstreamUnavailable {
+        attempts: u32,
+        last: String,
+    },
     /// The overall deadline passed first.
-    DeadlineExceeded { attempts: u32, deadline_ms: u64 },
+    DeadlineExceeded {
+        attempts: u32,
+        deadline_ms: u64,
+    },
     Misconfigured(String),
     /// Raised by a host: the component trapped or failed.
     Internal,
     /// Raised by a host: too many requests in flight.
     Overloaded,
     /// Raised by a host: the component did not answer within the host's timeout.
-    RequestTimeout { timeout_ms: u64 },
+    RequestTimeout {
+        timeout_ms: u64,
+    },
 }
 
 /// Seconds a client should wait after a 503 before trying again.
@@ -97,7 +108,9 @@ impl ProxyError {
             ProxyError::Misconfigured(why) => why.clone(),
             ProxyError::Internal => "the request could not be completed; it has been logged".into(),
             ProxyError::Overloaded => "the server is at its concurrency limit; retry shortly".into(),
-            ProxyError::RequestTimeout { timeout_ms } => format!("no response within the server's {timeout_ms} ms limit"),
+            ProxyError::RequestTimeout { timeout_ms } => {
+                format!("no response within the server's {timeout_ms} ms limit")
+            }
         }
     }
 
@@ -162,7 +175,10 @@ impl Problem {
 /// `deadline_hit` says the deadline, not the attempt count, ended the request.
 pub fn final_error(outcomes: &[AttemptOutcome], deadline_hit: bool, deadline_ms: u64) -> ProxyError {
     let attempts = outcomes.len() as u32;
-    let last = outcomes.last().map(|o| o.to_string()).unwrap_or_else(|| "no attempt was made".into());
+    let last = outcomes
+        .last()
+        .map(|o| o.to_string())
+        .unwrap_or_else(|| "no attempt was made".into());
     if deadline_hit || outcomes.last() == Some(&AttemptOutcome::TimedOut) {
         return ProxyError::DeadlineExceeded { attempts, deadline_ms };
     }
@@ -196,21 +212,36 @@ mod tests {
     fn failed_attempts_map_to_statuses() {
         let corrupt = AttemptOutcome::Rejected(Rejection::Empty);
         let down = AttemptOutcome::Unreachable("refused".into());
-        assert_eq!(final_error(&[corrupt.clone(), corrupt.clone()], false, 5000).status(), 502);
+        assert_eq!(
+            final_error(&[corrupt.clone(), corrupt.clone()], false, 5000).status(),
+            502
+        );
         assert_eq!(final_error(&[down.clone(), down.clone()], false, 5000).status(), 503);
         assert_eq!(final_error(&[down.clone(), corrupt.clone()], false, 5000).status(), 502);
-        assert_eq!(final_error(&[corrupt.clone(), AttemptOutcome::TimedOut], true, 5000).status(), 504);
-        assert_eq!(final_error(&[corrupt.clone(), AttemptOutcome::TimedOut], false, 5000).status(), 504);
-        assert_eq!(final_error(&[AttemptOutcome::TimedOut, corrupt], false, 5000).status(), 502);
+        assert_eq!(
+            final_error(&[corrupt.clone(), AttemptOutcome::TimedOut], true, 5000).status(),
+            504
+        );
+        assert_eq!(
+            final_error(&[corrupt.clone(), AttemptOutcome::TimedOut], false, 5000).status(),
+            504
+        );
+        assert_eq!(
+            final_error(&[AttemptOutcome::TimedOut, corrupt], false, 5000).status(),
+            502
+        );
         assert_eq!(final_error(&[AttemptOutcome::Status(404)], false, 5000).status(), 404);
         assert_eq!(final_error(&[AttemptOutcome::Status(500)], false, 5000).status(), 502);
-        let e = final_error(&[down.clone()], false, 5000);
+        let e = final_error(std::slice::from_ref(&down), false, 5000);
         assert_eq!(e.extra_headers(), vec![("retry-after", "1".to_string())]);
         assert_eq!(e.attempts(), Some(1));
     }
 
     #[test]
     fn method_not_allowed_carries_allow() {
-        assert_eq!(ProxyError::MethodNotAllowed.extra_headers(), vec![("allow", "GET, HEAD".to_string())]);
+        assert_eq!(
+            ProxyError::MethodNotAllowed.extra_headers(),
+            vec![("allow", "GET, HEAD".to_string())]
+        );
     }
 }

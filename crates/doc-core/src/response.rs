@@ -7,7 +7,10 @@ pub fn document_headers(kind: DocumentKind, id: u64, len: usize, request_id: &st
     vec![
         ("content-type", kind.mime_type().into()),
         ("content-length", len.to_string()),
-        ("content-disposition", format!("inline; filename=\"{id}.{}\"", kind.extension())),
+        (
+            "content-disposition",
+            format!("inline; filename=\"{id}.{}\"", kind.extension()),
+        ),
         ("x-content-type-options", "nosniff".into()),
         ("cache-control", "no-store".into()),
         ("x-request-id", request_id.into()),

@@ -122,7 +122,10 @@ impl RetryPolicy {
         if remaining < MIN_ATTEMPT {
             return Next::DeadlineExceeded;
         }
-        Next::Retry { delay, timeout: remaining.min(self.attempt_timeout) }
+        Next::Retry {
+            delay,
+            timeout: remaining.min(self.attempt_timeout),
+        }
     }
 }
 
@@ -161,7 +164,10 @@ mod tests {
     fn final_upstream_answers_are_not_retried() {
         let p = RetryPolicy::default();
         assert_eq!(p.next(1, &AttemptOutcome::Status(404), ms(1), 0.5), Next::GiveUp);
-        assert!(matches!(p.next(1, &AttemptOutcome::Status(503), ms(1), 0.5), Next::Retry { .. }));
+        assert!(matches!(
+            p.next(1, &AttemptOutcome::Status(503), ms(1), 0.5),
+            Next::Retry { .. }
+        ));
     }
 
     #[test]
@@ -171,7 +177,10 @@ mod tests {
             panic!("expected a retry")
         };
         assert!(ms(4_000) + delay + timeout <= p.deadline);
-        assert_eq!(p.next(1, &AttemptOutcome::TimedOut, ms(4_990), 1.0), Next::DeadlineExceeded);
+        assert_eq!(
+            p.next(1, &AttemptOutcome::TimedOut, ms(4_990), 1.0),
+            Next::DeadlineExceeded
+        );
         assert_eq!(p.next(3, &AttemptOutcome::TimedOut, ms(5_000), 1.0), Next::GiveUp);
     }
 }

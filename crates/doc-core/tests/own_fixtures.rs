@@ -60,5 +60,11 @@ fn a_wrong_stream_length_is_rejected() {
     let mut bad = pdf.clone();
     bad[at..end].copy_from_slice(shorter.as_bytes());
     let verdict = check(&bad);
-    assert!(matches!(verdict, Err(Rejection::Pdf(doc_core::document::pdf::PdfError::StreamLength { .. }))), "{verdict:?}");
+    assert!(
+        matches!(
+            verdict,
+            Err(Rejection::Pdf(doc_core::document::pdf::PdfError::StreamLength { .. }))
+        ),
+        "{verdict:?}"
+    );
 }

@@ -20,7 +20,10 @@ fn shared_file(name: &str) -> Option<Vec<u8>> {
             eprintln!("shared upstream files not available ({e}); DOC_PROXY_NO_SHARED=1 set");
             None
         }
-        Err(e) => panic!("cannot read {}: {e} (set DOC_PROXY_SHARED_UPSTREAM, or DOC_PROXY_NO_SHARED=1)", dir.join(name).display()),
+        Err(e) => panic!(
+            "cannot read {}: {e} (set DOC_PROXY_SHARED_UPSTREAM, or DOC_PROXY_NO_SHARED=1)",
+            dir.join(name).display()
+        ),
     }
 }
 
@@ -44,7 +47,9 @@ fn real_png_is_accepted() {
 
 #[test]
 fn real_corrupt_pdf_is_rejected() {
-    let Some(corrupt) = shared_file("corrupt-dummy.pdf") else { return };
+    let Some(corrupt) = shared_file("corrupt-dummy.pdf") else {
+        return;
+    };
     assert!(corrupt.starts_with(b"%PDF-1.4"));
     let verdict = validate(&corrupt, &PdfLimits::default());
     assert!(matches!(verdict, Err(Rejection::Pdf(_))), "{verdict:?}");
@@ -52,17 +57,24 @@ fn real_corrupt_pdf_is_rejected() {
 
 #[test]
 fn real_files_truncated_anywhere_are_rejected() {
-    let (Some(pdf), Some(png)) = (shared_file("dummy.pdf"), shared_file("dummy.png")) else { return };
+    let (Some(pdf), Some(png)) = (shared_file("dummy.pdf"), shared_file("dummy.png")) else {
+        return;
+    };
     for doc in [&pdf, &png] {
         for cut in (1..doc.len()).step_by(97) {
-            assert!(validate(&doc[..cut], &PdfLimits::default()).is_err(), "accepted a cut at {cut}");
+            assert!(
+                validate(&doc[..cut], &PdfLimits::default()).is_err(),
+                "accepted a cut at {cut}"
+            );
         }
     }
 }
 
 #[test]
 fn real_files_with_a_flipped_byte_in_the_data_are_rejected() {
-    let (Some(pdf), Some(png)) = (shared_file("dummy.pdf"), shared_file("dummy.png")) else { return };
+    let (Some(pdf), Some(png)) = (shared_file("dummy.pdf"), shared_file("dummy.png")) else {
+        return;
+    };
     // A flip inside the compressed stream data (not in a comment or string).
     let mut bad_pdf = pdf.clone();
     let stream = pdf.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
@@ -71,6 +83,9 @@ fn real_files_with_a_flipped_byte_in_the_data_are_rejected() {
     for at in (8..png.len()).step_by(211) {
         let mut bad_png = png.clone();
         bad_png[at] ^= 0x01;
-        assert!(validate(&bad_png, &PdfLimits::default()).is_err(), "accepted a flip at {at}");
+        assert!(
+            validate(&bad_png, &PdfLimits::default()).is_err(),
+            "accepted a flip at {at}"
+        );
     }
 }

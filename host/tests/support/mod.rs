@@ -27,7 +27,11 @@ pub fn component(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/wasm"));
     let path = dir.join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} is missing: run `make build` (or `make test`) first", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`) first",
+        path.display()
+    );
     path
 }
 
@@ -77,19 +81,33 @@ impl Host {
         };
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let addr = |k: &str| v[k].as_str().unwrap().parse().unwrap();
-        Host { public: addr("public"), admin: addr("admin"), child, logs }
+        Host {
+            public: addr("public"),
+            admin: addr("admin"),
+            child,
+            logs,
+        }
     }
 
     /// Every log line so far, parsed. Waits briefly first: lines reach the pipe
     /// before the response does, but the reader thread may lag behind.
     pub fn log_lines(&self) -> Vec<serde_json::Value> {
         std::thread::sleep(Duration::from_millis(200));
-        self.logs.lock().unwrap().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Sends SIGTERM (a graceful stop).
     pub fn terminate(&self) {
-        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -174,18 +192,33 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&st
     let started = Instant::now();
     let exchange = async {
         let stream = TcpStream::connect(addr).await.expect("connect");
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
         tokio::spawn(connection);
-        let mut builder = http::Request::builder().method(method).uri(path).header("host", addr.to_string());
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr.to_string());
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let response = sender.send_request(builder.body(Full::new(Bytes::new())).unwrap()).await.expect("response");
+        let response = sender
+            .send_request(builder.body(Full::new(Bytes::new())).unwrap())
+            .await
+            .expect("response");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("body").to_bytes();
-        Reply { status: parts.status.as_u16(), headers: parts.headers, body, elapsed: started.elapsed() }
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+            elapsed: started.elapsed(),
+        }
     };
-    tokio::time::timeout(Duration::from_secs(30), exchange).await.expect("request finished within 30 s")
+    tokio::time::timeout(Duration::from_secs(30), exchange)
+        .await
+        .expect("request finished within 30 s")
 }
 
 /// What the scripted upstream does with one request.
@@ -193,7 +226,12 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&st
 pub enum Script {
     /// Answer with `status`, `content_type`, `body`; `content_length` overrides
     /// the header (`None` = the true length, `Some(None)` = no header, close-delimited).
-    Respond { status: u16, content_type: &'static str, body: Vec<u8>, content_length: Option<Option<usize>> },
+    Respond {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+        content_length: Option<Option<usize>>,
+    },
     /// Send headers, then one byte every `every`, forever.
     Drip { every: Duration },
     /// Accept, read the request, never answer.
@@ -202,7 +240,12 @@ pub enum Script {
 
 impl Script {
     pub fn ok(content_type: &'static str, body: Vec<u8>) -> Script {
-        Script::Respond { status: 200, content_type, body, content_length: None }
+        Script::Respond {
+            status: 200,
+            content_type,
+            body,
+            content_length: None,
+        }
     }
 }
 
@@ -253,11 +296,15 @@ async fn serve_scripted(mut stream: TcpStream, script: &(dyn Fn(usize) -> Script
     }
     let n = hits.fetch_add(1, Ordering::SeqCst);
     match script(n) {
-        Script::Respond { status, content_type, body, content_length } => {
+        Script::Respond {
+            status,
+            content_type,
+            body,
+            content_length,
+        } => {
             let mut out = format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\nconnection: close\r\n");
-            match content_length.unwrap_or(Some(body.len())) {
-                Some(len) => out.push_str(&format!("content-length: {len}\r\n")),
-                None => {}
+            if let Some(len) = content_length.unwrap_or(Some(body.len())) {
+                out.push_str(&format!("content-length: {len}\r\n"));
             }
             out.push_str("\r\n");
             let _ = stream.write_all(out.as_bytes()).await;
@@ -265,7 +312,11 @@ async fn serve_scripted(mut stream: TcpStream, script: &(dyn Fn(usize) -> Script
             let _ = stream.shutdown().await;
         }
         Script::Drip { every } => {
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/pdf\r\ncontent-length: 10000\r\n\r\n%PDF-1.4\n").await;
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/pdf\r\ncontent-length: 10000\r\n\r\n%PDF-1.4\n",
+                )
+                .await;
             // Bounded: at most 10 minutes' worth, and it stops when the client goes.
             for _ in 0..(600_000 / every.as_millis().max(1)) {
                 tokio::time::sleep(every).await;

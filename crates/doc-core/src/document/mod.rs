@@ -41,7 +41,9 @@ impl fmt::Display for DocumentKind {
 pub enum Rejection {
     Empty,
     /// Neither PDF nor PNG; `looks_like` names what it seems to be, for the log.
-    UnknownFormat { looks_like: &'static str },
+    UnknownFormat {
+        looks_like: &'static str,
+    },
     Pdf(pdf::PdfError),
     Png(png::PngError),
 }
@@ -88,11 +90,11 @@ pub fn validate(data: &[u8], limits: &pdf::PdfLimits) -> Result<DocumentKind, Re
         Some(DocumentKind::Pdf) => pdf::validate(data, limits)
             .map(|_| DocumentKind::Pdf)
             .map_err(Rejection::Pdf),
-        Some(DocumentKind::Png) => png::validate(data)
-            .map(|_| DocumentKind::Png)
-            .map_err(Rejection::Png),
+        Some(DocumentKind::Png) => png::validate(data).map(|_| DocumentKind::Png).map_err(Rejection::Png),
         None if data.is_empty() => Err(Rejection::Empty),
-        None => Err(Rejection::UnknownFormat { looks_like: describe(data) }),
+        None => Err(Rejection::UnknownFormat {
+            looks_like: describe(data),
+        }),
     }
 }
 
@@ -106,7 +108,11 @@ fn describe(data: &[u8]) -> &'static str {
         "markup"
     } else if head.starts_with(b"{") || head.starts_with(b"[") {
         "json"
-    } else if data.iter().take(512).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+    } else if data
+        .iter()
+        .take(512)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
         "text"
     } else {
         "binary"

@@ -94,7 +94,10 @@ impl fmt::Display for PdfError {
             }
             PdfError::Xref { at, what } => write!(f, "cross-reference data at {at}: {what}"),
             PdfError::ObjectOffset { num, offset } => {
-                write!(f, "xref entry for object {num} points at {offset}, where that object is not")
+                write!(
+                    f,
+                    "xref entry for object {num} points at {offset}, where that object is not"
+                )
             }
             PdfError::Object { num, what } => write!(f, "object {num}: {what}"),
             PdfError::StreamLength { num } => {
@@ -124,7 +127,7 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
     let (table, trailer) = read_xref_chain(data, start, limits)?;
 
     match trailer.get(&b"Root"[..]) {
-        Some(Value::Ref(num, _)) if matches!(table.get(num), Some(_)) => {}
+        Some(Value::Ref(num, _)) if table.contains_key(num) => {}
         _ => return Err(PdfError::Root),
     }
 
@@ -156,9 +159,7 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
 
 fn check_header(data: &[u8]) -> Result<(), PdfError> {
     match data {
-        [b'%', b'P', b'D', b'F', b'-', major, b'.', minor, ..]
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
-        {
+        [b'%', b'P', b'D', b'F', b'-', major, b'.', minor, ..] if major.is_ascii_digit() && minor.is_ascii_digit() => {
             Ok(())
         }
         _ => Err(PdfError::Header),
@@ -205,11 +206,7 @@ fn find_startxref(data: &[u8]) -> Result<usize, PdfError> {
 
 /// Reads the newest cross-reference section and every older one it links to.
 /// Newer entries win; the newest trailer is returned.
-fn read_xref_chain(
-    data: &[u8],
-    start: usize,
-    limits: &PdfLimits,
-) -> Result<(XrefTable, Dict), PdfError> {
+fn read_xref_chain(data: &[u8], start: usize, limits: &PdfLimits) -> Result<(XrefTable, Dict), PdfError> {
     let mut table = XrefTable::new();
     let mut newest_trailer = None;
     let mut pending = vec![start];
@@ -230,9 +227,7 @@ fn read_xref_chain(
         for key in [&b"Prev"[..], &b"XRefStm"[..]] {
             match trailer.get(key) {
                 None => {}
-                Some(Value::Int(prev)) if *prev >= 0 && (*prev as usize) < data.len() => {
-                    pending.push(*prev as usize)
-                }
+                Some(Value::Int(prev)) if *prev >= 0 && (*prev as usize) < data.len() => pending.push(*prev as usize),
                 Some(_) => {
                     return Err(PdfError::Xref {
                         at: offset,
@@ -262,12 +257,7 @@ fn read_xref_chain(
 
 /// Reads one section (a classic `xref` table or an xref stream) into `table`,
 /// keeping entries already present, and returns its trailer dictionary.
-fn read_xref_section(
-    data: &[u8],
-    offset: usize,
-    table: &mut XrefTable,
-    is_first: bool,
-) -> Result<Dict, PdfError> {
+fn read_xref_section(data: &[u8], offset: usize, table: &mut XrefTable, is_first: bool) -> Result<Dict, PdfError> {
     let mut cursor = Cursor::at(data, offset);
     if cursor.eat_keyword(b"xref") {
         return read_xref_table(cursor, table);
@@ -295,15 +285,22 @@ fn read_xref_table(mut cursor: Cursor<'_>, table: &mut XrefTable) -> Result<Dict
             break;
         }
         let at = cursor.pos;
-        let first = cursor.read_unsigned().map_err(|_| xref_error(at, "bad subsection header"))?;
+        let first = cursor
+            .read_unsigned()
+            .map_err(|_| xref_error(at, "bad subsection header"))?;
         cursor.skip_space();
-        let count = cursor.read_unsigned().map_err(|_| xref_error(at, "bad subsection header"))?;
+        let count = cursor
+            .read_unsigned()
+            .map_err(|_| xref_error(at, "bad subsection header"))?;
         // The entries start after the end-of-line of the subsection header.
-        while data.get(cursor.pos).is_some_and(|&b| b == b' ' || b == b'\r' || b == b'\n') {
+        while data
+            .get(cursor.pos)
+            .is_some_and(|&b| b == b' ' || b == b'\r' || b == b'\n')
+        {
             cursor.pos += 1;
         }
         let count = usize::try_from(count).unwrap_or(usize::MAX);
-        let needed = count.checked_mul(ENTRY_LEN).unwrap_or(usize::MAX);
+        let needed = count.saturating_mul(ENTRY_LEN);
         if needed > data.len() - cursor.pos {
             return Err(xref_error(at, "subsection runs past the end of the file"));
         }
@@ -338,15 +335,14 @@ fn parse_table_entry(entry: &[u8]) -> Option<(usize, u16, u8)> {
     let gen = digits(&entry[11..16])?;
     let kind = entry[17];
     let eol_ok = matches!(&entry[18..20], b" \r" | b" \n" | b"\r\n");
-    (entry[10] == b' ' && entry[16] == b' ' && matches!(kind, b'n' | b'f') && eol_ok)
-        .then_some((usize::try_from(offset).ok()?, u16::try_from(gen).ok()?, kind))
+    (entry[10] == b' ' && entry[16] == b' ' && matches!(kind, b'n' | b'f') && eol_ok).then_some((
+        usize::try_from(offset).ok()?,
+        u16::try_from(gen).ok()?,
+        kind,
+    ))
 }
 
-fn read_xref_stream(
-    mut cursor: Cursor<'_>,
-    num: u32,
-    table: &mut XrefTable,
-) -> Result<Dict, PdfError> {
+fn read_xref_stream(mut cursor: Cursor<'_>, num: u32, table: &mut XrefTable) -> Result<Dict, PdfError> {
     let at = cursor.pos;
     let dict = match cursor.read_value() {
         Ok(Value::Dict(d)) => d,
@@ -356,8 +352,8 @@ fn read_xref_stream(
         return Err(xref_error(at, "object at startxref is not an xref stream"));
     }
     // An xref stream's /Length must be direct: there is no table yet to resolve it with.
-    let raw = stream_bytes(&mut cursor, num, &dict, &XrefTable::new())?
-        .ok_or(xref_error(at, "xref stream has no stream"))?;
+    let raw =
+        stream_bytes(&mut cursor, num, &dict, &XrefTable::new())?.ok_or(xref_error(at, "xref stream has no stream"))?;
     let decoded = decode_xref_stream(raw, &dict).ok_or(PdfError::StreamDecode { num })?;
 
     let widths: Vec<usize> = match dict.get(&b"W"[..]) {
@@ -372,7 +368,10 @@ fn read_xref_stream(
     if row == 0 {
         return Err(xref_error(at, "bad /W"));
     }
-    let size = dict.get(&b"Size"[..]).and_then(Value::as_int).ok_or(xref_error(at, "no /Size"))?;
+    let size = dict
+        .get(&b"Size"[..])
+        .and_then(Value::as_int)
+        .ok_or(xref_error(at, "no /Size"))?;
     let index: Vec<i64> = match dict.get(&b"Index"[..]) {
         None => vec![0, size],
         Some(Value::Array(items)) if items.len() % 2 == 0 => items
@@ -444,7 +443,7 @@ fn decode_xref_stream(raw: &[u8], dict: &Dict) -> Option<Vec<u8>> {
 /// PNG row filters as used by xref streams (one byte per pixel).
 fn undo_png_predictor(data: &[u8], columns: usize) -> Option<Vec<u8>> {
     let stride = columns + 1;
-    if data.len() % stride != 0 {
+    if !data.len().is_multiple_of(stride) {
         return None;
     }
     let mut out = Vec::with_capacity(data.len() / stride * columns);
@@ -474,7 +473,11 @@ fn undo_png_predictor(data: &[u8], columns: usize) -> Option<Vec<u8>> {
 
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
     let p = i16::from(a) + i16::from(b) - i16::from(c);
-    let (pa, pb, pc) = ((p - i16::from(a)).abs(), (p - i16::from(b)).abs(), (p - i16::from(c)).abs());
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
     if pa <= pb && pa <= pc {
         a
     } else if pb <= pc {
@@ -558,7 +561,10 @@ fn stream_bytes<'a>(
     }
     let length = resolve_length(data, dict, table).ok_or(PdfError::StreamLength { num })?;
     let start = cursor.pos;
-    let end = start.checked_add(length).filter(|&e| e <= data.len()).ok_or(PdfError::StreamLength { num })?;
+    let end = start
+        .checked_add(length)
+        .filter(|&e| e <= data.len())
+        .ok_or(PdfError::StreamLength { num })?;
     cursor.pos = end;
     cursor.skip_space();
     if !cursor.eat_keyword(b"endstream") {

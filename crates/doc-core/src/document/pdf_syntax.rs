@@ -54,10 +54,7 @@ pub fn is_whitespace(b: u8) -> bool {
 }
 
 fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
-    )
+    matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%')
 }
 
 fn is_regular(b: u8) -> bool {
@@ -100,9 +97,7 @@ impl<'a> Cursor<'a> {
     /// Consumes `word` if it stands here as a whole token.
     pub fn eat_keyword(&mut self, word: &[u8]) -> bool {
         let end = self.pos + word.len();
-        if self.data.get(self.pos..end) == Some(word)
-            && self.data.get(end).is_none_or(|&b| !is_regular(b))
-        {
+        if self.data.get(self.pos..end) == Some(word) && self.data.get(end).is_none_or(|&b| !is_regular(b)) {
             self.pos = end;
             true
         } else {
@@ -161,9 +156,7 @@ impl<'a> Cursor<'a> {
             None => err(start, "unexpected end of file"),
             Some(b'/') => self.read_name().map(Value::Name),
             Some(b'(') => self.skip_literal_string().map(|_| Value::Str),
-            Some(b'<') if self.data.get(start + 1) == Some(&b'<') => {
-                self.read_dict(depth).map(Value::Dict)
-            }
+            Some(b'<') if self.data.get(start + 1) == Some(&b'<') => self.read_dict(depth).map(Value::Dict),
             Some(b'<') => self.skip_hex_string().map(|_| Value::Str),
             Some(b'[') => {
                 self.pos += 1;
@@ -356,10 +349,7 @@ mod tests {
 
     #[test]
     fn object_header_must_match_exactly() {
-        assert_eq!(
-            Cursor::at(b"7 0 obj", 0).read_object_header().unwrap(),
-            (7, 0)
-        );
+        assert_eq!(Cursor::at(b"7 0 obj", 0).read_object_header().unwrap(), (7, 0));
         assert!(Cursor::at(b"7 0 objx", 0).read_object_header().is_err());
         assert!(Cursor::at(b"x7 0 obj", 0).read_object_header().is_err());
     }

@@ -24,13 +24,23 @@ pub struct PngInfo {
 pub enum PngError {
     Signature,
     /// The file ends inside a chunk, or before `IEND`.
-    Truncated { at: usize },
+    Truncated {
+        at: usize,
+    },
     /// A chunk's CRC-32 does not match its type and data.
-    Crc { at: usize, chunk: String },
+    Crc {
+        at: usize,
+        chunk: String,
+    },
     /// The chunk sequence or a chunk's content breaks the format's rules.
-    Structure { at: usize, what: &'static str },
+    Structure {
+        at: usize,
+        what: &'static str,
+    },
     /// Bytes follow the `IEND` chunk.
-    TrailingData { at: usize },
+    TrailingData {
+        at: usize,
+    },
 }
 
 impl PngError {
@@ -64,7 +74,11 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
         return Err(PngError::Signature);
     }
     let mut pos = SIGNATURE.len();
-    let mut info = PngInfo { width: 0, height: 0, chunks: 0 };
+    let mut info = PngInfo {
+        width: 0,
+        height: 0,
+        chunks: 0,
+    };
     let mut color_type = 0u8;
     let mut seen_plte = false;
     // 0 = before IDAT, 1 = inside the IDAT run, 2 = after it
@@ -76,10 +90,16 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
         let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
         let kind: [u8; 4] = [header[4], header[5], header[6], header[7]];
         if length > 0x7fff_ffff {
-            return Err(PngError::Structure { at, what: "chunk length over 2^31-1" });
+            return Err(PngError::Structure {
+                at,
+                what: "chunk length over 2^31-1",
+            });
         }
         if !kind.iter().all(u8::is_ascii_alphabetic) {
-            return Err(PngError::Structure { at, what: "chunk type is not four letters" });
+            return Err(PngError::Structure {
+                at,
+                what: "chunk type is not four letters",
+            });
         }
         let data_start = pos + 8;
         let data_end = data_start
@@ -92,13 +112,19 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
         crc.update(&kind);
         crc.update(body);
         if crc.finalize() != stored {
-            return Err(PngError::Crc { at, chunk: String::from_utf8_lossy(&kind).into_owned() });
+            return Err(PngError::Crc {
+                at,
+                chunk: String::from_utf8_lossy(&kind).into_owned(),
+            });
         }
         pos = data_end + 4;
         info.chunks += 1;
 
         if info.chunks == 1 && &kind != b"IHDR" {
-            return Err(PngError::Structure { at, what: "first chunk is not IHDR" });
+            return Err(PngError::Structure {
+                at,
+                what: "first chunk is not IHDR",
+            });
         }
         if idat_state == 1 && &kind != b"IDAT" {
             idat_state = 2;
@@ -106,35 +132,59 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
         match &kind {
             b"IHDR" => {
                 if info.chunks != 1 {
-                    return Err(PngError::Structure { at, what: "IHDR is not the first chunk" });
+                    return Err(PngError::Structure {
+                        at,
+                        what: "IHDR is not the first chunk",
+                    });
                 }
-                let (width, height, ct) = check_ihdr(body).ok_or(PngError::Structure { at, what: "invalid IHDR" })?;
+                let (width, height, ct) = check_ihdr(body).ok_or(PngError::Structure {
+                    at,
+                    what: "invalid IHDR",
+                })?;
                 (info.width, info.height, color_type) = (width, height, ct);
             }
             b"PLTE" => {
                 if idat_state != 0 || seen_plte || length == 0 || length % 3 != 0 || length > 768 {
-                    return Err(PngError::Structure { at, what: "misplaced or invalid PLTE" });
+                    return Err(PngError::Structure {
+                        at,
+                        what: "misplaced or invalid PLTE",
+                    });
                 }
                 seen_plte = true;
             }
             b"IDAT" => {
                 if idat_state == 2 {
-                    return Err(PngError::Structure { at, what: "IDAT chunks are not contiguous" });
+                    return Err(PngError::Structure {
+                        at,
+                        what: "IDAT chunks are not contiguous",
+                    });
                 }
                 if idat_state == 0 && color_type == 3 && !seen_plte {
-                    return Err(PngError::Structure { at, what: "indexed image without PLTE" });
+                    return Err(PngError::Structure {
+                        at,
+                        what: "indexed image without PLTE",
+                    });
                 }
                 if idat_state == 0 && !zlib_header_ok(body) {
-                    return Err(PngError::Structure { at, what: "image data is not a zlib stream" });
+                    return Err(PngError::Structure {
+                        at,
+                        what: "image data is not a zlib stream",
+                    });
                 }
                 idat_state = 1;
             }
             b"IEND" => {
                 if length != 0 {
-                    return Err(PngError::Structure { at, what: "IEND has data" });
+                    return Err(PngError::Structure {
+                        at,
+                        what: "IEND has data",
+                    });
                 }
                 if idat_state == 0 {
-                    return Err(PngError::Structure { at, what: "no IDAT chunk" });
+                    return Err(PngError::Structure {
+                        at,
+                        what: "no IDAT chunk",
+                    });
                 }
                 if pos != data.len() {
                     return Err(PngError::TrailingData { at: pos });
@@ -143,7 +193,10 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
             }
             // An unknown critical chunk (upper-case first letter) cannot be skipped safely.
             _ if kind[0].is_ascii_uppercase() => {
-                return Err(PngError::Structure { at, what: "unknown critical chunk" });
+                return Err(PngError::Structure {
+                    at,
+                    what: "unknown critical chunk",
+                });
             }
             _ => {}
         }

@@ -1,0 +1,71 @@
+# doc-proxy: the commands everything else relies on. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+WASM_TARGET  := wasm32-wasip2
+WASM_DIR     := target/$(WASM_TARGET)/wasm
+HOST_BIN     := target/release/doc-proxy-host
+COMPONENT    := $(WASM_DIR)/doc_proxy.wasm
+UPSTREAM_WASM := $(WASM_DIR)/dummy_pdf_or_png.wasm
+
+# Overridable on the command line or from the environment.
+UPSTREAM_URL ?= http://127.0.0.1:3000
+LISTEN_ADDR  ?= 127.0.0.1:8080
+ADMIN_ADDR   ?= 127.0.0.1:9090
+export UPSTREAM_URL LISTEN_ADDR ADMIN_ADDR
+
+# Component settings passed through when set in the environment (see README).
+COMPONENT_ENV := $(foreach v,MAX_ATTEMPTS DEADLINE_MS ATTEMPT_TIMEOUT_MS CONNECT_TIMEOUT_MS BACKOFF_BASE_MS BACKOFF_MAX_MS MAX_DOCUMENT_BYTES,--env $(v))
+
+# The real upstream's files live beside the repo (../shared/upstream). Tests use
+# them when present; without them the tests say so instead of skipping silently.
+SHARED_UPSTREAM := $(abspath ../shared/upstream)
+ifeq ($(wildcard $(SHARED_UPSTREAM)/dummy.pdf),)
+TEST_ENV := DOC_PROXY_NO_SHARED=1
+else
+TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
+endif
+
+.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+wasm-target:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+build: build-components build-host ## Build both components and the host
+
+build-components: wasm-target ## Build the .wasm components (wasm32-wasip2, size-optimised)
+	cargo build --target $(WASM_TARGET) --profile wasm -p doc-proxy -p dummy-pdf-or-png
+
+build-host: ## Build the host (release)
+	cargo build --release -p doc-proxy-host
+
+run: build ## Upstream emulator on :3000, service on $(LISTEN_ADDR), admin on $(ADMIN_ADDR); Ctrl-C stops all
+	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/run-local.sh $(COMPONENT_ENV)
+
+serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… ADMIN_ADDR=…
+	$(HOST_BIN) --component $(COMPONENT) --upstream-url $(UPSTREAM_URL) \
+		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) $(COMPONENT_ENV)
+
+test: build ## Every test: unit, property, real-file, end-to-end
+	$(TEST_ENV) cargo test --release --workspace --exclude doc-proxy --exclude dummy-pdf-or-png
+
+fmt: ## Format the code
+	cargo fmt --all
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy: wasm-target ## Lint native and wasm crates, warnings are errors
+	cargo clippy --workspace --exclude doc-proxy --exclude dummy-pdf-or-png --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p doc-proxy -p dummy-pdf-or-png -- -D warnings
+
+ci: fmt-check clippy test ## What CI runs: fmt check, clippy -D warnings, make test
+
+bench: build ## Load the upstream directly, then the service, side by side; prints req/s, p50, p99, ratio
+	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/bench.sh
+
+clean: ## Remove build output
+	cargo clean
