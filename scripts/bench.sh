@@ -32,14 +32,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a host on ephemeral ports; prints its public address once it listens.
+# Starts a host on ephemeral ports and stores its public address in the variable
+# named by $1 (no subshell, so the PID is recorded and no pipe is held open).
 start_host() {
-  local log="$1"; shift
-  "$HOST_BIN" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --log-level warn,doc_proxy_host=info "$@" 2>"$log" &
+  local var="$1" log="$2"; shift 2
+  "$HOST_BIN" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --log-level warn,doc_proxy_host=info "$@" \
+    >/dev/null 2>"$log" &
   pids+=("$!")
   for _ in $(seq 1 600); do
     if grep -q '"listening"' "$log"; then
-      grep '"listening"' "$log" | sed -E 's/.*"public":"([^"]+)".*/\1/'
+      printf -v "$var" '%s' "$(grep '"listening"' "$log" | sed -E 's/.*"public":"([^"]+)".*/\1/')"
       return
     fi
     sleep 0.1
@@ -47,8 +49,9 @@ start_host() {
   echo "bench: host did not start:" >&2; cat "$log" >&2; exit 1
 }
 
-upstream=$(start_host "$workdir/upstream.log" --component "$UPSTREAM_WASM")
-service=$(start_host "$workdir/service.log" --component "$COMPONENT" --upstream-url "http://$upstream")
+upstream="" service=""
+start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
+start_host service "$workdir/service.log" --component "$COMPONENT" --upstream-url "http://$upstream"
 
 # wrk prints latencies as 850.00us, 1.23ms or 1.01s: convert to milliseconds.
 to_ms() {

@@ -18,9 +18,38 @@ fn world(name: &str) -> (Vec<String>, Vec<String>) {
     (imports, exports)
 }
 
+/// The interface names (without versions) that `wit/world.wit` imports and exports.
+fn declared_world() -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/world.wit")).unwrap();
+    let names = |keyword: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.trim().strip_prefix(keyword))
+            .map(|rest| unversioned(rest.trim().trim_end_matches(';')).to_string())
+            .collect()
+    };
+    (names("import "), names("export "))
+}
+
+fn unversioned(name: &str) -> &str {
+    name.split('@').next().unwrap()
+}
+
 fn check(name: &str) {
     let (imports, exports) = world(name);
     eprintln!("{name} imports: {imports:#?}\n{name} exports: {exports:#?}");
+    let (declared_imports, declared_exports) = declared_world();
+    for import in &imports {
+        assert!(
+            declared_imports.iter().any(|d| d == unversioned(import)),
+            "{name} imports {import}, which wit/world.wit does not declare"
+        );
+    }
+    for export in &declared_exports {
+        assert!(
+            exports.iter().any(|e| unversioned(e) == export),
+            "{name} does not export {export}"
+        );
+    }
     let foreign: Vec<_> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
     assert!(foreign.is_empty(), "{name} imports non-WASI interfaces: {foreign:?}");
     assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2.")) || name != "doc_proxy");
