@@ -70,6 +70,11 @@ pub struct Args {
     #[arg(long, env = "MAX_REQUEST_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
     pub max_request_header_bytes: u32,
 
+    /// Largest request body passed to the component. A larger `Content-Length`
+    /// gets 413 at once; a chunked body is cut off when it passes the limit.
+    #[arg(long, env = "MAX_REQUEST_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_request_body_bytes: u64,
+
     /// Time a client has to send the request head.
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,

@@ -90,7 +90,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         args.outbound_max_idle_per_host,
         metrics.clone(),
     ));
-    tracing::info!(allowed = ?outbound.allowed(), "outbound allow-list");
+    tracing::info!(allowed = %outbound.allowed().join(","), "outbound allow-list");
 
     let proxy = Arc::new(proxy::Proxy {
         pre,
@@ -103,6 +103,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         permits: Arc::new(tokio::sync::Semaphore::new(args.max_concurrent_requests as usize)),
         request_timeout: args.request_timeout,
+        max_body_bytes: args.max_request_body_bytes,
     });
     let ready = Arc::new(AtomicBool::new(false));
     let admin = Arc::new(admin::Admin {

@@ -7,7 +7,7 @@ use crate::state::{HostState, StoreTemplate};
 use bytes::Bytes;
 use doc_core::problem::{ProxyError, CONTENT_TYPE as PROBLEM_TYPE};
 use doc_core::route::sanitize_request_id;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -29,6 +29,7 @@ pub struct Proxy {
     pub metrics: Metrics,
     pub permits: Arc<Semaphore>,
     pub request_timeout: Duration,
+    pub max_body_bytes: u64,
 }
 
 /// How a guest run ended, when it did not end well.
@@ -58,8 +59,21 @@ impl Proxy {
         request.headers_mut().insert(REQUEST_ID, header_value.clone());
         let instance = request.uri().path().to_owned();
 
+        let declared_body: Option<u64> = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let mut response = if request.uri().path() == SPIN_HEALTH_PATH {
             text_response(200, "OK")
+        } else if declared_body.is_some_and(|n| n > self.max_body_bytes) {
+            problem(
+                &ProxyError::PayloadTooLarge {
+                    limit: self.max_body_bytes,
+                },
+                &instance,
+                &request_id,
+            )
         } else {
             match self.permits.clone().try_acquire_owned() {
                 Err(_) => problem(&ProxyError::Overloaded, &instance, &request_id),
@@ -97,6 +111,13 @@ impl Proxy {
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let mut store = self.template.new_store(self.pre.engine(), request_id);
+        let limit = self.max_body_bytes;
+        let request = request.map(|body| {
+            Limited::new(body, limit as usize).map_err(move |e| match e.downcast::<hyper::Error>() {
+                Ok(e) => wasmtime_wasi_http::Error::Hyper(*e),
+                Err(_) => wasmtime_wasi_http::Error::HttpRequestBodySize(Some(limit)),
+            })
+        });
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;

@@ -35,7 +35,12 @@ fn handle(request: Request) -> Response {
     let path = request.path().to_owned();
     let is_head = method == "HEAD";
 
-    let (mut response, summary) = match answer(&method, &path, &request_id, started) {
+    let routed = route(&method, &path);
+    let id = match routed {
+        Ok(Route::Document(id)) => Some(id),
+        _ => None,
+    };
+    let (mut response, summary) = match answer(routed, &request_id, started) {
         Ok(served) => served,
         Err((error, attempts)) => {
             let response = problem_response(&error, &path, &request_id);
@@ -62,6 +67,7 @@ fn handle(request: Request) -> Response {
             "request_id": request_id,
             "method": method,
             "path": path,
+            "id": id,
             "status": status,
             "attempts": summary.attempts,
             "kind": summary.kind.map(|k| k.extension()),
@@ -85,8 +91,8 @@ struct Summary {
 /// A failed request: the error and how many upstream attempts it took.
 type Failure = (ProxyError, u32);
 
-fn answer(method: &str, path: &str, request_id: &str, started: u64) -> Result<(Response, Summary), Failure> {
-    match route(method, path) {
+fn answer(routed: Result<Route, RouteError>, request_id: &str, started: u64) -> Result<(Response, Summary), Failure> {
+    match routed {
         Ok(Route::Usage) => Ok((text_response(200, USAGE), Summary::default())),
         Ok(Route::Document(id)) => {
             let config = Config::from_lookup(|k| std::env::var(k).ok())

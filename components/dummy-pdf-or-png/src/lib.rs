@@ -12,6 +12,10 @@
 //!   is split 5:4 between PNG and PDF.
 //! - `ERROR_PERCENT` (0-100, default 0): share of `500` answers with an HTML body.
 //! - `DELAY_MS` (0-60000, default 0): wait this long before answering.
+//! - `TRAP_PERCENT` (0-100, default 0): share of requests where the component
+//!   panics (a trap), to exercise a host's fault isolation.
+//! - `BUSY_MS` (0-60000, default 0): compute this long without yielding, to
+//!   exercise a host's request timeout.
 
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -30,6 +34,16 @@ fn handle(request: Request) -> Response {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(default, |v| v.min(max))
     };
+    if percent_roll() < knob("TRAP_PERCENT", 0, 100) {
+        panic!("TRAP_PERCENT: trapping on purpose");
+    }
+    let busy_ms = knob("BUSY_MS", 0, 60_000);
+    if busy_ms > 0 {
+        let until = wasi::clocks::monotonic_clock::now() + busy_ms * 1_000_000;
+        while wasi::clocks::monotonic_clock::now() < until {
+            std::hint::spin_loop();
+        }
+    }
     let delay_ms = knob("DELAY_MS", 0, 60_000);
     if delay_ms > 0 {
         wasi::clocks::monotonic_clock::subscribe_duration(delay_ms * 1_000_000).block();

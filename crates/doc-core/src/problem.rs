@@ -35,6 +35,10 @@ pub enum ProxyError {
     Internal,
     /// Raised by a host: too many requests in flight.
     Overloaded,
+    /// Raised by a host: the request body is larger than allowed.
+    PayloadTooLarge {
+        limit: u64,
+    },
     /// Raised by a host: the component did not answer within the host's timeout.
     RequestTimeout {
         timeout_ms: u64,
@@ -50,6 +54,7 @@ impl ProxyError {
             ProxyError::BadId(_) => 400,
             ProxyError::NotFound | ProxyError::DocumentNotFound => 404,
             ProxyError::MethodNotAllowed => 405,
+            ProxyError::PayloadTooLarge { .. } => 413,
             ProxyError::Misconfigured(_) | ProxyError::Internal => 500,
             ProxyError::BadUpstreamDocument { .. } => 502,
             ProxyError::UpstreamUnavailable { .. } | ProxyError::Overloaded => 503,
@@ -71,6 +76,7 @@ impl ProxyError {
             ProxyError::Internal => "internal-error",
             ProxyError::Overloaded => "overloaded",
             ProxyError::RequestTimeout { .. } => "request-timeout",
+            ProxyError::PayloadTooLarge { .. } => "payload-too-large",
         }
     }
 
@@ -87,6 +93,7 @@ impl ProxyError {
             ProxyError::Internal => "Internal error",
             ProxyError::Overloaded => "Too many requests in flight",
             ProxyError::RequestTimeout { .. } => "Request timed out",
+            ProxyError::PayloadTooLarge { .. } => "Request body too large",
         }
     }
 
@@ -111,6 +118,7 @@ impl ProxyError {
             ProxyError::RequestTimeout { timeout_ms } => {
                 format!("no response within the server's {timeout_ms} ms limit")
             }
+            ProxyError::PayloadTooLarge { limit } => format!("request bodies are limited to {limit} bytes"),
         }
     }
 

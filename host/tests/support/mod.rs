@@ -189,6 +189,17 @@ impl Reply {
 /// Sends one request on a fresh connection and reads the whole response
 /// (bounded: 30 s).
 pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    request_with_body(addr, method, path, headers, Bytes::new()).await
+}
+
+/// [`request`] with a body (sent with its `Content-Length`).
+pub async fn request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Reply {
     let started = Instant::now();
     let exchange = async {
         let stream = TcpStream::connect(addr).await.expect("connect");
@@ -204,7 +215,7 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&st
             builder = builder.header(*k, *v);
         }
         let response = sender
-            .send_request(builder.body(Full::new(Bytes::new())).unwrap())
+            .send_request(builder.body(Full::new(body)).unwrap())
             .await
             .expect("response");
         let (parts, body) = response.into_parts();

@@ -1,0 +1,73 @@
+//! The host's own guarantees, whatever component it serves (here the upstream
+//! emulator, whose fault knobs make it trap or spin): a trap or a runaway guest
+//! costs only its own request, and oversized input is refused.
+
+mod support;
+
+use bytes::Bytes;
+use std::time::Duration;
+use support::{component, request, request_with_body, Host};
+
+fn emulator(args: &[&str]) -> Host {
+    Host::start(&component("dummy_pdf_or_png"), args)
+}
+
+#[tokio::test]
+async fn a_trap_becomes_a_500_for_that_request_only() {
+    let trapping = emulator(&["--env", "TRAP_PERCENT=100"]);
+    let reply = request(trapping.public, "GET", "/1", &[]).await;
+    let problem = reply.problem(500);
+    assert_eq!(problem["type"], "tag:doc-proxy,2026:problem:internal-error");
+    // The host keeps serving: the next request gets its own fresh instance.
+    let again = request(trapping.public, "GET", "/2", &[]).await;
+    again.problem(500);
+    assert_eq!(trapping.metric("wasm_traps_total").await, 2.0);
+    assert_eq!(
+        request(trapping.public, "GET", "/.well-known/spin/health", &[])
+            .await
+            .status,
+        200
+    );
+    // The guest's panic message reaches the host's log with the request id.
+    let id = reply.header("x-request-id").unwrap().to_string();
+    let lines = trapping.log_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["request_id"] == id.as_str()
+                && l["message"].as_str().unwrap_or("").contains("trapping on purpose")),
+        "no guest panic line for {id}"
+    );
+}
+
+#[tokio::test]
+async fn a_guest_that_computes_forever_is_cut_off_by_the_request_timeout() {
+    let busy = emulator(&["--env", "BUSY_MS=20000", "--request-timeout", "500ms"]);
+    let reply = request(busy.public, "GET", "/1", &[]).await;
+    reply.problem(504);
+    assert!(reply.elapsed < Duration::from_secs(3), "took {:?}", reply.elapsed);
+    assert_eq!(busy.metric("wasm_traps_total").await, 1.0);
+    assert_eq!(busy.metric("http_requests_in_flight").await, 0.0);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_before_the_guest_runs() {
+    let host = emulator(&["--max-request-body-bytes", "1024"]);
+    let reply = request_with_body(host.public, "POST", "/1", &[], Bytes::from(vec![b'x'; 4096])).await;
+    reply.problem(413);
+    // Within the limit, the request reaches the component (which answers any method).
+    let small = request_with_body(host.public, "POST", "/1", &[], Bytes::from_static(b"small")).await;
+    assert_eq!(small.status, 200);
+}
+
+#[tokio::test]
+async fn requests_over_the_concurrency_limit_get_503() {
+    let slow = emulator(&["--env", "DELAY_MS=1500", "--max-concurrent-requests", "1"]);
+    let addr = slow.public;
+    let first = tokio::spawn(async move { request(addr, "GET", "/1", &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = request(addr, "GET", "/2", &[]).await;
+    second.problem(503);
+    assert_eq!(second.header("retry-after"), Some("1"));
+    assert_eq!(first.await.unwrap().status, 200);
+}
