@@ -2,7 +2,10 @@
 # Side-by-side load test on this machine: (a) the upstream emulator directly,
 # then (b) doc-proxy in front of it, with the same load generator, concurrency
 # and duration, repeated BENCH_ROUNDS times interleaved. Prints req/s, p50, p99
-# and the ratio b/a. Everything runs on 127.0.0.1 and stops when this script ends.
+# and the ratio b/a, the service host's CPU time per request (from /proc), and
+# the share of it spent validating documents (from the component's
+# `validate_us` log field). Everything runs on 127.0.0.1 and stops when this
+# script ends.
 #
 # Knobs: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # BENCH_ROUNDS (1).
@@ -25,6 +28,7 @@ fi
 
 workdir=$(mktemp -d)
 pids=()
+load_rps="" load_cpu_us=""
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -61,22 +65,48 @@ to_ms() {
     printf "%.2f", n }'
 }
 
+# User + system CPU time of a process, in clock ticks.
+cpu_ticks() {
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# Loads url; $3 is the PID whose CPU time per request is reported. Sets
+# load_rps and load_cpu_us (no subshell, so the caller sees them).
 load() {
-  local name="$1" url="$2" out="$workdir/wrk.txt"
+  local name="$1" url="$2" pid="$3" out="$workdir/wrk.txt"
+  local before after
+  before=$(cpu_ticks "$pid")
   wrk -t"$threads" -c"$connections" -d"$duration" --latency "$url" >"$out"
-  local rps p50 p99 errors
+  after=$(cpu_ticks "$pid")
+  local rps p50 p99 errors requests
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  requests=$(awk '/requests in/ {print $1}' "$out")
+  load_cpu_us=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-  printf "%-26s %10s req/s   p50 %8s ms   p99 %8s ms   non-2xx %s\n" "$name" "$rps" "$p50" "$p99" "${errors:-0}" >&2
-  echo "$rps"
+  printf "%-24s %9s req/s   p50 %7s ms   p99 %7s ms   server CPU %5s us/req   non-2xx %s\n" \
+    "$name" "$rps" "$p50" "$p99" "$load_cpu_us" "${errors:-0}" >&2
+  load_rps=$rps
 }
 
+echo "bench: native validation cost per document (cargo run --release -p doc-core --example validate_cost)" >&2
+cargo run -q --release -p doc-core --example validate_cost >&2
 echo "bench: wrk -t$threads -c$connections -d$duration, $rounds round(s), $(nproc) cores shared by everything" >&2
+upstream_pid=${pids[0]}
+service_pid=${pids[1]}
 for round in $(seq 1 "$rounds"); do
   echo "round $round" >&2
-  a=$(load "(a) upstream direct" "http://$upstream/1")
-  b=$(load "(b) doc-proxy service" "http://$service/1")
-  awk -v a="$a" -v b="$b" 'BEGIN { printf "ratio b/a (throughput)     %.3f\n", b / a }' >&2
+  load "(a) upstream direct" "http://$upstream/1" "$upstream_pid"
+  a=$load_rps
+  lines_before=$(wc -l <"$workdir/service.log")
+  load "(b) doc-proxy service" "http://$service/1" "$service_pid"
+  b=$load_rps
+  service_cpu_us=$load_cpu_us
+  awk -v a="$a" -v b="$b" 'BEGIN { printf "ratio b/a (throughput)   %.3f\n", b / a }' >&2
+  # Mean validation time of the 200s served in this round, against the service
+  # host's CPU per request measured over the same load.
+  tail -n +"$((lines_before + 1))" "$workdir/service.log" | grep '"message":"request"' | grep -o '"validate_us":[0-9.]*' |
+    awk -F: -v cpu="$service_cpu_us" '{ s += $2; n++ } END {
+      if (n) printf "validation               %.1f us/req mean over %d responses = %.1f%% of service CPU per request\n", s / n, n, 100 * s / n / cpu }' >&2
 done

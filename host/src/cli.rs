@@ -88,6 +88,11 @@ pub struct Args {
     #[arg(long, env = "GUEST_LOG_LIMIT_BYTES", default_value_t = 64 * 1024)]
     pub guest_log_limit_bytes: usize,
 
+    /// Component log lines below this severity are dropped (a JSON line's
+    /// `level` field sets its severity; plain stderr counts as a warning).
+    #[arg(long, env = "GUEST_LOG_LEVEL", value_enum, default_value_t = GuestLogLevel::Info)]
+    pub guest_log_level: GuestLogLevel,
+
     /// On SIGTERM/SIGINT: readiness fails at once, new connections are refused,
     /// and in-flight requests get this long to finish.
     #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -105,6 +110,22 @@ pub struct Args {
     /// Log filter, in `tracing` EnvFilter syntax.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+}
+
+/// Minimum severity of re-emitted component log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GuestLogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl GuestLogLevel {
+    /// The rank of [`crate::logging::severity_rank`].
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
 }
 
 impl Args {
@@ -138,5 +159,44 @@ impl Args {
             }
         }
         env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logging::severity_rank;
+
+    #[test]
+    fn guest_log_levels_rank_like_severities() {
+        assert_eq!(GuestLogLevel::Debug.rank(), severity_rank("DEBUG"));
+        assert_eq!(GuestLogLevel::Info.rank(), severity_rank("INFO"));
+        assert_eq!(GuestLogLevel::Warn.rank(), severity_rank("WARNING"));
+        assert_eq!(GuestLogLevel::Error.rank(), severity_rank("ERROR"));
+    }
+
+    #[test]
+    fn guest_env_takes_pairs_and_copies_named_host_variables() {
+        std::env::set_var("DOC_PROXY_CLI_TEST_VALUE", "7");
+        let args = Args::parse_from([
+            "doc-proxy-host",
+            "--upstream-url",
+            "http://up:3000",
+            "--env",
+            "A=1",
+            "--env",
+            "DOC_PROXY_CLI_TEST_VALUE",
+            "--env",
+            "DOC_PROXY_CLI_TEST_UNSET",
+        ]);
+        let env = args.guest_env();
+        assert_eq!(
+            env,
+            vec![
+                ("UPSTREAM_URL".to_string(), "http://up:3000".to_string()),
+                ("A".to_string(), "1".to_string()),
+                ("DOC_PROXY_CLI_TEST_VALUE".to_string(), "7".to_string()),
+            ]
+        );
     }
 }

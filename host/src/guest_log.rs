@@ -1,9 +1,10 @@
 //! Captures a component's stdout and stderr per request and re-emits each line
 //! as a host log line carrying the request id. A JSON object line keeps its
 //! fields (`msg` becomes `message`, `level` sets the severity); any other line
-//! becomes the `message`. Output per request is capped.
+//! becomes the `message`. Lines below the minimum severity are dropped, and
+//! output per request and stream is capped.
 
-use crate::logging::{severity_of_guest_level, write_line};
+use crate::logging::{severity_of_guest_level, severity_rank, write_line};
 use serde_json::{Map, Value};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -14,19 +15,30 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 /// A line longer than this is emitted in pieces.
 const MAX_LINE: usize = 16 * 1024;
 
+/// How a host treats its components' output.
+#[derive(Clone)]
+pub struct GuestLogSettings {
+    /// Named in every line, so logs say which component wrote it.
+    pub component: Arc<str>,
+    /// Bytes re-emitted per request and stream.
+    pub budget: usize,
+    /// Lines of lower severity are dropped ([`severity_rank`]).
+    pub min_rank: u8,
+}
+
 /// One request's output stream (`stdout` or `stderr`), shared by every handle the
 /// guest opens on it.
 #[derive(Clone)]
 pub struct GuestOutput(Arc<Mutex<LineSink>>);
 
 impl GuestOutput {
-    pub fn new(stream: &'static str, request_id: &str, component: &Arc<str>, budget: usize) -> Self {
+    pub fn new(stream: &'static str, request_id: &str, settings: &GuestLogSettings) -> Self {
         GuestOutput(Arc::new(Mutex::new(LineSink {
             stream,
             request_id: request_id.to_string(),
-            component: component.clone(),
+            budget: settings.budget,
+            settings: settings.clone(),
             partial: Vec::new(),
-            budget,
             truncated: false,
         })))
     }
@@ -35,7 +47,7 @@ impl GuestOutput {
 struct LineSink {
     stream: &'static str,
     request_id: String,
-    component: Arc<str>,
+    settings: GuestLogSettings,
     partial: Vec<u8>,
     budget: usize,
     truncated: bool,
@@ -92,6 +104,9 @@ impl LineSink {
                 (if self.stream == "stderr" { "WARNING" } else { "INFO" }, map)
             }
         };
+        if severity_rank(severity) < self.settings.min_rank {
+            return;
+        }
         fields.append(&mut self.context());
         write_line(severity, fields);
     }
@@ -100,7 +115,7 @@ impl LineSink {
     fn context(&self) -> Map<String, Value> {
         let mut fields = Map::new();
         fields.insert("request_id".into(), self.request_id.clone().into());
-        fields.insert("component".into(), self.component.to_string().into());
+        fields.insert("component".into(), self.settings.component.to_string().into());
         fields.insert("stream".into(), self.stream.into());
         fields
     }

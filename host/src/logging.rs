@@ -34,6 +34,17 @@ pub fn write_line(severity: &str, mut fields: Map<String, Value>) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// Orders severities, so a minimum can be applied: DEBUG < INFO < WARNING < ERROR
+/// (the order of [`crate::cli::GuestLogLevel`]).
+pub fn severity_rank(severity: &str) -> u8 {
+    match severity {
+        "DEBUG" => 0,
+        "INFO" => 1,
+        "WARNING" => 2,
+        _ => 3,
+    }
+}
+
 /// Maps a guest's `level` field (`info`, `warn`, …) to a severity.
 pub fn severity_of_guest_level(level: Option<&str>) -> &'static str {
     match level.map(str::to_ascii_lowercase).as_deref() {

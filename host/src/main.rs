@@ -97,8 +97,11 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         template: state::StoreTemplate {
             env: args.guest_env(),
             outbound,
-            component_name,
-            guest_log_limit: args.guest_log_limit_bytes,
+            guest_log: guest_log::GuestLogSettings {
+                component: component_name,
+                budget: args.guest_log_limit_bytes,
+                min_rank: args.guest_log_level.rank(),
+            },
         },
         metrics: metrics.clone(),
         permits: Arc::new(tokio::sync::Semaphore::new(args.max_concurrent_requests as usize)),

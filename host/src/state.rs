@@ -2,7 +2,7 @@
 //! the component's environment, captured output and the outbound hooks.
 //! The WASI view traits and `add_to_linker` live here, as in `wasmtime serve`.
 
-use crate::guest_log::GuestOutput;
+use crate::guest_log::{GuestLogSettings, GuestOutput};
 use crate::outbound::{Outbound, OutboundHooks};
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
@@ -48,8 +48,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
 pub struct StoreTemplate {
     pub env: Vec<(String, String)>,
     pub outbound: Arc<Outbound>,
-    pub component_name: Arc<str>,
-    pub guest_log_limit: usize,
+    pub guest_log: GuestLogSettings,
 }
 
 impl StoreTemplate {
@@ -58,18 +57,8 @@ impl StoreTemplate {
     pub fn new_store(&self, engine: &Engine, request_id: &str) -> Store<HostState> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env)
-            .stdout(GuestOutput::new(
-                "stdout",
-                request_id,
-                &self.component_name,
-                self.guest_log_limit,
-            ))
-            .stderr(GuestOutput::new(
-                "stderr",
-                request_id,
-                &self.component_name,
-                self.guest_log_limit,
-            ))
+            .stdout(GuestOutput::new("stdout", request_id, &self.guest_log))
+            .stderr(GuestOutput::new("stderr", request_id, &self.guest_log))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);

@@ -230,6 +230,34 @@ async fn outbound_requests_outside_the_allow_list_are_denied() {
 }
 
 #[tokio::test]
+async fn component_log_lines_carry_the_request_and_respect_the_level() {
+    let upstream = start_dummy_upstream(&["CORRUPT_PERCENT=100"]);
+    let url = upstream_url(&upstream);
+    let quiet = Host::start(
+        &support::component("doc_proxy"),
+        &["--upstream-url", &url, "--guest-log-level", "warn"],
+    );
+    let reply = request(quiet.public, "GET", "/5", &[]).await;
+    reply.problem(502);
+    let id = reply.header("x-request-id").unwrap();
+    let lines: Vec<_> = quiet
+        .log_lines()
+        .into_iter()
+        .filter(|l| l["request_id"] == id)
+        .collect();
+    // Three rejection warnings and the request line (a 5xx logs at warn); no info lines.
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(lines
+        .iter()
+        .all(|l| l["severity"] == "WARNING" && l["component"] == "doc_proxy"));
+    let summary = lines.iter().find(|l| l["message"] == "request").unwrap();
+    assert_eq!(summary["status"], 502);
+    assert_eq!(summary["id"], 5);
+    assert_eq!(summary["attempts"], 3);
+    assert!(summary["time"].is_string() && summary["duration_ms"].is_number());
+}
+
+#[tokio::test]
 async fn invalid_component_configuration_gives_500() {
     let upstream = start_dummy_upstream(&[]);
     let proxy = start_doc_proxy(&upstream_url(&upstream), &["MAX_ATTEMPTS=0"]);

@@ -13,10 +13,28 @@
 use flate2::{write::ZlibEncoder, Compression};
 use std::io::Write;
 
-/// A valid PDF. Lines end in CRLF, and a binary comment follows the header as
-/// writers do, so the lossy round trip changes both.
+/// A deterministic pseudo-random sequence (an LCG), so fixtures are reproducible
+/// yet compress about as well as real documents do.
+fn noise(seed: u32) -> impl Iterator<Item = u32> {
+    std::iter::successors(Some(seed), |x| {
+        Some(x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223))
+    })
+    .map(|x| x >> 16)
+}
+
+/// A valid PDF of about the real upstream's size (~13 KB). Lines end in CRLF,
+/// and a binary comment follows the header as writers do, so the lossy round
+/// trip changes both.
 pub fn pdf() -> Vec<u8> {
-    let content = b"BT /F1 18 Tf 20 40 Td (doc-proxy fixture) Tj ET\n".repeat(3);
+    let mut content = Vec::new();
+    for (line, n) in noise(7).take(1500).enumerate() {
+        let y = 800 - (line % 60) * 12;
+        writeln!(
+            content,
+            "BT /F1 9 Tf 40 {y} Td (doc-proxy fixture line {line}: {n:05x}) Tj ET"
+        )
+        .expect("writing to a Vec");
+    }
     let mut packed = ZlibEncoder::new(Vec::new(), Compression::best());
     packed.write_all(&content).expect("writing to a Vec");
     let packed = packed.finish().expect("writing to a Vec");
@@ -56,11 +74,17 @@ pub fn pdf() -> Vec<u8> {
     out
 }
 
-/// A valid 48×32 RGB PNG with a horizontal gradient.
+/// A valid 200×150 RGB PNG (a gradient with a little noise), of about the real
+/// upstream's size (~48 KB).
 pub fn png() -> Vec<u8> {
-    let (width, height) = (48u32, 32u32);
+    let (width, height) = (200u32, 150u32);
+    let mut grain = noise(11);
     let pixels: Vec<u8> = (0..height)
-        .flat_map(|y| (0..width).flat_map(move |x| [(x * 5) as u8, (y * 7) as u8, 160]))
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .flat_map(|(x, y)| {
+            let g = (grain.next().unwrap_or(0) % 24) as u8;
+            [(x as u8).wrapping_add(g), (y as u8).wrapping_add(g), 160]
+        })
         .collect();
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
@@ -91,6 +115,13 @@ mod tests {
     fn fixtures_are_reproducible() {
         assert_eq!(pdf(), pdf());
         assert_eq!(png(), png());
+    }
+
+    #[test]
+    fn fixtures_are_about_the_real_upstreams_sizes() {
+        let (pdf, png) = (pdf().len(), png().len());
+        assert!((8_000..20_000).contains(&pdf), "pdf is {pdf} bytes");
+        assert!((30_000..70_000).contains(&png), "png is {png} bytes");
     }
 
     #[test]

@@ -136,10 +136,16 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
         streams: 0,
         inflated_bytes: 0,
     };
+    let mut checker = ObjectChecker {
+        data,
+        table: &table,
+        limits,
+        inflater: Inflater::new(),
+    };
     for (&num, &entry) in &table {
         match entry {
             Entry::InUse { offset, gen } => {
-                let has_stream = check_object(data, num, offset, gen, &table, limits, &mut info)?;
+                let has_stream = checker.check(num, offset, gen, &mut info)?;
                 info.objects += 1;
                 info.streams += usize::from(has_stream);
             }
@@ -422,7 +428,9 @@ fn decode_xref_stream(raw: &[u8], dict: &Dict) -> Option<Vec<u8>> {
         None => raw.to_vec(),
         Some(name) if name == b"FlateDecode" => {
             let mut out = Vec::new();
-            inflate(raw, 64 * 1024 * 1024, |chunk| out.extend_from_slice(chunk)).ok()?;
+            Inflater::new()
+                .inflate(raw, 64 * 1024 * 1024, |chunk| out.extend_from_slice(chunk))
+                .ok()?;
             out
         }
         Some(_) => return None,
@@ -487,48 +495,51 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     }
 }
 
-/// Checks the object an in-use entry points at. Returns whether it has a stream.
-fn check_object(
-    data: &[u8],
-    num: u32,
-    offset: usize,
-    gen: u16,
-    table: &XrefTable,
-    limits: &PdfLimits,
-    info: &mut PdfInfo,
-) -> Result<bool, PdfError> {
-    let misplaced = PdfError::ObjectOffset { num, offset };
-    if offset >= data.len() {
-        return Err(misplaced);
-    }
-    let mut cursor = Cursor::at(data, offset);
-    match cursor.read_object_header() {
-        Ok(header) if header == (num, gen) => {}
-        _ => return Err(misplaced),
-    }
-    let value = cursor.read_value().map_err(|e| object_error(num, e))?;
-    let mut has_stream = false;
-    if let Value::Dict(dict) = &value {
-        if let Some(raw) = stream_bytes(&mut cursor, num, dict, table)? {
-            has_stream = true;
-            if first_filter(dict).is_some_and(|f| f == b"FlateDecode") {
-                let budget = limits.max_inflated_bytes.saturating_sub(info.inflated_bytes);
-                let inflated = inflate(raw, budget, |_| {}).map_err(|e| match e {
-                    InflateError::Limit => PdfError::InflateLimit,
-                    InflateError::Corrupt => PdfError::StreamDecode { num },
-                })?;
-                info.inflated_bytes += inflated;
+/// What checking the objects of one document shares.
+struct ObjectChecker<'a> {
+    data: &'a [u8],
+    table: &'a XrefTable,
+    limits: &'a PdfLimits,
+    inflater: Inflater,
+}
+
+impl ObjectChecker<'_> {
+    /// Checks the object an in-use entry points at. Returns whether it has a stream.
+    fn check(&mut self, num: u32, offset: usize, gen: u16, info: &mut PdfInfo) -> Result<bool, PdfError> {
+        let (data, table, limits) = (self.data, self.table, self.limits);
+        let misplaced = PdfError::ObjectOffset { num, offset };
+        if offset >= data.len() {
+            return Err(misplaced);
+        }
+        let mut cursor = Cursor::at(data, offset);
+        match cursor.read_object_header() {
+            Ok(header) if header == (num, gen) => {}
+            _ => return Err(misplaced),
+        }
+        let value = cursor.read_value().map_err(|e| object_error(num, e))?;
+        let mut has_stream = false;
+        if let Value::Dict(dict) = &value {
+            if let Some(raw) = stream_bytes(&mut cursor, num, dict, table)? {
+                has_stream = true;
+                if first_filter(dict).is_some_and(|f| f == b"FlateDecode") {
+                    let budget = limits.max_inflated_bytes.saturating_sub(info.inflated_bytes);
+                    let inflated = self.inflater.inflate(raw, budget, |_| {}).map_err(|e| match e {
+                        InflateError::Limit => PdfError::InflateLimit,
+                        InflateError::Corrupt => PdfError::StreamDecode { num },
+                    })?;
+                    info.inflated_bytes += inflated;
+                }
             }
         }
+        cursor.skip_space();
+        if !cursor.eat_keyword(b"endobj") {
+            return Err(PdfError::Object {
+                num,
+                what: "no endobj after the value",
+            });
+        }
+        Ok(has_stream)
     }
-    cursor.skip_space();
-    if !cursor.eat_keyword(b"endobj") {
-        return Err(PdfError::Object {
-            num,
-            what: "no endobj after the value",
-        });
-    }
-    Ok(has_stream)
 }
 
 fn object_error(num: u32, e: SyntaxError) -> PdfError {
@@ -610,36 +621,52 @@ enum InflateError {
     Limit,
 }
 
-/// Inflates a zlib stream completely, handing output to `sink` in chunks. Fails
-/// unless the stream ends (checksum verified) and only white space follows it.
-fn inflate(input: &[u8], limit: u64, mut sink: impl FnMut(&[u8])) -> Result<u64, InflateError> {
-    let mut inflater = Decompress::new(true);
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        let consumed = inflater.total_in() as usize;
-        let before = inflater.total_out();
-        let status = inflater
-            .decompress(&input[consumed..], &mut buf, FlushDecompress::None)
-            .map_err(|_| InflateError::Corrupt)?;
-        let produced = (inflater.total_out() - before) as usize;
-        sink(&buf[..produced]);
-        if inflater.total_out() > limit {
-            return Err(InflateError::Limit);
+/// Inflates zlib streams, reusing one state and buffer for all the streams of a
+/// document: allocating them per stream was a measurable share of validation.
+struct Inflater {
+    state: Decompress,
+    buf: Vec<u8>,
+}
+
+impl Inflater {
+    fn new() -> Self {
+        Inflater {
+            state: Decompress::new(true),
+            buf: vec![0u8; 32 * 1024],
         }
-        match status {
-            Status::StreamEnd => break,
-            Status::Ok | Status::BufError => {
-                if produced == 0 && inflater.total_in() as usize == consumed {
-                    return Err(InflateError::Corrupt); // no progress: input ended early
+    }
+
+    /// Inflates `input` completely, handing output to `sink` in chunks. Fails
+    /// unless the stream ends (checksum verified) and only white space follows it.
+    fn inflate(&mut self, input: &[u8], limit: u64, mut sink: impl FnMut(&[u8])) -> Result<u64, InflateError> {
+        let (state, buf) = (&mut self.state, &mut self.buf);
+        state.reset(true);
+        loop {
+            let consumed = state.total_in() as usize;
+            let before = state.total_out();
+            let status = state
+                .decompress(&input[consumed..], buf, FlushDecompress::None)
+                .map_err(|_| InflateError::Corrupt)?;
+            let produced = (state.total_out() - before) as usize;
+            sink(&buf[..produced]);
+            if state.total_out() > limit {
+                return Err(InflateError::Limit);
+            }
+            match status {
+                Status::StreamEnd => break,
+                Status::Ok | Status::BufError => {
+                    if produced == 0 && state.total_in() as usize == consumed {
+                        return Err(InflateError::Corrupt); // no progress: input ended early
+                    }
                 }
             }
         }
-    }
-    let rest = &input[inflater.total_in() as usize..];
-    if rest.iter().all(|&b| is_whitespace(b)) {
-        Ok(inflater.total_out())
-    } else {
-        Err(InflateError::Corrupt)
+        let rest = &input[state.total_in() as usize..];
+        if rest.iter().all(|&b| is_whitespace(b)) {
+            Ok(state.total_out())
+        } else {
+            Err(InflateError::Corrupt)
+        }
     }
 }
 
@@ -663,13 +690,18 @@ mod tests {
         let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
         enc.write_all(&[7u8; 5000]).unwrap();
         let packed = enc.finish().unwrap();
-        assert_eq!(inflate(&packed, u64::MAX, |_| {}).unwrap(), 5000);
-        assert!(inflate(&packed[..packed.len() - 3], u64::MAX, |_| {}).is_err());
-        assert!(matches!(inflate(&packed, 100, |_| {}), Err(InflateError::Limit)));
+        assert_eq!(Inflater::new().inflate(&packed, u64::MAX, |_| {}).unwrap(), 5000);
+        assert!(Inflater::new()
+            .inflate(&packed[..packed.len() - 3], u64::MAX, |_| {})
+            .is_err());
+        assert!(matches!(
+            Inflater::new().inflate(&packed, 100, |_| {}),
+            Err(InflateError::Limit)
+        ));
         let mut flipped = packed.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1; // adler32 checksum
-        assert!(inflate(&flipped, u64::MAX, |_| {}).is_err());
+        assert!(Inflater::new().inflate(&flipped, u64::MAX, |_| {}).is_err());
     }
 
     #[test]
