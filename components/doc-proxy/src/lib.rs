@@ -124,7 +124,7 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
         let attempt = outcomes.len() as u32 + 1;
         let outcome = match upstream::fetch(&config.upstream, &path, &limits, request_id) {
             Ok(fetched) => match timed(&mut validate_ns, || {
-                doc_core::validate(&fetched.body, &config.pdf_limits.limits())
+                doc_core::validate(&fetched.body, &config.pdf_limits)
             }) {
                 Ok(kind) => {
                     let headers = document_headers(kind, id, fetched.body.len(), request_id);

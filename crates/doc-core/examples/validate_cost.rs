@@ -25,12 +25,17 @@ fn main() {
     }
     let limits = PdfLimits::default();
     for (name, bytes) in &documents {
-        let verdict = doc_core::validate(bytes, &limits).map(|k| k.to_string()).unwrap_or_else(|e| e.code().into());
+        let verdict = doc_core::validate(bytes, &limits)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|e| e.code().into());
         let started = Instant::now();
         for _ in 0..iterations {
             std::hint::black_box(doc_core::validate(std::hint::black_box(bytes), &limits).is_ok());
         }
         let micros = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
-        println!("{name:24} {:>7} bytes  {verdict:>14}  {micros:8.1} us/validation (native)", bytes.len());
+        println!(
+            "{name:24} {:>7} bytes  {verdict:>14}  {micros:8.1} us/validation (native)",
+            bytes.len()
+        );
     }
 }

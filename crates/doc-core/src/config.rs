@@ -87,22 +87,7 @@ pub struct Config {
     pub retry: RetryPolicy,
     pub connect_timeout: Duration,
     pub max_document_bytes: u64,
-    pub pdf_limits: PdfLimitsEq,
-}
-
-/// [`PdfLimits`] with equality, so whole configs compare in tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PdfLimitsEq {
-    pub max_inflated_bytes: u64,
-}
-
-impl PdfLimitsEq {
-    pub fn limits(&self) -> PdfLimits {
-        PdfLimits {
-            max_inflated_bytes: self.max_inflated_bytes,
-            ..PdfLimits::default()
-        }
-    }
+    pub pdf_limits: PdfLimits,
 }
 
 /// `http[s]://authority[/base-path]`, without a trailing slash.
@@ -202,9 +187,7 @@ impl Config {
             retry,
             connect_timeout: ms(&CONNECT_TIMEOUT_MS)?,
             max_document_bytes: read_knob(&lookup, &MAX_DOCUMENT_BYTES)?,
-            pdf_limits: PdfLimitsEq {
-                max_inflated_bytes: PdfLimits::default().max_inflated_bytes,
-            },
+            pdf_limits: PdfLimits::default(),
         })
     }
 }

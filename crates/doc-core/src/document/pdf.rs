@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Bounds that keep validation cheap on hostile input.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PdfLimits {
     /// Total bytes all Flate streams of one file may inflate to (a zip-bomb guard).
     pub max_inflated_bytes: u64,
