@@ -71,3 +71,34 @@ async fn requests_over_the_concurrency_limit_get_503() {
     assert_eq!(second.header("retry-after"), Some("1"));
     assert_eq!(first.await.unwrap().status, 200);
 }
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = emulator(&["--max-request-body-bytes", "1024"]);
+    let mut stream = tokio::net::TcpStream::connect(host.public).await.unwrap();
+    let head = "POST /1 HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..16 {
+        // 16 chunks of 1000 bytes; the client may be cut off before it sends them all.
+        let chunk = format!("3e8\r\n{}\r\n", "x".repeat(1000));
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut reply)).await;
+    assert!(read.is_ok(), "no answer within 10 s");
+    let status_line = String::from_utf8_lossy(&reply).lines().next().unwrap_or("").to_string();
+    // The component sees a body error and fails the request; never a 200.
+    assert!(
+        status_line.starts_with("HTTP/1.1 500") || status_line.starts_with("HTTP/1.1 413"),
+        "{status_line:?}"
+    );
+    assert_eq!(
+        request(host.public, "GET", "/1", &[]).await.status,
+        200,
+        "the host keeps serving"
+    );
+}
