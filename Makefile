@@ -26,7 +26,7 @@ else
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 endif
 
-.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench clean
+.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ ci: fmt-check clippy test ## What CI runs: fmt check, clippy -D warnings, make t
 
 bench: build ## Load the upstream directly, then the service, side by side; prints req/s, p50, p99, ratio
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/bench.sh
+
+check-wasmtime-serve: build ## Run the same doc_proxy.wasm under `wasmtime serve -Scli` (installs wasmtime-cli once, ~10 min)
+	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/check-wasmtime-serve.sh
 
 clean: ## Remove build output
 	cargo clean

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Checks that the unchanged doc_proxy.wasm works under `wasmtime serve -Scli`:
+# N requests through it against the upstream emulator (on our host) must all be
+# valid documents or problem+json errors, and corrupt documents must be caught.
+# Installs wasmtime-cli 48.0.8 from crates.io into WASMTIME_ROOT when missing
+# (about 10 minutes on 2 cores), so it is not part of `make ci`.
+set -euo pipefail
+: "${HOST_BIN:?}" "${COMPONENT:?}" "${UPSTREAM_WASM:?}"
+requests="${CHECK_REQUESTS:-200}"
+root="${WASMTIME_ROOT:-$PWD/target/wasmtime-cli}"
+wasmtime="$root/bin/wasmtime"
+if [ ! -x "$wasmtime" ]; then
+  echo "check: installing wasmtime-cli 48.0.8 into $root" >&2
+  cargo install wasmtime-cli --version =48.0.8 --locked --root "$root"
+fi
+
+workdir=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+"$HOST_BIN" --component "$UPSTREAM_WASM" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
+  >/dev/null 2>"$workdir/upstream.log" &
+pids+=("$!")
+for _ in $(seq 1 300); do grep -q '"listening"' "$workdir/upstream.log" && break; sleep 0.1; done
+upstream=$(grep '"listening"' "$workdir/upstream.log" | sed -E 's/.*"public":"([^"]+)".*/\1/')
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$wasmtime" serve -Scli --addr "127.0.0.1:$port" --env "UPSTREAM_URL=http://$upstream" "$COMPONENT" \
+  >"$workdir/serve.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+
+ok=0 failed=0
+for id in $(seq 1 "$requests"); do
+  code=$(curl -s -o "$workdir/body" -w '%{http_code} %{content_type}' "http://127.0.0.1:$port/$id")
+  case "$code" in
+    "200 application/pdf") head -c 5 "$workdir/body" | grep -q '%PDF-' && ok=$((ok + 1)) || failed=$((failed + 1)) ;;
+    "200 image/png") head -c 4 "$workdir/body" | grep -q 'PNG' && ok=$((ok + 1)) || failed=$((failed + 1)) ;;
+    "502 application/problem+json") ;;
+    *) echo "check: request $id: unexpected $code" >&2; failed=$((failed + 1)) ;;
+  esac
+done
+rejected=$(grep -c 'upstream document rejected' "$workdir/serve.log" || true)
+bad_id=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/abc")
+echo "wasmtime serve: $ok of $requests answered 200, $rejected corrupt documents rejected and retried, /abc -> $bad_id" >&2
+[ "$failed" -eq 0 ] && [ "$bad_id" = 400 ] && [ "$rejected" -gt 0 ] && [ $((ok * 100)) -ge $((requests * 99)) ]
