@@ -46,14 +46,7 @@ pub fn fetch(
 
     let pending = outgoing_handler::handle(request, Some(options)).map_err(outcome_of)?;
     let timer = monotonic_clock::subscribe_instant(deadline);
-    let ready = pending.subscribe();
-    while !ready.ready() {
-        poll::poll(&[&ready, &timer]);
-        if timer.ready() && !ready.ready() {
-            return Err(AttemptOutcome::TimedOut);
-        }
-    }
-    drop(ready);
+    wait_ready(&pending.subscribe(), &timer)?;
     let response = match pending.get() {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(outcome_of(code)),
@@ -114,12 +107,7 @@ fn read_response(
     let mut buffer = Vec::with_capacity(declared.unwrap_or(0) as usize);
     let readable = stream.subscribe();
     loop {
-        if !readable.ready() {
-            poll::poll(&[&readable, timer]);
-            if timer.ready() && !readable.ready() {
-                return Err(AttemptOutcome::TimedOut);
-            }
-        }
+        wait_ready(&readable, timer)?;
         match stream.read(READ_CHUNK) {
             Ok(chunk) => {
                 if buffer.len() as u64 + chunk.len() as u64 > max_bytes {
@@ -144,6 +132,18 @@ fn read_response(
         body: buffer,
         content_type,
     })
+}
+
+/// Blocks until `pollable` is ready, or fails with a timeout when the attempt's
+/// `deadline` timer fires first.
+fn wait_ready(pollable: &poll::Pollable, deadline: &poll::Pollable) -> Result<(), AttemptOutcome> {
+    while !pollable.ready() {
+        poll::poll(&[pollable, deadline]);
+        if deadline.ready() && !pollable.ready() {
+            return Err(AttemptOutcome::TimedOut);
+        }
+    }
+    Ok(())
 }
 
 /// Sorts a `wasi:http` error into the outcomes the retry policy knows.
