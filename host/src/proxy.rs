@@ -5,7 +5,7 @@
 use crate::metrics::{method_label, route_label, Metrics};
 use crate::state::{HostState, StoreTemplate};
 use bytes::Bytes;
-use doc_core::problem::{ProxyError, CONTENT_TYPE as PROBLEM_TYPE};
+use doc_core::problem::ProxyError;
 use doc_core::route::sanitize_request_id;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -197,11 +197,8 @@ fn text_response(status: u16, text: &'static str) -> http::Response<HyperOutgoin
 
 /// A problem+json response made by the host itself.
 pub fn problem(error: &ProxyError, instance: &str, request_id: &str) -> http::Response<HyperOutgoingBody> {
-    let mut builder = http::Response::builder()
-        .status(error.status())
-        .header("content-type", PROBLEM_TYPE)
-        .header("cache-control", "no-store");
-    for (name, value) in error.extra_headers() {
+    let mut builder = http::Response::builder().status(error.status());
+    for (name, value) in error.headers() {
         builder = builder.header(name, value);
     }
     builder

@@ -11,7 +11,7 @@ mod log;
 mod upstream;
 
 use doc_core::config::Config;
-use doc_core::problem::{final_error, ProxyError, CONTENT_TYPE as PROBLEM_TYPE};
+use doc_core::problem::{final_error, ProxyError};
 use doc_core::response::{document_headers, USAGE};
 use doc_core::retry::{AttemptOutcome, Next};
 use doc_core::route::{route, sanitize_request_id, Route, RouteError};
@@ -192,9 +192,7 @@ fn problem_response(error: &ProxyError, path: &str, request_id: &str) -> Respons
     let length = body.len();
     let mut response = Response::new(error.status(), body);
     response.set_header("content-length", length.to_string());
-    response.set_header("content-type", PROBLEM_TYPE);
-    response.set_header("cache-control", "no-store");
-    for (name, value) in error.extra_headers() {
+    for (name, value) in error.headers() {
         response.set_header(name, value);
     }
     response

@@ -133,6 +133,17 @@ impl ProxyError {
         }
     }
 
+    /// Every header of a problem response besides `Content-Length`: what the
+    /// component and the host both send.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            ("content-type", CONTENT_TYPE.to_string()),
+            ("cache-control", "no-store".to_string()),
+        ];
+        headers.extend(self.extra_headers());
+        headers
+    }
+
     pub fn attempts(&self) -> Option<u32> {
         match self {
             ProxyError::BadUpstreamDocument { attempts, .. }
@@ -243,6 +254,14 @@ mod tests {
         let e = final_error(std::slice::from_ref(&down), false, 5000);
         assert_eq!(e.extra_headers(), vec![("retry-after", "1".to_string())]);
         assert_eq!(e.attempts(), Some(1));
+    }
+
+    #[test]
+    fn problem_headers_are_type_cache_and_extras() {
+        let headers = ProxyError::MethodNotAllowed.headers();
+        assert_eq!(headers[0], ("content-type", "application/problem+json".to_string()));
+        assert_eq!(headers[1], ("cache-control", "no-store".to_string()));
+        assert_eq!(headers[2], ("allow", "GET, HEAD".to_string()));
     }
 
     #[test]
