@@ -26,32 +26,9 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 
-workdir=$(mktemp -d)
-pids=()
+# shellcheck source=scripts/lib/hosts.sh
+source "$(dirname "$0")/lib/hosts.sh"
 load_rps="" load_cpu_us=""
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-# Starts a host on ephemeral ports and stores its public address in the variable
-# named by $1 (no subshell, so the PID is recorded and no pipe is held open).
-start_host() {
-  local var="$1" log="$2"; shift 2
-  "$HOST_BIN" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --log-level warn,doc_proxy_host=info "$@" \
-    >/dev/null 2>"$log" &
-  pids+=("$!")
-  for _ in $(seq 1 600); do
-    if grep -q '"listening"' "$log"; then
-      printf -v "$var" '%s' "$(grep '"listening"' "$log" | sed -E 's/.*"public":"([^"]+)".*/\1/')"
-      return
-    fi
-    sleep 0.1
-  done
-  echo "bench: host did not start:" >&2; cat "$log" >&2; exit 1
-}
 
 upstream="" service=""
 start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"

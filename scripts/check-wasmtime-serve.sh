@@ -14,20 +14,10 @@ if [ ! -x "$wasmtime" ]; then
   cargo install wasmtime-cli --version =48.0.8 --locked --root "$root"
 fi
 
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-"$HOST_BIN" --component "$UPSTREAM_WASM" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
-  >/dev/null 2>"$workdir/upstream.log" &
-pids+=("$!")
-for _ in $(seq 1 300); do grep -q '"listening"' "$workdir/upstream.log" && break; sleep 0.1; done
-upstream=$(grep '"listening"' "$workdir/upstream.log" | sed -E 's/.*"public":"([^"]+)".*/\1/')
+# shellcheck source=scripts/lib/hosts.sh
+source "$(dirname "$0")/lib/hosts.sh"
+upstream=""
+start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$wasmtime" serve -Scli --addr "127.0.0.1:$port" --env "UPSTREAM_URL=http://$upstream" "$COMPONENT" \
