@@ -8,6 +8,15 @@ HOST_BIN     := target/release/doc-proxy-host
 COMPONENT    := $(WASM_DIR)/doc_proxy.wasm
 UPSTREAM_WASM := $(WASM_DIR)/dummy_pdf_or_png.wasm
 
+# The container image's host: static (musl), so the final stage can be `scratch`.
+MUSL_TARGET  := x86_64-unknown-linux-musl
+STATIC_BIN   := target/$(MUSL_TARGET)/dist/doc-proxy-host
+DIST_DIR     ?= target/dist
+IMAGE        ?= localhost/doc-proxy:dev
+# Python tools for the offline checks (kubernetes-validate, checkov, hadolint, yamllint).
+TOOLS        := .cache/tools
+TOOLS_BIN    := $(TOOLS)/bin
+
 # Overridable on the command line or from the environment.
 UPSTREAM_URL ?= http://127.0.0.1:3000
 LISTEN_ADDR  ?= 127.0.0.1:8080
@@ -26,7 +35,8 @@ else
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 endif
 
-.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve clean
+.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve clean \
+	musl-target build-static dist image image-test k8s-check tools
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -42,12 +52,41 @@ build-components: wasm-target ## Build the .wasm components (wasm32-wasip2, size
 build-host: ## Build the host (release)
 	cargo build --release -p doc-proxy-host
 
+musl-target:
+	@rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET)
+
+build-static: musl-target ## The host as a static musl binary (needs musl-gcc: apt install musl-tools)
+	CC_x86_64_unknown_linux_musl=musl-gcc cargo build --profile dist --target $(MUSL_TARGET) -p doc-proxy-host
+
+dist: build-static build-components ## What the image holds: static host + precompiled components, in $(DIST_DIR)
+	rm -rf $(DIST_DIR) && mkdir -p $(DIST_DIR)/bin $(DIST_DIR)/components
+	cp $(STATIC_BIN) $(DIST_DIR)/bin/
+	$(STATIC_BIN) --log-level warn compile $(COMPONENT) -o $(DIST_DIR)/components/doc_proxy.cwasm
+	$(STATIC_BIN) --log-level warn compile $(UPSTREAM_WASM) -o $(DIST_DIR)/components/dummy_pdf_or_png.cwasm
+	@ls -l $(DIST_DIR)/bin $(DIST_DIR)/components
+
+image: dist ## Build the container image $(IMAGE) with buildah (final stage of ./Dockerfile, fed by `make dist`)
+	scripts/image-build.sh $(DIST_DIR) $(IMAGE)
+
+image-test: image tools ## Run the image with podman exactly as the k8s Deployment does; check documents, metrics, SIGTERM
+	PATH="$(abspath $(TOOLS_BIN)):$$PATH" IMAGE=$(IMAGE) scripts/image-test.sh
+
+tools: $(TOOLS)/.installed ## Install the Python checkers into $(TOOLS) (pinned in scripts/tools-requirements.txt)
+
+$(TOOLS)/.installed: scripts/tools-requirements.txt
+	python3 -m venv $(TOOLS)
+	$(TOOLS_BIN)/pip install --quiet --disable-pip-version-check -r scripts/tools-requirements.txt
+	touch $@
+
+k8s-check: dist tools ## Render every overlay; kubernetes-validate, CRD schemas, checkov, hadolint; run the rendered Deployment's command
+	PATH="$(abspath $(TOOLS_BIN)):$$PATH" DIST_DIR=$(DIST_DIR) scripts/k8s-check.sh
+
 run: build ## Upstream emulator on :3000, service on $(LISTEN_ADDR), admin on $(ADMIN_ADDR); Ctrl-C stops all
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/run-local.sh $(COMPONENT_ENV)
 
 serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… ADMIN_ADDR=…
 	$(HOST_BIN) --component $(COMPONENT) --upstream-url $(UPSTREAM_URL) \
-		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) $(COMPONENT_ENV)
+		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s $(COMPONENT_ENV)
 
 test: build ## Every test: unit, property, real-file, end-to-end
 	$(TEST_ENV) cargo test --release --workspace --exclude doc-proxy --exclude dummy-pdf-or-png
@@ -62,10 +101,12 @@ clippy: wasm-target ## Lint native and wasm crates, warnings are errors
 	cargo clippy --workspace --exclude doc-proxy --exclude dummy-pdf-or-png --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p doc-proxy -p dummy-pdf-or-png -- -D warnings
 
-ci: fmt-check clippy test ## What CI runs: fmt check, clippy -D warnings, make test
+ci: fmt-check clippy test k8s-check image-test ## What CI runs: fmt, clippy, make test, k8s-check, image-test
 
-bench: build ## Load the upstream directly, then the service, side by side; prints req/s, p50, p99, ratio
-	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/bench.sh
+bench: build dist ## Upstream direct, the service, and the image's static build, side by side; req/s, p50, p99, ratios
+	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
+		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/components/doc_proxy.cwasm \
+		scripts/bench.sh
 
 check-wasmtime-serve: build ## Run the same doc_proxy.wasm under `wasmtime serve -Scli` (installs wasmtime-cli once, ~10 min)
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/check-wasmtime-serve.sh

@@ -4,8 +4,11 @@
 # and duration, repeated BENCH_ROUNDS times interleaved. Prints req/s, p50, p99
 # and the ratio b/a, the service host's CPU time per request (from /proc), and
 # the share of it spent validating documents (from the component's
-# `validate_us` log field). Everything runs on 127.0.0.1 and stops when this
-# script ends.
+# `validate_us` log field). When STATIC_HOST_BIN and STATIC_COMPONENT are set
+# (`make bench` sets them), (c) is the container image's static musl binary with
+# its precompiled component, loaded the same way right after (b): the ratio c/b
+# says what the image's build costs against the regular release build.
+# Everything runs on 127.0.0.1 and stops when this script ends.
 #
 # Knobs: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # BENCH_ROUNDS (1).
@@ -33,6 +36,11 @@ load_rps="" load_cpu_us=""
 upstream="" service=""
 start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
 start_host service "$workdir/service.log" --component "$COMPONENT" --upstream-url "http://$upstream"
+static=""
+if [ -n "${STATIC_HOST_BIN:-}" ]; then
+  HOST_BIN="$STATIC_HOST_BIN" start_host static "$workdir/static.log" \
+    --component "${STATIC_COMPONENT:?}" --upstream-url "http://$upstream"
+fi
 
 # wrk prints latencies as 850.00us, 1.23ms or 1.01s: convert to milliseconds.
 to_ms() {
@@ -81,6 +89,11 @@ for round in $(seq 1 "$rounds"); do
   b=$load_rps
   service_cpu_us=$load_cpu_us
   awk -v a="$a" -v b="$b" 'BEGIN { printf "ratio b/a (throughput)   %.3f\n", b / a }' >&2
+  if [ -n "$static" ]; then
+    load "(c) image's static host" "http://$static/1" "${pids[2]}"
+    awk -v b="$b" -v c="$load_rps" -v bc="$service_cpu_us" -v cc="$load_cpu_us" \
+      'BEGIN { printf "ratio c/b (throughput)   %.3f   (CPU per request %.3f)\n", c / b, cc / bc }' >&2
+  fi
   # Mean validation time of the 200s served in this round, against the service
   # host's CPU per request measured over the same load.
   tail -n +"$((lines_before + 1))" "$workdir/service.log" | grep '"message":"request"' | grep -o '"validate_us":[0-9.]*' |

@@ -2,12 +2,6 @@
 
 fn main() {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for (name, bytes) in [
-        ("dummy.png", doc_fixtures::png()),
-        ("dummy.pdf", doc_fixtures::pdf()),
-        ("corrupt-dummy.pdf", doc_fixtures::corrupt_pdf()),
-    ] {
-        std::fs::write(out.join(name), bytes).expect("OUT_DIR is writable");
-    }
+    doc_fixtures::write_all(&out).expect("OUT_DIR is writable");
     println!("cargo::rerun-if-changed=build.rs");
 }

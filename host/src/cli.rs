@@ -9,10 +9,20 @@ use std::time::Duration;
 /// Serves a `wasi:http/incoming-handler` component (WASI 0.2) over HTTP, with
 /// Prometheus metrics, health endpoints, an outbound allow-list, limits and
 /// graceful drain.
+///
+/// Without a subcommand it serves `--component`; `compile` and `probe` are the
+/// two helpers a container image needs (ahead-of-time compilation at build
+/// time, and a health check without a shell or curl).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "doc-proxy-host", version)]
+#[command(name = "doc-proxy-host", version, args_override_self = true)]
 pub struct Args {
-    /// The component to serve (a `.wasm` file exporting `wasi:http/incoming-handler@0.2.x`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The component to serve: a `.wasm` file exporting
+    /// `wasi:http/incoming-handler@0.2.x` (compiled at start, or taken from the
+    /// compile cache), or a `.cwasm` made by `doc-proxy-host compile` (loaded as
+    /// is; refused when another wasmtime version or engine setting made it).
     #[arg(long, env = "COMPONENT", default_value = "target/wasm32-wasip2/wasm/doc_proxy.wasm")]
     pub component: PathBuf,
 
@@ -93,8 +103,17 @@ pub struct Args {
     #[arg(long, env = "GUEST_LOG_LEVEL", value_enum, default_value_t = GuestLogLevel::Info)]
     pub guest_log_level: GuestLogLevel,
 
-    /// On SIGTERM/SIGINT: readiness fails at once, new connections are refused,
-    /// and in-flight requests get this long to finish.
+    /// On SIGTERM/SIGINT readiness fails at once, but the host keeps accepting
+    /// and serving for this long: Kubernetes removes a terminating pod from its
+    /// Service endpoints asynchronously, so new connections keep arriving for a
+    /// few seconds. Responses in this phase carry `Connection: close`, which moves
+    /// keep-alive clients to other pods. `make run` uses 0.
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub shutdown_delay: Duration,
+
+    /// After the shutdown delay: stop accepting, close idle keep-alive
+    /// connections, and give in-flight requests this long to finish. A second
+    /// SIGINT or SIGTERM exits at once.
     #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
 
@@ -110,6 +129,31 @@ pub struct Args {
     /// Log filter, in `tracing` EnvFilter syntax.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+}
+
+/// Helpers that run instead of the server.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Compile a component ahead of time into a `.cwasm` the host loads without
+    /// Cranelift. Code is generated for x86-64-v2 (not this machine's CPU), so
+    /// an image built in CI runs on any node. The wasmtime version and engine
+    /// settings are recorded in the file; a host that differs refuses it.
+    Compile {
+        /// The component (`.wasm`).
+        input: PathBuf,
+        /// Where to write the precompiled component.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// GET a URL on this machine and exit 0 on a 2xx answer, 1 otherwise: a
+    /// health check for images with no shell and no curl (Docker `HEALTHCHECK`).
+    Probe {
+        /// An `http://` URL, e.g. `http://127.0.0.1:9090/readyz`.
+        url: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
 }
 
 /// Minimum severity of re-emitted component log lines.

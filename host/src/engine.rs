@@ -1,7 +1,8 @@
 //! The wasmtime engine and the served component: a pooling allocator sized for
 //! the concurrency limit, epoch interruption so a guest that spins still yields
-//! to timeouts, and a compile cache keyed by the component's hash and the
-//! engine's settings, so a restart does not pay Cranelift again.
+//! to timeouts, a compile cache keyed by the component's hash and the engine's
+//! settings, and ahead-of-time compiled `.cwasm` files, so a restart (or a
+//! container start) does not pay Cranelift again.
 
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
@@ -9,12 +10,24 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Precompiled};
 
 /// How often the epoch advances: the granularity at which guests yield.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-pub fn new_engine(max_concurrent: u32, max_memory_bytes: usize) -> anyhow::Result<Engine> {
+/// Which CPU the engine compiles for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeTarget {
+    /// Every feature this CPU has: for code compiled and run in one process.
+    Native,
+    /// On x86_64, the x86-64-v2 level (SSE4.2, POPCNT), which every cloud
+    /// machine type has: for `.cwasm` files built on one machine (CI) and run
+    /// on others (cluster nodes). wasmtime refuses a `.cwasm` that needs a
+    /// feature the running CPU lacks; this keeps that from happening.
+    Portable,
+}
+
+pub fn new_engine(max_concurrent: u32, max_memory_bytes: usize, target: CodeTarget) -> anyhow::Result<Engine> {
     // A slot per concurrent request, plus headroom for instances being torn down.
     let slots = max_concurrent + max_concurrent / 8 + 8;
     let mut pool = PoolingAllocationConfig::new();
@@ -29,6 +42,18 @@ pub fn new_engine(max_concurrent: u32, max_memory_bytes: usize) -> anyhow::Resul
         .wasm_component_model(true)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if target == CodeTarget::Portable && cfg!(target_arch = "x86_64") {
+        // Naming the target turns off detection of this CPU's features; then
+        // enable exactly the x86-64-v2 set.
+        config.target("x86_64-unknown-linux-gnu")?;
+        for flag in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
+            // SAFETY: these are x86_64 CPU-feature flags; wasmtime checks at load
+            // time that the running CPU has each of them.
+            unsafe {
+                config.cranelift_flag_enable(flag);
+            }
+        }
+    }
     Ok(Engine::new(&config)?)
 }
 
@@ -54,12 +79,41 @@ pub struct LoadedComponent {
     pub load_time: Duration,
 }
 
-/// Loads `path`, from the compile cache when it holds this exact component for
-/// this exact engine, compiling (and caching) it otherwise.
+/// Loads `path`: a precompiled `.cwasm` as it is, or a `.wasm` from the compile
+/// cache when it holds this exact component for this exact engine, compiling
+/// (and caching) it otherwise.
 pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) -> anyhow::Result<LoadedComponent> {
     let started = Instant::now();
     let bytes = std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
+
+    match Engine::detect_precompiled(&bytes) {
+        Some(Precompiled::Component) => {
+            // SAFETY: a `.cwasm` is native code and is trusted like the host
+            // binary itself: it is built by `doc-proxy-host compile` into the
+            // same image. wasmtime checks its version and engine settings.
+            let component = unsafe { Component::deserialize(engine, &bytes) }
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!(
+                        "{} was precompiled by another wasmtime version or with other engine settings; \
+                         compile it again with `doc-proxy-host compile` of this build",
+                        path.display()
+                    )
+                })?;
+            return Ok(LoadedComponent {
+                component,
+                sha256,
+                from_cache: false,
+                load_time: started.elapsed(),
+            });
+        }
+        Some(Precompiled::Module) => anyhow::bail!(
+            "{} is a precompiled core module, not a component; compile the component with `doc-proxy-host compile`",
+            path.display()
+        ),
+        None => {}
+    }
     let cached = cache_dir.map(|dir| cache_path(engine, dir, &sha256));
 
     if let Some(file) = cached.as_ref().filter(|f| f.exists()) {
@@ -95,6 +149,19 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
         from_cache: false,
         load_time: started.elapsed(),
     })
+}
+
+/// Compiles `input` for `engine` and writes the result to `output` (atomically).
+pub fn compile_to_file(engine: &Engine, input: &Path, output: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(input).with_context(|| format!("reading component {}", input.display()))?;
+    if Engine::detect_precompiled(&bytes).is_some() {
+        anyhow::bail!("{} is already precompiled", input.display());
+    }
+    let serialized = engine
+        .precompile_component(&bytes)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("compiling component {}", input.display()))?;
+    write_atomically(output, &serialized).with_context(|| format!("writing {}", output.display()))
 }
 
 fn cache_path(engine: &Engine, dir: &Path, sha256: &str) -> PathBuf {

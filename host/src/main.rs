@@ -2,7 +2,10 @@
 //!
 //! Start-up, in order: build the engine, load (or compile and cache) the
 //! component, link WASI, pre-instantiate, bind both listeners, report ready.
-//! Then serve until SIGTERM/SIGINT, and drain.
+//! Then serve until SIGTERM/SIGINT: readiness off, keep serving for the
+//! shutdown delay, stop accepting, drain.
+//!
+//! `compile` and `probe` are helpers for container images (see `cli.rs`).
 
 mod admin;
 mod cli;
@@ -12,6 +15,7 @@ mod listener;
 mod logging;
 mod metrics;
 mod outbound;
+mod probe;
 mod proxy;
 mod shutdown;
 mod state;
@@ -24,6 +28,12 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+// musl's allocator serialises threads on one lock; the static image would pay
+// for it on every request. mimalloc is used in every build so the image and the
+// regular release build behave alike (`make bench-image` compares them).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
@@ -38,7 +48,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    let outcome = match args.command.clone() {
+        None => runtime.block_on(run(args)),
+        Some(cli::Command::Compile { input, output }) => compile(&args, &input, &output),
+        Some(cli::Command::Probe { url, timeout }) => match runtime.block_on(probe::probe(&url, timeout)) {
+            Ok(status) if status.is_success() => Ok(()),
+            Ok(status) => Err(anyhow::anyhow!("{url} answered {status}")),
+            Err(e) => Err(e),
+        },
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "exiting");
@@ -47,11 +66,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// `doc-proxy-host compile`: the same engine as `serve`, so what it writes loads.
+fn compile(args: &cli::Args, input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
+    let engine = engine::new_engine(
+        args.max_concurrent_requests,
+        args.max_instance_memory_bytes,
+        engine::CodeTarget::Portable,
+    )?;
+    let started = std::time::Instant::now();
+    engine::compile_to_file(&engine, input, output)?;
+    tracing::info!(
+        input = %input.display(),
+        output = %output.display(),
+        compile_ms = started.elapsed().as_secs_f64() * 1e3,
+        "component precompiled"
+    );
+    Ok(())
+}
+
 async fn run(args: cli::Args) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let metrics = metrics::Metrics::new();
 
-    let engine = engine::new_engine(args.max_concurrent_requests, args.max_instance_memory_bytes)?;
+    let engine = engine::new_engine(
+        args.max_concurrent_requests,
+        args.max_instance_memory_bytes,
+        engine::CodeTarget::Native,
+    )?;
     engine::start_epoch_ticker(&engine);
     let loaded = engine::load_component(&engine, &args.component, args.cache_dir().as_deref())?;
     let component_name: Arc<str> = args
@@ -92,6 +133,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     ));
     tracing::info!(allowed = %outbound.allowed().join(","), "outbound allow-list");
 
+    let draining = Arc::new(AtomicBool::new(false));
     let proxy = Arc::new(proxy::Proxy {
         pre,
         template: state::StoreTemplate {
@@ -107,6 +149,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         permits: Arc::new(tokio::sync::Semaphore::new(args.max_concurrent_requests as usize)),
         request_timeout: args.request_timeout,
         max_body_bytes: args.max_request_body_bytes,
+        draining: draining.clone(),
     });
     let ready = Arc::new(AtomicBool::new(false));
     let admin = Arc::new(admin::Admin {
@@ -130,16 +173,17 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         max_header_bytes: args.max_request_header_bytes as usize,
         header_read_timeout: args.header_read_timeout,
     };
+    // The public listener stops accepting only after the shutdown delay; the
+    // admin listener outlives it, so probes see /readyz fail throughout.
+    let (public_stop, public_stopped) = tokio::sync::watch::channel(false);
     let public = tokio::spawn(listener::serve(
         "public",
         public_listener,
         limits,
-        shutdown.clone(),
+        public_stopped,
         args.drain_timeout,
         move |req| proxy.clone().handle(req),
     ));
-    // The admin listener outlives the public one, so probes see /readyz fail
-    // while requests drain.
     let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
     let admin_task = tokio::spawn(listener::serve(
         "admin",
@@ -153,6 +197,15 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
 
     listener::stopped(&mut shutdown.clone()).await;
     ready.store(false, Ordering::Release);
+    draining.store(true, Ordering::Release);
+    if !args.shutdown_delay.is_zero() {
+        tracing::info!(
+            delay_ms = args.shutdown_delay.as_millis() as u64,
+            "still serving while load balancers take this pod out"
+        );
+        tokio::time::sleep(args.shutdown_delay).await;
+    }
+    let _ = public_stop.send(true);
     let _ = public.await;
     let _ = admin_stop.send(true);
     let _ = admin_task.await;

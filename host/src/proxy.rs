@@ -10,6 +10,7 @@ use doc_core::route::sanitize_request_id;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -30,6 +31,10 @@ pub struct Proxy {
     pub permits: Arc<Semaphore>,
     pub request_timeout: Duration,
     pub max_body_bytes: u64,
+    /// Set at the first shutdown signal: responses then carry `Connection:
+    /// close`, so keep-alive clients reconnect (to another pod) instead of
+    /// reusing a connection that is about to be closed under them.
+    pub draining: Arc<AtomicBool>,
 }
 
 /// How a guest run ended, when it did not end well.
@@ -88,6 +93,11 @@ impl Proxy {
             }
         };
         response.headers_mut().entry(REQUEST_ID).or_insert(header_value);
+        if self.draining.load(Ordering::Acquire) {
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        }
 
         let status = response.status().as_u16();
         self.metrics

@@ -26,14 +26,38 @@ fn component_source(file: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn doc_proxy_manifest_points_at_the_built_component_and_allows_the_upstream() {
-    let file = repo().join("spin.toml");
-    let m = manifest(&file);
+    check_doc_proxy_manifest(&repo().join("spin.toml"));
+}
+
+#[test]
+fn spinkube_manifest_is_the_top_level_one_with_the_clusters_upstream() {
+    let cluster = repo().join("k8s/overlays/spinkube/spin.toml");
+    check_doc_proxy_manifest(&cluster);
+    let env = |file: &Path| {
+        let mut table = manifest(file)["component"]["doc-proxy"]["environment"]
+            .as_table()
+            .unwrap()
+            .clone();
+        table.remove("UPSTREAM_URL");
+        table
+    };
+    assert_eq!(
+        env(&cluster),
+        env(&repo().join("spin.toml")),
+        "the two manifests differ in more than UPSTREAM_URL"
+    );
+}
+
+/// A manifest for doc-proxy: one catch-all route to the built component,
+/// outbound allowed to exactly its upstream, and only settings it accepts.
+fn check_doc_proxy_manifest(file: &Path) {
+    let m = manifest(file);
     assert_eq!(m["spin_manifest_version"].as_integer(), Some(2));
     let trigger = &m["trigger"]["http"].as_array().unwrap()[0];
     assert_eq!(trigger["route"].as_str(), Some("/..."));
     assert_eq!(trigger["component"].as_str(), Some("doc-proxy"));
 
-    let source = component_source(&file, "doc-proxy");
+    let source = component_source(file, "doc-proxy");
     assert_eq!(
         source.canonicalize().unwrap(),
         support::component("doc_proxy").canonicalize().unwrap()

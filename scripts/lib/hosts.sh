@@ -17,7 +17,7 @@ trap cleanup EXIT
 # $2 is its log file; the rest are host arguments.
 start_host() {
   local var="$1" log="$2"; shift 2
-  "$HOST_BIN" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --log-level warn,doc_proxy_host=info "$@" \
+  "$HOST_BIN" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --shutdown-delay 0s --log-level warn,doc_proxy_host=info "$@" \
     >/dev/null 2>"$log" &
   pids+=("$!")
   for _ in $(seq 1 600); do

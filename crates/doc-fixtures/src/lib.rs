@@ -107,6 +107,24 @@ pub fn lossy_utf8_round_trip(bytes: &[u8]) -> Vec<u8> {
     String::from_utf8_lossy(bytes).replace('\r', "\n").into_bytes()
 }
 
+/// Every fixture with the file name the real upstream serves it under.
+pub fn all() -> [(&'static str, Vec<u8>); 3] {
+    [
+        ("dummy.png", png()),
+        ("dummy.pdf", pdf()),
+        ("corrupt-dummy.pdf", corrupt_pdf()),
+    ]
+}
+
+/// Writes [`all`] into `dir` (created if missing).
+pub fn write_all(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, bytes) in all() {
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

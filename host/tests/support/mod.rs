@@ -51,6 +51,8 @@ impl Host {
             .arg("--component")
             .arg(component)
             .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+            // Tests stop hosts often; a test that wants the delay passes its own.
+            .args(["--shutdown-delay", "0s"])
             .arg("--cache-dir")
             .arg(&cache)
             .args(args)
@@ -103,24 +105,31 @@ impl Host {
 
     /// Sends SIGTERM (a graceful stop).
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`, …).
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{name}"))
             .arg(self.child.id().to_string())
             .status()
             .unwrap();
         assert!(status.success());
     }
 
-    /// Waits for the process to exit, at most `limit`.
+    /// Waits for the process to exit, at most `limit` (checks at least once).
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let started = Instant::now();
-        while started.elapsed() < limit {
+        loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return Some(status);
             }
+            if started.elapsed() >= limit {
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        None
     }
 
     /// The value of a Prometheus sample, e.g. `http_requests_total{method="GET",…}`.
