@@ -23,14 +23,14 @@ for o in k8s/base "${overlays[@]}"; do
 done
 
 echo "k8s-check: kubernetes-validate --strict (1.31.0 and $newest), built-in kinds"
-python - "$out" <<'PY'
+PYTHONPATH=scripts/k8s python - "$out" <<'PY'
 import os, sys, yaml
+from rendered import BUILT_IN_GROUPS
 out = sys.argv[1]
-builtin = {"v1", "apps/v1", "policy/v1", "networking.k8s.io/v1", "node.k8s.io/v1", "autoscaling/v2"}
 for f in sorted(os.listdir(out)):
     docs = [d for d in yaml.safe_load_all(open(os.path.join(out, f))) if d]
     with open(os.path.join(out, "builtin-" + f), "w") as w:
-        yaml.safe_dump_all([d for d in docs if d["apiVersion"] in builtin], w)
+        yaml.safe_dump_all([d for d in docs if d["apiVersion"] in BUILT_IN_GROUPS], w)
 PY
 for version in 1.31.0 "$newest"; do
   for f in "$out"/builtin-*.yaml; do

@@ -21,7 +21,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 import rendered  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILT_IN_GROUPS = {"v1", "apps/v1", "policy/v1", "networking.k8s.io/v1", "node.k8s.io/v1", "autoscaling/v2"}
 SPIN_HEALTH_PATH = "/.well-known/spin/health"
 
 
@@ -145,7 +144,7 @@ def main(overlays: list[str]) -> int:
         objects = rendered.render(overlay)
         errors, checked = [], []
         for obj in objects:
-            if obj["apiVersion"] in BUILT_IN_GROUPS:
+            if obj["apiVersion"] in rendered.BUILT_IN_GROUPS:
                 continue
             key = f"{obj['apiVersion']}/{obj['kind']}"
             if key not in schemas:
