@@ -1,0 +1,24 @@
+output "network_id" {
+  description = "ID of the VPC, for the cluster's network argument."
+  value       = google_compute_network.this.id
+}
+
+output "network_name" {
+  description = "Name of the VPC."
+  value       = google_compute_network.this.name
+}
+
+output "subnet_id" {
+  description = "ID of the dual-stack subnet, for the cluster's subnetwork argument."
+  value       = google_compute_subnetwork.nodes.id
+}
+
+output "pods_range_name" {
+  description = "Name of the secondary range for Pods."
+  value       = local.pods_range_name
+}
+
+output "services_range_name" {
+  description = "Name of the secondary range for Services."
+  value       = local.services_range_name
+}

@@ -1,0 +1,68 @@
+# The Docker repository releases are pushed to (by digest), with cleanup
+# policies so it does not grow without bound, and repository-scoped IAM so
+# the CI identity can push here and nowhere else.
+
+resource "google_artifact_registry_repository" "this" {
+  #checkov:skip=CKV_GCP_84:Google-managed encryption; a customer-managed key adds a KMS key ring and rotation to run for public, non-secret images.
+  project       = var.project_id
+  location      = var.location
+  repository_id = var.repository_id
+  description   = "doc-proxy container images (host + precompiled components), pushed by release.yml."
+  format        = "DOCKER"
+
+  docker_config {
+    # Releases are referenced by digest; tags (the commit SHA) never move.
+    immutable_tags = true
+  }
+
+  cleanup_policy_dry_run = false
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+
+    most_recent_versions {
+      keep_count = var.keep_recent_versions
+    }
+  }
+
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+
+    condition {
+      tag_state  = "ANY"
+      older_than = "${var.delete_after_days * 86400}s"
+    }
+  }
+
+  cleanup_policies {
+    id     = "delete-untagged"
+    action = "DELETE"
+
+    condition {
+      tag_state  = "UNTAGGED"
+      older_than = "${var.untagged_after_days * 86400}s"
+    }
+  }
+}
+
+resource "google_artifact_registry_repository_iam_member" "writers" {
+  for_each = var.writers
+
+  project    = var.project_id
+  location   = var.location
+  repository = google_artifact_registry_repository.this.name
+  role       = "roles/artifactregistry.writer"
+  member     = each.value
+}
+
+resource "google_artifact_registry_repository_iam_member" "readers" {
+  for_each = var.readers
+
+  project    = var.project_id
+  location   = var.location
+  repository = google_artifact_registry_repository.this.name
+  role       = "roles/artifactregistry.reader"
+  member     = each.value
+}
