@@ -13,9 +13,12 @@ MUSL_TARGET  := x86_64-unknown-linux-musl
 STATIC_BIN   := target/$(MUSL_TARGET)/dist/doc-proxy-host
 DIST_DIR     ?= target/dist
 IMAGE        ?= localhost/doc-proxy:dev
-# Python tools for the offline checks (kubernetes-validate, checkov, hadolint, yamllint).
+# Python tools for the offline checks (kubernetes-validate, checkov, hadolint,
+# yamllint, actionlint, zizmor), and HashiCorp's HCL parser/formatter from npm.
 TOOLS        := .cache/tools
 TOOLS_BIN    := $(TOOLS)/bin
+TOOLS_PATH   := PATH="$(abspath $(TOOLS_BIN)):$$PATH"
+HCL_TOOLS    := scripts/tf/node_modules/.installed
 
 # Overridable on the command line or from the environment.
 UPSTREAM_URL ?= http://127.0.0.1:3000
@@ -36,7 +39,8 @@ TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 endif
 
 .PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve clean \
-	musl-target build-static dist image image-test k8s-check tools
+	musl-target build-static dist image image-test k8s-check tools \
+	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -69,7 +73,7 @@ image: dist ## Build the container image $(IMAGE) with buildah (final stage of .
 	scripts/image-build.sh $(DIST_DIR) $(IMAGE)
 
 image-test: image tools ## Run the image with podman exactly as the k8s Deployment does; check documents, metrics, SIGTERM
-	PATH="$(abspath $(TOOLS_BIN)):$$PATH" IMAGE=$(IMAGE) scripts/image-test.sh
+	$(TOOLS_PATH) IMAGE=$(IMAGE) scripts/image-test.sh
 
 tools: $(TOOLS)/.installed ## Install the Python checkers into $(TOOLS) (pinned in scripts/tools-requirements.txt)
 
@@ -79,7 +83,31 @@ $(TOOLS)/.installed: scripts/tools-requirements.txt
 	touch $@
 
 k8s-check: dist tools ## Render every overlay; kubernetes-validate, CRD schemas, checkov, hadolint; run the rendered Deployment's command
-	PATH="$(abspath $(TOOLS_BIN)):$$PATH" DIST_DIR=$(DIST_DIR) scripts/k8s-check.sh
+	$(TOOLS_PATH) DIST_DIR=$(DIST_DIR) scripts/k8s-check.sh
+
+hcl-tools: $(HCL_TOOLS)
+
+$(HCL_TOOLS): scripts/tf/package.json scripts/tf/package-lock.json
+	npm ci --prefix scripts/tf --no-audit --no-fund --loglevel=error
+	touch $@
+
+tf-check: tools hcl-tools ## Terraform offline: HashiCorp's parser and `fmt`, references, module calls, READMEs, checkov (0 failed)
+	$(TOOLS_PATH) scripts/tf-check.sh
+
+tf-fmt: hcl-tools ## Format every .tf file (hclwrite, as `terraform fmt`)
+	node scripts/tf/hcl.mjs --write $$(git ls-files -co --exclude-standard -- 'terraform/*.tf') >/dev/null
+
+tf-docs: hcl-tools ## Regenerate the inputs/outputs tables of terraform/modules/*/README.md
+	python3 scripts/tf/check_terraform.py terraform --write-docs
+
+gha-check: tools ## Workflows offline: actionlint (+shellcheck), zizmor --offline (pedantic), shellcheck on scripts
+	$(TOOLS_PATH) scripts/gha-check.sh
+
+names-check: tools hcl-tools ## Terraform outputs, workflow env and the gke overlay name the same things (with self-tests)
+	$(TOOLS_BIN)/python -m unittest discover -s scripts/names
+
+deploy-check: build ## deploy.yml's render and smoke test, run here: pinned digest, a healthy service passes, a broken one fails
+	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/deploy-check.sh
 
 run: build ## Upstream emulator on :3000, service on $(LISTEN_ADDR), admin on $(ADMIN_ADDR); Ctrl-C stops all
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/run-local.sh $(COMPONENT_ENV)
@@ -101,7 +129,7 @@ clippy: wasm-target ## Lint native and wasm crates, warnings are errors
 	cargo clippy --workspace --exclude doc-proxy --exclude dummy-pdf-or-png --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p doc-proxy -p dummy-pdf-or-png -- -D warnings
 
-ci: fmt-check clippy test k8s-check image-test ## What CI runs: fmt, clippy, make test, k8s-check, image-test
+ci: fmt-check clippy test tf-check gha-check names-check deploy-check k8s-check image-test ## What CI runs (.ci/run and ci.yml)
 
 bench: build dist ## Upstream direct, the service, and the image's static build, side by side; req/s, p50, p99, ratios
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \

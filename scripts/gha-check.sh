@@ -18,6 +18,6 @@ actionlint -no-color -shellcheck "$shellcheck"
 echo "gha-check: zizmor --offline --persona pedantic"
 zizmor --offline --persona pedantic --quiet .github
 echo "gha-check: shellcheck scripts"
-mapfile -t scripts < <(git ls-files -- .ci/run 'scripts/*.sh' 'scripts/**/*.sh')
+mapfile -t scripts < <(git ls-files -co --exclude-standard -- .ci/run 'scripts/*.sh' 'scripts/**/*.sh')
 "$shellcheck" "${scripts[@]}"
 echo "gha-check: passed (${#scripts[@]} scripts)"

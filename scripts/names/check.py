@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""One set of names: the registry path, project, region, cluster, namespace,
+service accounts, Workload Identity provider and GitHub environments must be
+the same in terraform/envs/prod's outputs, the workflows' env, and the
+rendered k8s/overlays/gke. A rename in one place fails here instead of in a
+deploy nobody can run from this machine.
+
+    check.py [REPO_DIR]
+
+Prints each disagreement and exits 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "k8s"))
+import rendered  # noqa: E402
+import terraform_values  # noqa: E402
+
+# Workflow env name -> Terraform output it must equal.
+WORKFLOW_ENV = {
+    "GCP_PROJECT": "project_id",
+    "TF_VAR_project_id": "project_id",
+    "GCP_REGION": "region",
+    "TF_VAR_region": "region",
+    "IMAGE": "image",
+    "GKE_CLUSTER": "cluster_name",
+    "K8S_NAMESPACE": "kubernetes_namespace",
+    "DEPLOY_SA": "deploy_service_account",
+    "TERRAFORM_SA": "terraform_service_account",
+    "PLAN_SA": "plan_service_account",
+    "WIF_PROVIDER": "workload_identity_provider",
+}
+# Which workflow needs which names (each must define them).
+REQUIRED = {
+    "release.yml": {"GCP_PROJECT", "GCP_REGION", "IMAGE", "DEPLOY_SA", "WIF_PROVIDER"},
+    "deploy.yml": {"GCP_PROJECT", "GCP_REGION", "IMAGE", "GKE_CLUSTER", "K8S_NAMESPACE", "DEPLOY_SA", "WIF_PROVIDER"},
+    "terraform.yml": {"GCP_PROJECT", "GCP_REGION", "TERRAFORM_SA", "PLAN_SA", "WIF_PROVIDER", "TF_VAR_project_id", "TF_VAR_region"},
+}
+# The workflows write the project number as this repository variable.
+PROJECT_NUMBER_VAR = "${{ vars.GCP_PROJECT_NUMBER }}"
+
+
+def workflow(repo: str, name: str) -> dict:
+    with open(os.path.join(repo, ".github", "workflows", name), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def check(repo: str) -> list[str]:
+    problems = []
+    tf = terraform_values.root(os.path.join(repo, "terraform", "envs", "prod"))
+    outputs = {name: tf.output(name) for name in set(WORKFLOW_ENV.values()) | {"address_names", "certificate_map", "kubernetes_service_account"}}
+    identity = tf.module("ci_identity")
+
+    # Workflows.
+    for name, required in REQUIRED.items():
+        env = workflow(repo, name).get("env", {})
+        for key in sorted(required - env.keys()):
+            problems.append(f"{name}: env.{key} is missing (Terraform output {WORKFLOW_ENV[key]} = {outputs[WORKFLOW_ENV[key]]})")
+        for key, output in WORKFLOW_ENV.items():
+            if key not in env:
+                continue
+            want = str(outputs[output]).replace(terraform_values.PROJECT_NUMBER, PROJECT_NUMBER_VAR)
+            if env[key] != want:
+                problems.append(f"{name}: env.{key} is {env[key]!r}, Terraform output {output} is {want!r}")
+
+    release = workflow(repo, "release.yml")
+    # PyYAML reads the key `on` as True.
+    branches = (release.get("on") or release.get(True))["push"]["branches"]
+    if branches != [identity.variable("release_branch")]:
+        problems.append(f"release.yml: runs on {branches}, the deploy identity trusts pushes to {identity.variable('release_branch')!r} only")
+    environments = {
+        ("deploy.yml", "deploy"): identity.variable("deploy_environment"),
+        ("terraform.yml", "apply"): identity.variable("infra_environment"),
+    }
+    for (name, job), want in environments.items():
+        got = workflow(repo, name)["jobs"][job].get("environment", {})
+        got = got.get("name") if isinstance(got, dict) else got
+        if got != want:
+            problems.append(f"{name}: job {job} runs in environment {got!r}, the identity trusts {want!r}")
+
+    # The gke overlay.
+    objects = rendered.render(os.path.join(repo, "k8s", "overlays", "gke"))
+    namespace = outputs["kubernetes_namespace"]
+    deployment = rendered.find(objects, "Deployment", "doc-proxy")
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"].split("@")[0].split(":")[0]
+    if image != outputs["image"]:
+        problems.append(f"k8s/overlays/gke: image {image!r}, Terraform output image is {outputs['image']!r}")
+    if not any(o["kind"] == "Namespace" and o["metadata"]["name"] == namespace for o in objects):
+        problems.append(f"k8s/overlays/gke: no Namespace {namespace!r} (Terraform output kubernetes_namespace)")
+    for o in objects:
+        ns = o["metadata"].get("namespace")
+        if o["kind"] != "Namespace" and ns is not None and ns != namespace:
+            problems.append(f"k8s/overlays/gke: {o['kind']}/{o['metadata']['name']} is in namespace {ns!r}, not {namespace!r}")
+    sa = outputs["kubernetes_service_account"]
+    if deployment["spec"]["template"]["spec"].get("serviceAccountName") != sa:
+        problems.append(f"k8s/overlays/gke: Deployment doc-proxy runs as {deployment['spec']['template']['spec'].get('serviceAccountName')!r}, not {sa!r}")
+    if not any(o["kind"] == "ServiceAccount" and o["metadata"]["name"] == sa for o in objects):
+        problems.append(f"k8s/overlays/gke: no ServiceAccount {sa!r} (Terraform output kubernetes_service_account)")
+    gateway = rendered.find(objects, "Gateway", "doc-proxy")
+    addresses = [a["value"] for a in gateway["spec"].get("addresses", [])]
+    if addresses != outputs["address_names"]:
+        problems.append(f"k8s/overlays/gke: Gateway addresses {addresses}, Terraform output address_names is {outputs['address_names']}")
+    certmap = gateway["metadata"].get("annotations", {}).get("networking.gke.io/certmap")
+    if certmap != outputs["certificate_map"]:
+        problems.append(f"k8s/overlays/gke: Gateway certmap {certmap!r}, Terraform output certificate_map is {outputs['certificate_map']!r}")
+    return problems
+
+
+def main():
+    repo = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..")
+    problems = check(os.path.abspath(repo))
+    for p in problems:
+        print(f"names-check: {p}")
+    if problems:
+        sys.exit(1)
+    print("names-check: Terraform outputs, workflows and k8s/overlays/gke agree")
+
+
+if __name__ == "__main__":
+    main()
