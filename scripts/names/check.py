@@ -3,7 +3,10 @@
 service accounts, Workload Identity provider and GitHub environments must be
 the same in terraform/envs/prod's outputs, the workflows' env, and the
 rendered k8s/overlays/gke. A rename in one place fails here instead of in a
-deploy nobody can run from this machine.
+deploy nobody can run from this machine. docs/deploy.md is held to the same
+files: the repository variables it sets are the ones the workflows read, and
+the outputs, make targets, paths, environments and workflow inputs it names
+exist.
 
     check.py [REPO_DIR]
 
@@ -12,7 +15,9 @@ Prints each disagreement and exits 1 if there is any.
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import sys
 
 import yaml
@@ -109,6 +114,53 @@ def check(repo: str) -> list[str]:
     certmap = gateway["metadata"].get("annotations", {}).get("networking.gke.io/certmap")
     if certmap != outputs["certificate_map"]:
         problems.append(f"k8s/overlays/gke: Gateway certmap {certmap!r}, Terraform output certificate_map is {outputs['certificate_map']!r}")
+    return problems + check_docs(repo, list(environments.values()))
+
+
+def check_docs(repo: str, environments: list[str]) -> list[str]:
+    """docs/deploy.md's commands against the files they refer to."""
+    path = os.path.join(repo, "docs", "deploy.md")
+    with open(path, encoding="utf-8") as f:
+        doc = f.read()
+    problems = []
+    workflows = sorted(glob.glob(os.path.join(repo, ".github", "workflows", "*.yml")))
+    texts = {os.path.basename(w): open(w, encoding="utf-8").read() for w in workflows}
+    used = {v for t in texts.values() for v in re.findall(r"vars\.([A-Z_]+)", t)}
+    documented = set(re.findall(r"gh variable set ([A-Z_]+)", doc))
+    for v in sorted(used - documented):
+        problems.append(f"docs/deploy.md: the workflows read vars.{v}; no `gh variable set {v}`")
+    for v in sorted(documented - used):
+        problems.append(f"docs/deploy.md: sets {v}, which no workflow reads")
+
+    outputs = set()
+    for root in ("bootstrap", os.path.join("envs", "prod")):
+        with open(os.path.join(repo, "terraform", root, "outputs.tf"), encoding="utf-8") as f:
+            outputs |= set(re.findall(r'^output "([^"]+)"', f.read(), re.M))
+    for name in re.findall(r"terraform output (?:-raw |-json )?([a-z_]+)", doc):
+        if name not in outputs:
+            problems.append(f"docs/deploy.md: terraform output {name} does not exist")
+
+    with open(os.path.join(repo, "Makefile"), encoding="utf-8") as f:
+        targets = set(re.findall(r"^([a-z][a-z-]*):", f.read(), re.M))
+    for target in re.findall(r"`make ([a-z-]+)`", doc):
+        if target not in targets:
+            problems.append(f"docs/deploy.md: make {target} is not a Makefile target")
+
+    for ref in re.findall(r"`((?:terraform|k8s|scripts|docs|\.github)/[^`\s]*)`", doc):
+        stem, _, alternatives = ref.partition("{")
+        names, _, rest = alternatives.partition("}")
+        for candidate in [stem + n + rest for n in names.split(",")] if alternatives else [ref]:
+            if not os.path.exists(os.path.join(repo, candidate)):
+                problems.append(f"docs/deploy.md: {candidate} does not exist")
+
+    for env in environments:
+        if f"`{env}`" not in doc:
+            problems.append(f"docs/deploy.md: does not name the GitHub environment `{env}`")
+    for name in re.findall(r"gh workflow run ([\w.-]+) -f (\w+)=", doc):
+        workflow_file, field = name
+        dispatch = (workflow(repo, workflow_file).get(True) or {}).get("workflow_dispatch") or {}
+        if field not in (dispatch.get("inputs") or {}):
+            problems.append(f"docs/deploy.md: {workflow_file} has no workflow_dispatch input {field}")
     return problems
 
 

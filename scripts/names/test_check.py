@@ -24,6 +24,10 @@ RENAMES = [
     ("k8s/overlays/gke/kustomization.yaml", "doc-proxy-prod/doc-proxy/doc-proxy", "doc-proxy-prod/images/doc-proxy", "image"),
     ("k8s/components/ingress/gateway.yaml", "networking.gke.io/certmap: doc-proxy", "networking.gke.io/certmap: docs", "certmap"),
     ("k8s/components/ingress/gateway.yaml", "value: doc-proxy-ipv6", "value: doc-proxy-v6", "addresses"),
+    ("docs/deploy.md", "terraform output -raw project_number", "terraform output -raw project_num", "project_num"),
+    ("docs/deploy.md", "gh variable set PUBLIC_URL", "gh variable set SERVICE_URL", "PUBLIC_URL"),
+    ("docs/deploy.md", "`make tf-docs`", "`make tfdocs`", "tfdocs"),
+    (".github/workflows/deploy.yml", "      digest:\n        description: Image digest (sha256:…) of", "      image:\n        description: Image digest (sha256:…) of", "workflow_dispatch input"),
 ]
 
 
@@ -31,8 +35,12 @@ class NamesCheck(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.copy = tempfile.mkdtemp()
-        for part in ("terraform", ".github", "k8s"):
-            shutil.copytree(os.path.join(REPO, part), os.path.join(cls.copy, part))
+        for part in ("terraform", ".github", "k8s", "docs", "scripts", "Makefile"):
+            src = os.path.join(REPO, part)
+            if os.path.isdir(src):
+                shutil.copytree(src, os.path.join(cls.copy, part), ignore=shutil.ignore_patterns("node_modules", "__pycache__"))
+            else:
+                shutil.copy(src, os.path.join(cls.copy, part))
 
     @classmethod
     def tearDownClass(cls):
