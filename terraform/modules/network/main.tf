@@ -81,29 +81,15 @@ resource "google_compute_router_nat" "this" {
 # Ingress is denied by the VPC's implied rule; these open only the backend
 # ports, only to Google's load balancers and health checkers. GKE adds its own
 # rules for the control plane.
-resource "google_compute_firewall" "lb_ipv4" {
+# One rule per address family: a rule cannot mix IPv4 and IPv6 ranges.
+resource "google_compute_firewall" "lb" {
+  for_each = { ipv4 = local.health_check_ipv4, ipv6 = local.health_check_ipv6 }
+
   project       = var.project_id
-  name          = "${var.name}-allow-lb-ipv4"
+  name          = "${var.name}-allow-lb-${each.key}"
   network       = google_compute_network.this.id
   direction     = "INGRESS"
-  source_ranges = local.health_check_ipv4
-
-  allow {
-    protocol = "tcp"
-    ports    = local.backend_ports
-  }
-
-  log_config {
-    metadata = "INCLUDE_ALL_METADATA"
-  }
-}
-
-resource "google_compute_firewall" "lb_ipv6" {
-  project       = var.project_id
-  name          = "${var.name}-allow-lb-ipv6"
-  network       = google_compute_network.this.id
-  direction     = "INGRESS"
-  source_ranges = local.health_check_ipv6
+  source_ranges = each.value
 
   allow {
     protocol = "tcp"
@@ -116,8 +102,8 @@ resource "google_compute_firewall" "lb_ipv6" {
 }
 
 # Explicit and logged, so denied attempts show up in Cloud Logging (the
-# implied deny-all rule logs nothing). One rule per address family: a rule
-# cannot mix IPv4 and IPv6 ranges. GKE's own allow rules sit at priority 1000.
+# implied deny-all rule logs nothing). GKE's own allow rules sit at priority
+# 1000.
 resource "google_compute_firewall" "deny_ingress" {
   for_each = { ipv4 = "0.0.0.0/0", ipv6 = "::/0" }
 

@@ -47,22 +47,20 @@ resource "google_artifact_registry_repository" "this" {
   }
 }
 
-resource "google_artifact_registry_repository_iam_member" "writers" {
-  for_each = var.writers
-
-  project    = var.project_id
-  location   = var.location
-  repository = google_artifact_registry_repository.this.name
-  role       = "roles/artifactregistry.writer"
-  member     = each.value
+locals {
+  # Repository-scoped grants: pushes for the writers, pulls for the readers.
+  bindings = merge(
+    { for key, member in var.writers : "writer-${key}" => { role = "roles/artifactregistry.writer", member = member } },
+    { for key, member in var.readers : "reader-${key}" => { role = "roles/artifactregistry.reader", member = member } },
+  )
 }
 
-resource "google_artifact_registry_repository_iam_member" "readers" {
-  for_each = var.readers
+resource "google_artifact_registry_repository_iam_member" "this" {
+  for_each = local.bindings
 
   project    = var.project_id
   location   = var.location
   repository = google_artifact_registry_repository.this.name
-  role       = "roles/artifactregistry.reader"
-  member     = each.value
+  role       = each.value.role
+  member     = each.value.member
 }
