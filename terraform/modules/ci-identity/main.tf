@@ -125,9 +125,12 @@ resource "google_project_iam_member" "plan" {
   member  = google_service_account.ci["plan"].member
 }
 
+# Admin of the state bucket only: state objects, and the bucket's IAM policy,
+# which this module sets (the two bindings here). Versioning and soft delete
+# (bootstrap) keep a bad write recoverable.
 resource "google_storage_bucket_iam_member" "state_write" {
   bucket = var.state_bucket
-  role   = "roles/storage.objectUser"
+  role   = "roles/storage.admin"
   member = google_service_account.ci["terraform"].member
 }
 

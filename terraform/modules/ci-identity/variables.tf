@@ -110,6 +110,7 @@ variable "terraform_roles" {
   default = [
     "roles/artifactregistry.admin",
     "roles/binaryauthorization.policyEditor",
+    "roles/browser",
     "roles/certificatemanager.owner",
     "roles/compute.networkAdmin",
     "roles/compute.securityAdmin",
