@@ -1,0 +1,115 @@
+//! What PDF validation is bounded by, what it reports, and why it refuses.
+
+use std::fmt;
+
+/// Bounds that keep validation cheap on hostile input. Together they bound the
+/// validator's memory: streams are inflated into a fixed buffer, except
+/// cross-reference streams, whose rows are kept, and both those rows and the
+/// table built from them are bounded by `max_xref_entries`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdfLimits {
+    /// Total bytes all Flate streams of one file may inflate to, cross-reference
+    /// streams included (a zip-bomb guard).
+    pub max_inflated_bytes: u64,
+    /// How many cross-reference sections (`/Prev`, `/XRefStm`) are followed.
+    pub max_xref_sections: usize,
+    /// How many cross-reference rows all sections together may declare, free
+    /// entries included. Real documents have a few thousand at most.
+    pub max_xref_entries: u64,
+}
+
+impl Default for PdfLimits {
+    fn default() -> Self {
+        PdfLimits {
+            max_inflated_bytes: 128 * 1024 * 1024,
+            max_xref_sections: 64,
+            max_xref_entries: 500_000,
+        }
+    }
+}
+
+/// What a valid file turned out to contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdfInfo {
+    pub objects: usize,
+    pub streams: usize,
+    pub inflated_bytes: u64,
+}
+
+/// Why a file is not a sound PDF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PdfError {
+    /// No `%PDF-x.y` header at byte 0.
+    Header,
+    /// No `startxref N %%EOF` at the end: typically a truncated transfer.
+    Trailer,
+    /// `startxref` does not point at a cross-reference section.
+    StartXref { offset: usize },
+    /// A cross-reference section or trailer is malformed.
+    Xref { at: usize, what: &'static str },
+    /// An in-use xref entry does not point at the object it names.
+    ObjectOffset { num: u32, offset: usize },
+    /// An object's syntax is broken.
+    Object { num: u32, what: &'static str },
+    /// A stream's `/Length` does not end where `endstream` is.
+    StreamLength { num: u32 },
+    /// A Flate stream does not inflate completely.
+    StreamDecode { num: u32 },
+    /// Streams inflate to more than the configured bound.
+    InflateLimit,
+    /// The cross-reference sections declare more rows than the configured bound.
+    XrefLimit,
+    /// The trailer names no `/Root`, or it is not an in-use object.
+    Root,
+}
+
+impl PdfError {
+    /// A short, stable identifier for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PdfError::Header => "pdf_header",
+            PdfError::Trailer => "pdf_trailer",
+            PdfError::StartXref { .. } => "pdf_startxref",
+            PdfError::Xref { .. } => "pdf_xref",
+            PdfError::ObjectOffset { .. } => "pdf_object_offset",
+            PdfError::Object { .. } => "pdf_object",
+            PdfError::StreamLength { .. } => "pdf_stream_length",
+            PdfError::StreamDecode { .. } => "pdf_stream_decode",
+            PdfError::InflateLimit => "pdf_inflate_limit",
+            PdfError::XrefLimit => "pdf_xref_limit",
+            PdfError::Root => "pdf_root",
+        }
+    }
+}
+
+impl fmt::Display for PdfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PdfError::Header => write!(f, "no %PDF-x.y header"),
+            PdfError::Trailer => write!(f, "no startxref/%%EOF trailer (truncated?)"),
+            PdfError::StartXref { offset } => {
+                write!(f, "startxref {offset} does not point at a cross-reference section")
+            }
+            PdfError::Xref { at, what } => write!(f, "cross-reference data at {at}: {what}"),
+            PdfError::ObjectOffset { num, offset } => {
+                write!(
+                    f,
+                    "xref entry for object {num} points at {offset}, where that object is not"
+                )
+            }
+            PdfError::Object { num, what } => write!(f, "object {num}: {what}"),
+            PdfError::StreamLength { num } => {
+                write!(f, "stream of object {num}: /Length does not end at endstream")
+            }
+            PdfError::StreamDecode { num } => {
+                write!(f, "stream of object {num}: Flate data does not inflate completely")
+            }
+            PdfError::InflateLimit => write!(f, "streams inflate beyond the configured limit"),
+            PdfError::XrefLimit => write!(
+                f,
+                "cross-reference sections declare more rows than the configured limit"
+            ),
+            PdfError::Root => write!(f, "trailer has no valid /Root"),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Flate decoding under one budget per document, and the PNG row predictor
+//! cross-reference streams use.
+
+use crate::document::pdf_syntax::is_whitespace;
+use flate2::{Decompress, FlushDecompress, Status};
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum InflateError {
+    /// Not a complete zlib stream (bad data, wrong checksum, cut short, or
+    /// followed by more than white space).
+    Corrupt,
+    /// The document's inflation budget ran out.
+    Budget,
+    /// The stream inflates to more than the caller said it may.
+    TooLong,
+}
+
+/// Inflates the zlib streams of one document. One state and buffer serve all
+/// of them (allocating per stream was a measurable share of validation), and
+/// one budget bounds their total output, whichever streams it comes from.
+pub(super) struct Inflater {
+    state: Decompress,
+    buf: Vec<u8>,
+    remaining: u64,
+    used: u64,
+}
+
+impl Inflater {
+    pub(super) fn new(budget: u64) -> Self {
+        Inflater {
+            state: Decompress::new(true),
+            buf: vec![0u8; 32 * 1024],
+            remaining: budget,
+            used: 0,
+        }
+    }
+
+    /// Bytes inflated so far, all streams together.
+    pub(super) fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Bytes still allowed.
+    pub(super) fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    /// Inflates `input` completely, handing output to `sink` in chunks, and
+    /// charges it to the budget. Fails unless the stream ends (checksum
+    /// verified) and only white space follows it; stops early, with
+    /// [`InflateError::TooLong`], once output passes `max_len`.
+    pub(super) fn inflate(
+        &mut self,
+        input: &[u8],
+        max_len: Option<u64>,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<u64, InflateError> {
+        let (state, buf) = (&mut self.state, &mut self.buf);
+        state.reset(true);
+        loop {
+            let consumed = state.total_in() as usize;
+            let before = state.total_out();
+            let status = state
+                .decompress(&input[consumed..], buf, FlushDecompress::None)
+                .map_err(|_| InflateError::Corrupt)?;
+            let produced = (state.total_out() - before) as usize;
+            if state.total_out() > self.remaining {
+                return Err(InflateError::Budget);
+            }
+            if max_len.is_some_and(|max| state.total_out() > max) {
+                return Err(InflateError::TooLong);
+            }
+            sink(&buf[..produced]);
+            match status {
+                Status::StreamEnd => break,
+                Status::Ok | Status::BufError => {
+                    if produced == 0 && state.total_in() as usize == consumed {
+                        return Err(InflateError::Corrupt); // no progress: input ended early
+                    }
+                }
+            }
+        }
+        let rest = &input[state.total_in() as usize..];
+        if !rest.iter().all(|&b| is_whitespace(b)) {
+            return Err(InflateError::Corrupt);
+        }
+        let out = state.total_out();
+        self.remaining -= out;
+        self.used += out;
+        Ok(out)
+    }
+}
+
+/// Undoes PNG row filters as xref streams use them (one byte per pixel),
+/// in place of `data`'s rows: returns the rows without their filter bytes.
+pub(super) fn undo_png_predictor(data: &[u8], columns: usize) -> Option<Vec<u8>> {
+    let stride = columns.checked_add(1)?;
+    if !data.len().is_multiple_of(stride) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() / stride * columns);
+    for (r, row) in data.chunks_exact(stride).enumerate() {
+        let (filter, line) = (row[0], &row[1..]);
+        let start = out.len();
+        for i in 0..columns {
+            let left = if i > 0 { out[start + i - 1] } else { 0 };
+            let up = if r > 0 { out[start + i - columns] } else { 0 };
+            let up_left = if r > 0 && i > 0 {
+                out[start + i - columns - 1]
+            } else {
+                0
+            };
+            let predicted = match filter {
+                0 => 0,
+                1 => left,
+                2 => up,
+                3 => ((u16::from(left) + u16::from(up)) / 2) as u8,
+                4 => paeth(left, up, up_left),
+                _ => return None,
+            };
+            out.push(line[i].wrapping_add(predicted));
+        }
+    }
+    Some(out)
+}
+
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let p = i16::from(a) + i16::from(b) - i16::from(c);
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::ZlibEncoder, Compression};
+    use std::io::Write;
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn inflate_requires_a_complete_stream() {
+        let packed = zlib(&[7u8; 5000]);
+        assert_eq!(Inflater::new(u64::MAX).inflate(&packed, None, |_| {}), Ok(5000));
+        assert_eq!(
+            Inflater::new(u64::MAX).inflate(&packed[..packed.len() - 3], None, |_| {}),
+            Err(InflateError::Corrupt)
+        );
+        let mut flipped = packed.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1; // adler32 checksum
+        assert_eq!(
+            Inflater::new(u64::MAX).inflate(&flipped, None, |_| {}),
+            Err(InflateError::Corrupt)
+        );
+        let mut trailing = packed.clone();
+        trailing.push(b'x');
+        assert_eq!(
+            Inflater::new(u64::MAX).inflate(&trailing, None, |_| {}),
+            Err(InflateError::Corrupt)
+        );
+    }
+
+    #[test]
+    fn one_budget_across_streams_and_a_cap_per_stream() {
+        let packed = zlib(&[7u8; 5000]);
+        let mut inflater = Inflater::new(12_000);
+        assert_eq!(inflater.inflate(&packed, None, |_| {}), Ok(5000));
+        assert_eq!(inflater.inflate(&packed, None, |_| {}), Ok(5000));
+        assert_eq!((inflater.used(), inflater.remaining()), (10_000, 2_000));
+        assert_eq!(inflater.inflate(&packed, None, |_| {}), Err(InflateError::Budget));
+        assert_eq!(
+            Inflater::new(u64::MAX).inflate(&packed, Some(4999), |_| {}),
+            Err(InflateError::TooLong)
+        );
+        assert_eq!(Inflater::new(u64::MAX).inflate(&packed, Some(5000), |_| {}), Ok(5000));
+    }
+
+    #[test]
+    fn output_past_the_budget_never_reaches_the_sink() {
+        let packed = zlib(&vec![0u8; 1 << 20]);
+        let mut seen = 0u64;
+        let result = Inflater::new(64 * 1024).inflate(&packed, None, |chunk| seen += chunk.len() as u64);
+        assert_eq!(result, Err(InflateError::Budget));
+        assert!(seen <= 64 * 1024, "{seen} bytes reached the sink");
+    }
+
+    #[test]
+    fn png_predictor_rows() {
+        // Two rows of 2 columns: filter 2 (Up) on both.
+        assert_eq!(undo_png_predictor(&[2, 1, 2, 2, 1, 1], 2), Some(vec![1, 2, 2, 3]));
+        // Sub, Average and Paeth against hand-computed values.
+        assert_eq!(undo_png_predictor(&[1, 5, 3], 2), Some(vec![5, 8]));
+        assert_eq!(undo_png_predictor(&[0, 4, 8, 3, 2, 2], 2), Some(vec![4, 8, 4, 8]));
+        assert_eq!(undo_png_predictor(&[0, 4, 8, 4, 1, 1], 2), Some(vec![4, 8, 5, 9]));
+        assert_eq!(undo_png_predictor(&[9, 0, 0], 2), None);
+        assert_eq!(undo_png_predictor(&[0, 0, 0, 0], 2), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! Structural validation of PDF files.
+//!
+//! A PDF is accepted only when its own cross-reference data is true: `startxref`
+//! points at a cross-reference section, every in-use entry points at exactly the
+//! `N G obj` it names, every stream's `/Length` lands on `endstream`, and every
+//! Flate stream inflates completely with a correct checksum. Magic bytes and an
+//! `%%EOF` trailer prove nothing: the upstream's corrupt file has both.
+//!
+//! Lenient readers (lopdf, pdf.js, poppler) rebuild a broken xref by scanning for
+//! `obj`; that is how they render damaged files, and exactly why they cannot tell
+//! us a file is damaged. This reader never scans or repairs.
+//!
+//! The parts: `error` (limits, results, refusals), `xref` (cross-reference
+//! sections and stream framing), `inflate` (Flate under one budget, the PNG
+//! predictor); this file checks the objects the cross-reference data names.
+
+mod error;
+mod inflate;
+mod xref;
+
+pub use error::{PdfError, PdfInfo, PdfLimits};
+
+use super::pdf_syntax::{is_whitespace, Cursor, SyntaxError, Value};
+use inflate::{InflateError, Inflater};
+use std::collections::BTreeSet;
+use xref::{first_filter, stream_bytes, Entry, XrefReader, XrefTable};
+
+/// Validates `data` as a PDF file; see the module documentation for what is checked.
+pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
+    check_header(data)?;
+    let start = find_startxref(data)?;
+    let mut inflater = Inflater::new(limits.max_inflated_bytes);
+    let mut reader = XrefReader::new(data, limits, &mut inflater);
+    let (table, trailer) = reader.read_chain(start)?;
+    let decoded_streams = std::mem::take(&mut reader.decoded_streams);
+
+    match trailer.get(&b"Root"[..]) {
+        Some(Value::Ref(num, _)) if table.contains_key(num) => {}
+        _ => return Err(PdfError::Root),
+    }
+
+    let mut info = PdfInfo {
+        objects: 0,
+        streams: 0,
+        inflated_bytes: 0,
+    };
+    let mut checker = ObjectChecker {
+        data,
+        table: &table,
+        decoded_streams: &decoded_streams,
+        inflater,
+    };
+    for (&num, &entry) in &table {
+        match entry {
+            Entry::InUse { offset, gen } => {
+                let has_stream = checker.check(num, offset, gen)?;
+                info.objects += 1;
+                info.streams += usize::from(has_stream);
+            }
+            Entry::InObjectStream { stream } => match table.get(&stream) {
+                Some(Entry::InUse { .. }) => info.objects += 1,
+                _ => {
+                    return Err(PdfError::Object {
+                        num,
+                        what: "its object stream does not exist",
+                    })
+                }
+            },
+        }
+    }
+    info.inflated_bytes = checker.inflater.used();
+    Ok(info)
+}
+
+fn check_header(data: &[u8]) -> Result<(), PdfError> {
+    match data {
+        [b'%', b'P', b'D', b'F', b'-', major, b'.', minor, ..] if major.is_ascii_digit() && minor.is_ascii_digit() => {
+            Ok(())
+        }
+        _ => Err(PdfError::Header),
+    }
+}
+
+/// Finds `startxref <offset> %%EOF` at the very end of the file.
+fn find_startxref(data: &[u8]) -> Result<usize, PdfError> {
+    const TAIL: usize = 1024;
+    const KEYWORD: &[u8] = b"startxref";
+    let tail_start = data.len().saturating_sub(TAIL);
+    let at = data[tail_start..]
+        .windows(KEYWORD.len())
+        .rposition(|w| w == KEYWORD)
+        .ok_or(PdfError::Trailer)?
+        + tail_start;
+
+    let mut pos = at + KEYWORD.len();
+    let skip_ws = |pos: &mut usize| {
+        while data.get(*pos).is_some_and(|&b| is_whitespace(b)) {
+            *pos += 1;
+        }
+    };
+    skip_ws(&mut pos);
+    let mut cursor = Cursor::at(data, pos);
+    let offset = cursor.read_unsigned().map_err(|_| PdfError::Trailer)?;
+    pos = cursor.pos;
+    skip_ws(&mut pos);
+    if !data[pos..].starts_with(b"%%EOF") {
+        return Err(PdfError::Trailer);
+    }
+    pos += 5;
+    skip_ws(&mut pos);
+    if pos != data.len() {
+        return Err(PdfError::Trailer);
+    }
+    usize::try_from(offset)
+        .ok()
+        .filter(|&o| o < at)
+        .ok_or(PdfError::StartXref {
+            offset: offset as usize,
+        })
+}
+
+/// What checking the objects of one document shares.
+struct ObjectChecker<'a> {
+    data: &'a [u8],
+    table: &'a XrefTable,
+    /// Xref streams, inflated and checked while reading the xref chain.
+    decoded_streams: &'a BTreeSet<usize>,
+    inflater: Inflater,
+}
+
+impl ObjectChecker<'_> {
+    /// Checks the object an in-use entry points at. Returns whether it has a stream.
+    fn check(&mut self, num: u32, offset: usize, gen: u16) -> Result<bool, PdfError> {
+        let (data, table) = (self.data, self.table);
+        let misplaced = PdfError::ObjectOffset { num, offset };
+        if offset >= data.len() {
+            return Err(misplaced);
+        }
+        let mut cursor = Cursor::at(data, offset);
+        match cursor.read_object_header() {
+            Ok(header) if header == (num, gen) => {}
+            _ => return Err(misplaced),
+        }
+        let value = cursor.read_value().map_err(|e| object_error(num, e))?;
+        let mut has_stream = false;
+        if let Value::Dict(dict) = &value {
+            if let Some(raw) = stream_bytes(&mut cursor, num, dict, table)? {
+                has_stream = true;
+                let decoded = self.decoded_streams.contains(&offset);
+                if !decoded && first_filter(dict).is_some_and(|f| f == b"FlateDecode") {
+                    self.inflater.inflate(raw, None, |_| {}).map_err(|e| match e {
+                        InflateError::Budget => PdfError::InflateLimit,
+                        InflateError::Corrupt | InflateError::TooLong => PdfError::StreamDecode { num },
+                    })?;
+                }
+            }
+        }
+        cursor.skip_space();
+        if !cursor.eat_keyword(b"endobj") {
+            return Err(PdfError::Object {
+                num,
+                what: "no endobj after the value",
+            });
+        }
+        Ok(has_stream)
+    }
+}
+
+fn object_error(num: u32, e: SyntaxError) -> PdfError {
+    PdfError::Object { num, what: e.what }
+}
