@@ -55,13 +55,12 @@ proptest! {
 
     #[test]
     fn any_bit_flip_in_pdf_structure_or_streams_is_rejected_unless_harmless(pick in any::<prop::sample::Index>(), bit in 0u8..8) {
-        // Flips in bytes the structure depends on: digits of the xref table and
-        // of startxref, and the compressed stream data.
+        // Flips in bytes the structure depends on: the digits of every in-use
+        // xref entry and of startxref, and the compressed stream data.
         let pdf = doc_fixtures::pdf();
-        let xref = pdf.windows(4).rposition(|w| w == b"xref").unwrap();
         let stream = pdf.windows(8).position(|w| w == b"stream\r\n").unwrap() + 8;
         let end = pdf.windows(9).position(|w| w == b"endstream").unwrap() - 2;
-        let candidates: Vec<usize> = (stream..end).chain((xref..pdf.len()).filter(|&i| pdf[i].is_ascii_digit())).collect();
+        let candidates: Vec<usize> = (stream..end).chain(structure_digits(&pdf)).collect();
         let at = candidates[pick.index(candidates.len())];
         let mut bad = pdf.clone();
         bad[at] ^= 1 << bit;
@@ -102,6 +101,53 @@ proptest! {
             Next::GiveUp => prop_assert!(attempts >= max_attempts),
             Next::DeadlineExceeded => prop_assert!(elapsed + policy.backoff_max >= policy.deadline - Duration::from_millis(10)),
         }
+    }
+}
+
+/// Positions of the digits of the fixture's in-use xref entries (the classic
+/// table that starts at a line reading `xref`, not the `xref` inside
+/// `startxref`) and of the `startxref` offset.
+fn structure_digits(pdf: &[u8]) -> Vec<usize> {
+    let table = pdf
+        .windows(6)
+        .position(|w| w == b"\nxref\n" || w == b"\nxref\r")
+        .unwrap()
+        + 1;
+    let trailer = table + pdf[table..].windows(7).position(|w| w == b"trailer").unwrap();
+    let mut digits = Vec::new();
+    for (i, entry) in pdf[table..trailer].windows(20).enumerate() {
+        let at = table + i;
+        if (pdf[at - 1] == b'\n') && entry[17] == b'n' && entry[..10].iter().all(u8::is_ascii_digit) {
+            digits.extend((at..at + 16).filter(|&p| pdf[p].is_ascii_digit()));
+        }
+    }
+    let startxref = pdf.windows(9).rposition(|w| w == b"startxref").unwrap() + 9;
+    digits.extend((startxref..pdf.len()).filter(|&p| pdf[p].is_ascii_digit()));
+    digits
+}
+
+#[test]
+fn the_flip_property_reaches_every_in_use_xref_entry() {
+    let pdf = doc_fixtures::pdf();
+    let digits = structure_digits(&pdf);
+    let info = doc_core::document::pdf::validate(&pdf, &PdfLimits::default()).unwrap();
+    // 15 digits per in-use entry (10 offset, 5 generation), plus startxref's.
+    let startxref_digits = pdf.len() - pdf.windows(9).rposition(|w| w == b"startxref").unwrap();
+    assert!(
+        digits.len() >= info.objects * 15,
+        "{} digits for {} objects",
+        digits.len(),
+        info.objects
+    );
+    assert!(digits.len() <= info.objects * 15 + startxref_digits);
+    // Every one of those digits matters: changing it (to another digit) is refused.
+    for &at in &digits {
+        let mut bad = pdf.clone();
+        bad[at] = if bad[at] == b'9' { b'8' } else { bad[at] + 1 };
+        assert!(
+            doc_core::validate(&bad, &PdfLimits::default()).is_err(),
+            "changed digit at {at} was accepted"
+        );
     }
 }
 
