@@ -10,6 +10,14 @@
 //! `obj`; that is how they render damaged files, and exactly why they cannot tell
 //! us a file is damaged. This reader never scans or repairs.
 //!
+//! Encrypted files (`/Encrypt` in the trailer) are checked the same way except
+//! that their streams are ciphertext: they are not inflated, and with AES
+//! (crypt filters `AESV2`/`AESV3`) each must be a 16-byte IV plus whole
+//! blocks. Their structure (cross-references, object headers, lengths,
+//! `endstream`) is checked as for any file; decrypting them to inflate the
+//! streams too would need the standard security handler's key derivation,
+//! which this validator does not implement.
+//!
 //! The parts: `error` (limits, results, refusals), `xref` (cross-reference
 //! sections and stream framing), `inflate` (Flate under one budget, the PNG
 //! predictor); this file checks the objects the cross-reference data names.
@@ -20,7 +28,7 @@ mod xref;
 
 pub use error::{PdfError, PdfInfo, PdfLimits};
 
-use super::pdf_syntax::{is_whitespace, Cursor, SyntaxError, Value};
+use super::pdf_syntax::{is_whitespace, Cursor, Dict, SyntaxError, Value};
 use inflate::{InflateError, Inflater};
 use std::collections::BTreeSet;
 use xref::{first_filter, stream_bytes, Entry, XrefReader, XrefTable};
@@ -38,6 +46,7 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
         Some(Value::Ref(num, _)) if table.contains_key(num) => {}
         _ => return Err(PdfError::Root),
     }
+    let encryption = encryption(data, &trailer, &table)?;
 
     let mut info = PdfInfo {
         objects: 0,
@@ -48,6 +57,7 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
         data,
         table: &table,
         decoded_streams: &decoded_streams,
+        encryption,
         inflater,
     };
     for (&num, &entry) in &table {
@@ -125,7 +135,57 @@ struct ObjectChecker<'a> {
     table: &'a XrefTable,
     /// Xref streams, inflated and checked while reading the xref chain.
     decoded_streams: &'a BTreeSet<usize>,
+    encryption: Encryption,
     inflater: Inflater,
+}
+
+/// How a file's streams are encrypted, as its `/Encrypt` dictionary says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encryption {
+    None,
+    /// RC4 or an unknown handler: the ciphertext can have any length.
+    Opaque,
+    /// AES-CBC: a 16-byte IV, then whole 16-byte blocks.
+    Aes,
+}
+
+/// Reads the trailer's `/Encrypt` (a dictionary, or a reference to one).
+fn encryption(data: &[u8], trailer: &Dict, table: &XrefTable) -> Result<Encryption, PdfError> {
+    let bad = PdfError::Xref {
+        at: 0,
+        what: "bad /Encrypt",
+    };
+    let dict = match trailer.get(&b"Encrypt"[..]) {
+        None => return Ok(Encryption::None),
+        Some(Value::Dict(d)) => d.clone(),
+        Some(Value::Ref(num, gen)) => {
+            let Some(Entry::InUse { offset, gen: g }) = table.get(num) else {
+                return Err(bad);
+            };
+            let mut cursor = Cursor::at(data, *offset);
+            match (cursor.read_object_header(), cursor.read_value()) {
+                (Ok(header), Ok(Value::Dict(d))) if header == (*num, *gen) && g == gen => d,
+                _ => return Err(bad),
+            }
+        }
+        Some(_) => return Err(bad),
+    };
+    // Version 4 and 5 handlers name the stream crypt filter (/StmF) in /CF.
+    let version = dict.get(&b"V"[..]).and_then(Value::as_int).unwrap_or(0);
+    let method = match (dict.get(&b"StmF"[..]), dict.get(&b"CF"[..])) {
+        (Some(Value::Name(filter)), Some(Value::Dict(filters))) => match filters.get(filter) {
+            Some(Value::Dict(f)) => match f.get(&b"CFM"[..]) {
+                Some(Value::Name(m)) => Some(m.clone()),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(match method.as_deref() {
+        Some(b"AESV2" | b"AESV3") if version >= 4 => Encryption::Aes,
+        _ => Encryption::Opaque,
+    })
 }
 
 impl ObjectChecker<'_> {
@@ -146,12 +206,9 @@ impl ObjectChecker<'_> {
         if let Value::Dict(dict) = &value {
             if let Some(raw) = stream_bytes(&mut cursor, num, dict, table)? {
                 has_stream = true;
-                let decoded = self.decoded_streams.contains(&offset);
-                if !decoded && first_filter(dict).is_some_and(|f| f == b"FlateDecode") {
-                    self.inflater.inflate(raw, None, |_| {}).map_err(|e| match e {
-                        InflateError::Budget => PdfError::InflateLimit,
-                        InflateError::Corrupt | InflateError::TooLong => PdfError::StreamDecode { num },
-                    })?;
+                // Xref streams are never encrypted, and were checked already.
+                if !self.decoded_streams.contains(&offset) {
+                    self.check_stream(num, dict, raw)?;
                 }
             }
         }
@@ -163,6 +220,24 @@ impl ObjectChecker<'_> {
             });
         }
         Ok(has_stream)
+    }
+
+    /// A stream's data: inflated completely when it is Flate and plain;
+    /// ciphertext is only checked for its shape.
+    fn check_stream(&mut self, num: u32, dict: &Dict, raw: &[u8]) -> Result<(), PdfError> {
+        match self.encryption {
+            Encryption::None if first_filter(dict).is_some_and(|f| f == b"FlateDecode") => {
+                self.inflater.inflate(raw, None, |_| {}).map_err(|e| match e {
+                    InflateError::Budget => PdfError::InflateLimit,
+                    InflateError::Corrupt | InflateError::TooLong => PdfError::StreamDecode { num },
+                })?;
+            }
+            Encryption::Aes if !raw.is_empty() && (raw.len() < 32 || raw.len() % 16 != 0) => {
+                return Err(PdfError::StreamLength { num });
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 

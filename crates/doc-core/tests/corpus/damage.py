@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Makes one variant of a PDF for the corpus (see make-corpus.sh):
+
+    damage.py KIND IN OUT [--last]
+
+flip-stream      flip a byte in the middle of the first (--last: last) stream's data
+shift            insert one byte after the header: every offset is one off
+renumber         rename object 1 to object 9 in its header
+cut-middle       remove 100 bytes from the middle
+truncate         keep the first two thirds
+cut-stream-byte  /Length one less for the first stream, its last byte now a space:
+                 every offset stays right, the data is one byte short
+incremental      append an incremental update (new catalog version, xref with /Prev)
+"""
+
+import re
+import sys
+
+
+def streams(data):
+    return [(m.end(), data.index(b"endstream", m.end())) for m in re.finditer(rb"stream\r?\n", data) if not data[max(0, m.start() - 3):m.start()].endswith(b"end")]
+
+
+def main():
+    kind, src, out = sys.argv[1:4]
+    data = bytearray(open(src, "rb").read())
+    if kind == "flip-stream":
+        start, end = streams(data)[-1 if "--last" in sys.argv else 0]
+        data[(start + end) // 2] ^= 0x55
+    elif kind == "shift":
+        nl = data.index(b"\n") + 1
+        data[nl:nl] = b"%"
+        data[nl + 1:nl + 1] = b"\n"
+    elif kind == "renumber":
+        m = re.search(rb"(?m)^1 0 obj", data)
+        data[m.start():m.start() + 1] = b"9"
+    elif kind == "cut-middle":
+        mid = len(data) // 2
+        del data[mid:mid + 100]
+    elif kind == "truncate":
+        del data[len(data) * 2 // 3:]
+    elif kind == "cut-stream-byte":
+        start, end = streams(data)[0]
+        # The dictionary before `stream` holds /Length N; N shrinks by one.
+        dict_start = data.rindex(b"obj", 0, start)
+        head = bytes(data[dict_start:start])
+        m = re.search(rb"/Length (\d+)", head)
+        n = int(m.group(1))
+        data[start + n - 1] = ord(" ")
+        new_head = head.replace(m.group(0), b"/Length %d" % (n - 1) + b" " * (len(m.group(1)) - len(str(n - 1))), 1)
+        data[dict_start:start] = new_head
+    elif kind == "incremental":
+        text = bytes(data)
+        prev = int(re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", text).group(1))
+        trailer = re.search(rb"trailer\s*<<(.*?)>>\s*startxref", text, re.S)
+        size = int(re.search(rb"/Size (\d+)", trailer.group(1)).group(1))
+        root = re.search(rb"/Root (\d+) (\d+) R", trailer.group(1))
+        num, gen = int(root.group(1)), int(root.group(2))
+        catalog = re.search(rb"(?s)(?<![0-9])%d %d obj(.*?)endobj" % (num, gen), text).group(1)
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        at = len(data)
+        data += b"%d %d obj" % (num, gen) + catalog + b"endobj\n"
+        xref = len(data)
+        data += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d %05d n \n" % (num, at, gen)
+        data += b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, num, gen, prev, xref)
+    else:
+        sys.exit(f"unknown kind {kind}")
+    open(out, "wb").write(bytes(data))
+
+
+if __name__ == "__main__":
+    main()
