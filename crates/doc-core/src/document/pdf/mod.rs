@@ -232,7 +232,7 @@ impl ObjectChecker<'_> {
                     InflateError::Corrupt | InflateError::TooLong => PdfError::StreamDecode { num },
                 })?;
             }
-            Encryption::Aes if !raw.is_empty() && (raw.len() < 32 || raw.len() % 16 != 0) => {
+            Encryption::Aes if !raw.is_empty() && (raw.len() < 32 || !raw.len().is_multiple_of(16)) => {
                 return Err(PdfError::StreamLength { num });
             }
             _ => {}
