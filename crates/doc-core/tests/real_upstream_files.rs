@@ -39,7 +39,7 @@ fn real_pdf_is_accepted() {
 fn real_png_is_accepted() {
     let png = shared_file("dummy.png");
     assert_eq!(validate(&png, &PdfLimits::default()), Ok(DocumentKind::Png));
-    let info = doc_core::document::png::validate(&png).unwrap();
+    let info = doc_core::document::png::validate(&png, PdfLimits::default().max_inflated_bytes).unwrap();
     assert_eq!((info.width, info.height), (1239, 1754));
 }
 

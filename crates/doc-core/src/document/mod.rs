@@ -90,7 +90,9 @@ pub fn validate(data: &[u8], limits: &pdf::PdfLimits) -> Result<DocumentKind, Re
         Some(DocumentKind::Pdf) => pdf::validate(data, limits)
             .map(|_| DocumentKind::Pdf)
             .map_err(Rejection::Pdf),
-        Some(DocumentKind::Png) => png::validate(data).map(|_| DocumentKind::Png).map_err(Rejection::Png),
+        Some(DocumentKind::Png) => png::validate(data, limits.max_inflated_bytes)
+            .map(|_| DocumentKind::Png)
+            .map_err(Rejection::Png),
         None if data.is_empty() => Err(Rejection::Empty),
         None => Err(Rejection::UnknownFormat {
             looks_like: describe(data),

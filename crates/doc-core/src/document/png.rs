@@ -2,11 +2,14 @@
 //!
 //! Every chunk is walked and its CRC-32 checked; `IHDR` must come first and be
 //! sane, `IDAT` chunks must be present and contiguous, `IEND` must end the file
-//! with nothing after it. This catches transport damage (bit flips, truncation,
-//! concatenation) for a small fraction of the cost of decoding the pixels: a full
-//! decode of the upstream's 1239×1754 PNG inflates ~8.7 MB and takes ~40× the
-//! whole request budget of a native proxy (see `shared/upstream/README.md`).
+//! with nothing after it. The image data is inflated (into a fixed buffer, the
+//! pixels are never kept): the zlib stream must end with the last `IDAT`, with
+//! a correct Adler-32, at exactly the size `IHDR`'s geometry gives (filter
+//! bytes included, Adam7 passes when interlaced). Chunk CRCs alone would pass
+//! a file missing a whole `IDAT` chunk. An image whose data would inflate past
+//! the document's inflation budget is refused before anything is inflated.
 
+use flate2::{Decompress, FlushDecompress, Status};
 use std::fmt;
 
 pub const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
@@ -41,6 +44,13 @@ pub enum PngError {
     TrailingData {
         at: usize,
     },
+    /// The image data is not one complete zlib stream of the size `IHDR` gives.
+    ImageData {
+        at: usize,
+        what: &'static str,
+    },
+    /// The image would inflate past the configured bound.
+    InflateLimit,
 }
 
 impl PngError {
@@ -52,6 +62,8 @@ impl PngError {
             PngError::Crc { .. } => "png_crc",
             PngError::Structure { .. } => "png_structure",
             PngError::TrailingData { .. } => "png_trailing_data",
+            PngError::ImageData { .. } => "png_image_data",
+            PngError::InflateLimit => "png_inflate_limit",
         }
     }
 }
@@ -64,12 +76,15 @@ impl fmt::Display for PngError {
             PngError::Crc { at, chunk } => write!(f, "CRC mismatch in {chunk} chunk at byte {at}"),
             PngError::Structure { at, what } => write!(f, "at byte {at}: {what}"),
             PngError::TrailingData { at } => write!(f, "data after IEND at byte {at}"),
+            PngError::ImageData { at, what } => write!(f, "image data at byte {at}: {what}"),
+            PngError::InflateLimit => write!(f, "the image inflates beyond the configured limit"),
         }
     }
 }
 
-/// Validates `data` as a PNG file; see the module documentation for what is checked.
-pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
+/// Validates `data` as a PNG file; see the module documentation for what is
+/// checked. `max_inflated` bounds the image data's inflated size.
+pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
     if !data.starts_with(SIGNATURE) {
         return Err(PngError::Signature);
     }
@@ -80,6 +95,7 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
         chunks: 0,
     };
     let mut color_type = 0u8;
+    let mut image: Option<ImageData> = None;
     let mut seen_plte = false;
     // 0 = before IDAT, 1 = inside the IDAT run, 2 = after it
     let mut idat_state = 0u8;
@@ -128,6 +144,7 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
         }
         if idat_state == 1 && &kind != b"IDAT" {
             idat_state = 2;
+            image.as_ref().expect("IHDR came first").finish(at)?;
         }
         match &kind {
             b"IHDR" => {
@@ -137,11 +154,16 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
                         what: "IHDR is not the first chunk",
                     });
                 }
-                let (width, height, ct) = check_ihdr(body).ok_or(PngError::Structure {
+                let header = check_ihdr(body).ok_or(PngError::Structure {
                     at,
                     what: "invalid IHDR",
                 })?;
-                (info.width, info.height, color_type) = (width, height, ct);
+                (info.width, info.height, color_type) = (header.width, header.height, header.color);
+                let expected = header.image_data_len();
+                if expected > u128::from(max_inflated) {
+                    return Err(PngError::InflateLimit);
+                }
+                image = Some(ImageData::new(expected as u64));
             }
             b"PLTE" => {
                 if idat_state != 0 || seen_plte || length == 0 || length % 3 != 0 || length > 768 {
@@ -165,12 +187,7 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
                         what: "indexed image without PLTE",
                     });
                 }
-                if idat_state == 0 && !zlib_header_ok(body) {
-                    return Err(PngError::Structure {
-                        at,
-                        what: "image data is not a zlib stream",
-                    });
-                }
+                image.as_mut().expect("IHDR came first").feed(body, at)?;
                 idat_state = 1;
             }
             b"IEND" => {
@@ -203,8 +220,55 @@ pub fn validate(data: &[u8]) -> Result<PngInfo, PngError> {
     }
 }
 
-/// Returns (width, height, colour type) when the header is one the format allows.
-fn check_ihdr(body: &[u8]) -> Option<(u32, u32, u8)> {
+/// The fields of `IHDR` the checks need.
+struct Header {
+    width: u32,
+    height: u32,
+    color: u8,
+    depth: u8,
+    interlaced: bool,
+}
+
+impl Header {
+    /// Bytes the image data inflates to: per row a filter byte plus the
+    /// packed pixels, for the whole image or for each non-empty Adam7 pass.
+    fn image_data_len(&self) -> u128 {
+        let channels: u128 = match self.color {
+            0 | 3 => 1,
+            2 => 3,
+            4 => 2,
+            _ => 4, // 6: RGBA
+        };
+        let bits = channels * u128::from(self.depth);
+        let rows = |w: u128, h: u128| {
+            if w == 0 || h == 0 {
+                0
+            } else {
+                h * (1 + (w * bits).div_ceil(8))
+            }
+        };
+        let (w, h) = (u128::from(self.width), u128::from(self.height));
+        if !self.interlaced {
+            return rows(w, h);
+        }
+        const ADAM7: [(u128, u128, u128, u128); 7] = [
+            (0, 0, 8, 8),
+            (4, 0, 8, 8),
+            (0, 4, 4, 8),
+            (2, 0, 4, 4),
+            (0, 2, 2, 4),
+            (1, 0, 2, 2),
+            (0, 1, 1, 2),
+        ];
+        ADAM7
+            .iter()
+            .map(|&(x0, y0, dx, dy)| rows(w.saturating_sub(x0).div_ceil(dx), h.saturating_sub(y0).div_ceil(dy)))
+            .sum()
+    }
+}
+
+/// The header when it is one the format allows.
+fn check_ihdr(body: &[u8]) -> Option<Header> {
     if body.len() != 13 {
         return None;
     }
@@ -218,15 +282,84 @@ fn check_ihdr(body: &[u8]) -> Option<(u32, u32, u8)> {
         _ => false,
     };
     let dims_ok = (1..=0x7fff_ffff).contains(&width) && (1..=0x7fff_ffff).contains(&height);
-    (dims_ok && depth_ok && compression == 0 && filter == 0 && interlace <= 1).then_some((width, height, color))
+    (dims_ok && depth_ok && compression == 0 && filter == 0 && interlace <= 1).then_some(Header {
+        width,
+        height,
+        color,
+        depth,
+        interlaced: interlace == 1,
+    })
 }
 
-/// The first two bytes of the image data are a zlib header (RFC 1950 §2.2).
-fn zlib_header_ok(body: &[u8]) -> bool {
-    match body {
-        [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
-        // The stream may start in a later IDAT when the first is tiny; a CRC-valid
-        // one- or zero-byte IDAT is legal.
-        _ => true,
+/// The image data's zlib stream, inflated as the `IDAT` chunks arrive into a
+/// fixed buffer: only its length and its end are kept.
+struct ImageData {
+    state: Decompress,
+    buf: Vec<u8>,
+    expected: u64,
+    ended: bool,
+}
+
+impl ImageData {
+    fn new(expected: u64) -> Self {
+        ImageData {
+            state: Decompress::new(true),
+            buf: vec![0u8; 64 * 1024],
+            expected,
+            ended: false,
+        }
+    }
+
+    /// Inflates one `IDAT` chunk's bytes, and whatever output they complete
+    /// (a full output buffer may hide more, so it is drained before returning).
+    fn feed(&mut self, mut input: &[u8], at: usize) -> Result<(), PngError> {
+        let error = |what| PngError::ImageData { at, what };
+        let mut buffer_full = false;
+        while !input.is_empty() || (buffer_full && !self.ended) {
+            if self.ended {
+                return Err(error("data after the end of the zlib stream"));
+            }
+            let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
+            let status = self
+                .state
+                .decompress(input, &mut self.buf, FlushDecompress::None)
+                .map_err(|_| error("not a valid zlib stream"))?;
+            input = &input[(self.state.total_in() - before_in) as usize..];
+            let produced = self.state.total_out() - before_out;
+            buffer_full = produced == self.buf.len() as u64;
+            if self.state.total_out() > self.expected {
+                return Err(error("more image data than IHDR describes"));
+            }
+            match status {
+                Status::StreamEnd => self.ended = true,
+                Status::Ok | Status::BufError => {
+                    if self.state.total_in() == before_in && produced == 0 {
+                        if !input.is_empty() {
+                            return Err(error("the zlib stream makes no progress"));
+                        }
+                        break; // drained: the rest needs the next IDAT
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After the last `IDAT`: the stream has ended (its Adler-32 checked) at
+    /// exactly the expected size.
+    fn finish(&self, at: usize) -> Result<(), PngError> {
+        if !self.ended {
+            return Err(PngError::ImageData {
+                at,
+                what: "the zlib stream does not end: image data is missing",
+            });
+        }
+        if self.state.total_out() != self.expected {
+            return Err(PngError::ImageData {
+                at,
+                what: "less image data than IHDR describes",
+            });
+        }
+        Ok(())
     }
 }

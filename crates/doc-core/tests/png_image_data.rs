@@ -1,0 +1,131 @@
+//! The PNG check proves the image data is complete: built here from raw
+//! scanlines, a PNG passes only when its zlib stream ends, with the right
+//! checksum, at exactly the size IHDR's geometry gives; every chunk CRC is
+//! right in each damaged case, so only the image-data check can refuse it.
+
+use doc_core::document::png::{validate, PngError};
+use flate2::{write::ZlibEncoder, Compression};
+use std::io::Write;
+
+const LIMIT: u64 = 128 << 20;
+
+fn chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = (body.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(body);
+    out.extend_from_slice(&crc.finalize().to_be_bytes());
+    out
+}
+
+fn ihdr(width: u32, height: u32, depth: u8, color: u8, interlace: u8) -> Vec<u8> {
+    let mut body = width.to_be_bytes().to_vec();
+    body.extend_from_slice(&height.to_be_bytes());
+    body.extend_from_slice(&[depth, color, 0, 0, interlace]);
+    chunk(b"IHDR", &body)
+}
+
+/// A PNG from its IHDR chunk and its raw (filtered) image data, the zlib
+/// stream split into `parts` IDAT chunks.
+fn png(header: Vec<u8>, raw: &[u8], parts: usize) -> Vec<Vec<u8>> {
+    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(raw).unwrap();
+    let packed = enc.finish().unwrap();
+    let mut chunks = vec![b"\x89PNG\r\n\x1a\n".to_vec(), header];
+    for part in packed.chunks(packed.len().div_ceil(parts)) {
+        chunks.push(chunk(b"IDAT", part));
+    }
+    chunks.push(chunk(b"IEND", b""));
+    chunks
+}
+
+/// Rows of `width` 8-bit RGB pixels, each with filter byte 0.
+fn rgb_rows(width: usize, height: usize) -> Vec<u8> {
+    (0..height)
+        .flat_map(|y| std::iter::once(0).chain((0..width * 3).map(move |x| (x * 7 + y) as u8)))
+        .collect()
+}
+
+#[test]
+fn complete_images_pass() {
+    assert!(validate(&png(ihdr(40, 30, 8, 2, 0), &rgb_rows(40, 30), 3).concat(), LIMIT).is_ok());
+    // 1-bit greyscale, 13 pixels wide: 2 bytes a row plus the filter byte.
+    assert!(validate(
+        &png(ihdr(13, 5, 1, 0, 0), &[0, 0xff, 0xf8].repeat(5), 1).concat(),
+        LIMIT
+    )
+    .is_ok());
+    // Adam7 interlaced, 8-bit greyscale 10×10: the seven passes are 2×2, 1×2,
+    // 3×1, 2×3, 5×2, 5×5 and 10×5 pixels, each row with its filter byte.
+    let passes = [(2, 2), (1, 2), (3, 1), (2, 3), (5, 2), (5, 5), (10, 5)];
+    let raw: Vec<u8> = passes.iter().flat_map(|&(w, h)| vec![0u8; h * (1 + w)]).collect();
+    assert!(validate(&png(ihdr(10, 10, 8, 0, 1), &raw, 2).concat(), LIMIT).is_ok());
+}
+
+#[test]
+fn a_missing_idat_chunk_is_refused() {
+    let mut chunks = png(ihdr(200, 200, 8, 2, 0), &rgb_rows(200, 200), 4);
+    chunks.remove(3); // the second IDAT: every remaining CRC is still right
+    let verdict = validate(&chunks.concat(), LIMIT);
+    assert!(matches!(verdict, Err(PngError::ImageData { .. })), "{verdict:?}");
+}
+
+#[test]
+fn geometry_and_data_must_agree() {
+    let raw = rgb_rows(40, 30);
+    // IHDR claims one row more (or less) than the data holds.
+    for height in [29, 31] {
+        let verdict = validate(&png(ihdr(40, height, 8, 2, 0), &raw, 1).concat(), LIMIT);
+        assert!(
+            matches!(verdict, Err(PngError::ImageData { .. })),
+            "height {height}: {verdict:?}"
+        );
+    }
+    // The same data declared non-interlaced vs interlaced differs in size.
+    let passes = [(2, 2), (1, 2), (3, 1), (2, 3), (5, 2), (5, 5), (10, 5)];
+    let raw: Vec<u8> = passes.iter().flat_map(|&(w, h)| vec![0u8; h * (1 + w)]).collect();
+    assert!(validate(&png(ihdr(10, 10, 8, 0, 0), &raw, 1).concat(), LIMIT).is_err());
+}
+
+#[test]
+fn a_flipped_checksum_is_refused_even_with_a_fresh_crc() {
+    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(&rgb_rows(40, 30)).unwrap();
+    let mut packed = enc.finish().unwrap();
+    let last = packed.len() - 1;
+    packed[last] ^= 1; // Adler-32
+    let data = [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        ihdr(40, 30, 8, 2, 0),
+        chunk(b"IDAT", &packed),
+        chunk(b"IEND", b""),
+    ]
+    .concat();
+    assert!(matches!(validate(&data, LIMIT), Err(PngError::ImageData { .. })));
+}
+
+#[test]
+fn a_huge_header_is_refused_before_inflating() {
+    // 100,000 × 100,000 RGBA would inflate to 40 GB.
+    let data = png(ihdr(100_000, 100_000, 8, 6, 0), &[0u8; 100], 1).concat();
+    assert_eq!(validate(&data, LIMIT), Err(PngError::InflateLimit));
+}
+
+#[test]
+fn a_tiny_first_idat_is_fine() {
+    // The zlib stream may start in a later chunk when the first holds one byte.
+    let chunks = png(ihdr(40, 30, 8, 2, 0), &rgb_rows(40, 30), 1);
+    let idat = &chunks[2];
+    let body = &idat[8..idat.len() - 4];
+    let data = [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        ihdr(40, 30, 8, 2, 0),
+        chunk(b"IDAT", &body[..1]),
+        chunk(b"IDAT", &body[1..]),
+        chunk(b"IEND", b""),
+    ]
+    .concat();
+    assert!(validate(&data, LIMIT).is_ok());
+}
