@@ -1,4 +1,6 @@
 //! Hand-built PDFs with cross-reference streams, shared by the test files.
+//! Each test file compiles this module on its own and uses part of it.
+#![allow(dead_code)]
 
 use flate2::{write::ZlibEncoder, Compression};
 use std::io::Write;

@@ -4,8 +4,9 @@ use std::fmt;
 
 /// Bounds that keep validation cheap on hostile input. Together they bound the
 /// validator's memory: streams are inflated into a fixed buffer, except
-/// cross-reference streams, whose rows are kept, and both those rows and the
-/// table built from them are bounded by `max_xref_entries`.
+/// cross-reference streams, whose rows are kept (bounded, with the table built
+/// from them, by `max_xref_entries`), and object streams, one at a time
+/// (bounded by `max_object_stream_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PdfLimits {
     /// Total bytes all Flate streams of one file may inflate to, cross-reference
@@ -16,6 +17,9 @@ pub struct PdfLimits {
     /// How many cross-reference rows all sections together may declare, free
     /// entries included. Real documents have a few thousand at most.
     pub max_xref_entries: u64,
+    /// Largest inflated object stream (`/Type /ObjStm`): its objects are
+    /// parsed, so it is held whole, unlike other streams.
+    pub max_object_stream_bytes: u64,
 }
 
 impl Default for PdfLimits {
@@ -24,6 +28,7 @@ impl Default for PdfLimits {
             max_inflated_bytes: 128 * 1024 * 1024,
             max_xref_sections: 64,
             max_xref_entries: 500_000,
+            max_object_stream_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -30,7 +30,7 @@ pub use error::{PdfError, PdfInfo, PdfLimits};
 
 use super::pdf_syntax::{is_whitespace, Cursor, Dict, SyntaxError, Value};
 use inflate::{InflateError, Inflater};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use xref::{first_filter, stream_bytes, Entry, XrefReader, XrefTable};
 
 /// Validates `data` as a PDF file; see the module documentation for what is checked.
@@ -53,11 +53,21 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
         streams: 0,
         inflated_bytes: 0,
     };
+    // What each object stream must hold, by (stream, index), from the xref.
+    let in_streams: BTreeMap<(u32, u32), u32> = table
+        .iter()
+        .filter_map(|(&num, entry)| match *entry {
+            Entry::InObjectStream { stream, index } => Some(((stream, index), num)),
+            Entry::InUse { .. } => None,
+        })
+        .collect();
     let mut checker = ObjectChecker {
         data,
         table: &table,
         decoded_streams: &decoded_streams,
         encryption,
+        limits,
+        in_streams,
         inflater,
     };
     for (&num, &entry) in &table {
@@ -67,7 +77,7 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
                 info.objects += 1;
                 info.streams += usize::from(has_stream);
             }
-            Entry::InObjectStream { stream } => match table.get(&stream) {
+            Entry::InObjectStream { stream, .. } => match table.get(&stream) {
                 Some(Entry::InUse { .. }) => info.objects += 1,
                 _ => {
                     return Err(PdfError::Object {
@@ -76,6 +86,21 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
                     })
                 }
             },
+        }
+    }
+    // Entries left over name objects their (decoded) stream does not hold.
+    // Streams of encrypted files are ciphertext and were not decoded; their
+    // entries cannot be checked.
+    if checker.encryption == Encryption::None {
+        if let Some((&(stream, _), &num)) = checker.in_streams.iter().next() {
+            return Err(PdfError::Object {
+                num,
+                what: if table.contains_key(&stream) {
+                    "its object stream does not hold it"
+                } else {
+                    "its object stream does not exist"
+                },
+            });
         }
     }
     info.inflated_bytes = checker.inflater.used();
@@ -136,6 +161,9 @@ struct ObjectChecker<'a> {
     /// Xref streams, inflated and checked while reading the xref chain.
     decoded_streams: &'a BTreeSet<usize>,
     encryption: Encryption,
+    limits: &'a PdfLimits,
+    /// Objects the xref places in object streams, not yet found there.
+    in_streams: BTreeMap<(u32, u32), u32>,
     inflater: Inflater,
 }
 
@@ -222,20 +250,94 @@ impl ObjectChecker<'_> {
         Ok(has_stream)
     }
 
-    /// A stream's data: inflated completely when it is Flate and plain;
-    /// ciphertext is only checked for its shape.
+    /// A stream's data: inflated completely when it is Flate and plain (an
+    /// object stream is kept and its objects checked); ciphertext is only
+    /// checked for its shape.
     fn check_stream(&mut self, num: u32, dict: &Dict, raw: &[u8]) -> Result<(), PdfError> {
+        let inflate_error = |e| match e {
+            InflateError::Budget => PdfError::InflateLimit,
+            InflateError::Corrupt | InflateError::TooLong => PdfError::StreamDecode { num },
+        };
+        let flate = first_filter(dict).is_some_and(|f| f == b"FlateDecode");
+        let is_object_stream = dict.get(&b"Type"[..]) == Some(&Value::Name(b"ObjStm".to_vec()));
         match self.encryption {
-            Encryption::None if first_filter(dict).is_some_and(|f| f == b"FlateDecode") => {
-                self.inflater.inflate(raw, None, |_| {}).map_err(|e| match e {
-                    InflateError::Budget => PdfError::InflateLimit,
-                    InflateError::Corrupt | InflateError::TooLong => PdfError::StreamDecode { num },
-                })?;
+            Encryption::None if is_object_stream => {
+                let decoded = if flate {
+                    let cap = self.limits.max_object_stream_bytes;
+                    let mut out = Vec::new();
+                    self.inflater
+                        .inflate(raw, Some(cap), |chunk| out.extend_from_slice(chunk))
+                        .map_err(|e| match e {
+                            InflateError::TooLong => PdfError::InflateLimit,
+                            other => inflate_error(other),
+                        })?;
+                    out
+                } else if first_filter(dict).is_none() {
+                    raw.to_vec()
+                } else {
+                    return Err(PdfError::StreamDecode { num });
+                };
+                self.check_object_stream(num, dict, &decoded)?;
+            }
+            Encryption::None if flate => {
+                self.inflater.inflate(raw, None, |_| {}).map_err(inflate_error)?;
             }
             Encryption::Aes if !raw.is_empty() && (raw.len() < 32 || !raw.len().is_multiple_of(16)) => {
                 return Err(PdfError::StreamLength { num });
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// An object stream (ISO 32000-1 §7.5.7): `/N` pairs of object number and
+    /// offset (from `/First`), ascending, each offset starting a value. Every
+    /// object the xref places here must be the one at its index.
+    fn check_object_stream(&mut self, stream: u32, dict: &Dict, data: &[u8]) -> Result<(), PdfError> {
+        let bad = |what| PdfError::Object { num: stream, what };
+        let count = dict
+            .get(&b"N"[..])
+            .and_then(Value::as_int)
+            .and_then(|n| u32::try_from(n).ok());
+        let first = dict
+            .get(&b"First"[..])
+            .and_then(Value::as_int)
+            .and_then(|n| usize::try_from(n).ok());
+        let (Some(count), Some(first)) = (count, first) else {
+            return Err(bad("object stream without a valid /N and /First"));
+        };
+        if first > data.len() {
+            return Err(bad("object stream /First is past its data"));
+        }
+        let mut header = Cursor::at(&data[..first], 0);
+        let mut previous: Option<usize> = None;
+        for index in 0..count {
+            header.skip_space();
+            let obj = header
+                .read_unsigned()
+                .map_err(|_| bad("object stream header is malformed"))?;
+            header.skip_space();
+            let offset = header
+                .read_unsigned()
+                .map_err(|_| bad("object stream header is malformed"))?;
+            let (obj, offset) = match (u32::try_from(obj), usize::try_from(offset)) {
+                (Ok(obj), Ok(offset)) if first.checked_add(offset).is_some_and(|at| at < data.len()) => (obj, offset),
+                _ => return Err(bad("object stream header is malformed")),
+            };
+            if previous.is_some_and(|p| offset <= p) {
+                return Err(bad("object stream offsets are not ascending"));
+            }
+            previous = Some(offset);
+            let mut cursor = Cursor::at(data, first + offset);
+            cursor.read_value().map_err(|e| object_error(obj, e))?;
+            if let Some(expected) = self.in_streams.remove(&(stream, index)) {
+                if expected != obj {
+                    return Err(PdfError::Object {
+                        num: expected,
+                        what: "its object stream holds another object at its index",
+                    });
+                }
+            }
         }
         Ok(())
     }

@@ -14,8 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Entry {
-    InUse { offset: usize, gen: u16 },
-    InObjectStream { stream: u32 },
+    InUse {
+        offset: usize,
+        gen: u16,
+    },
+    /// Object `index` (0-based) of object stream `stream`.
+    InObjectStream {
+        stream: u32,
+        index: u32,
+    },
 }
 
 pub(super) type XrefTable = BTreeMap<u32, Entry>;
@@ -234,6 +241,7 @@ impl<'a, 'i> XrefReader<'a, 'i> {
                     },
                     2 => Entry::InObjectStream {
                         stream: u32::try_from(values[1]).map_err(|_| xref_error(at, "bad stream"))?,
+                        index: u32::try_from(values[2]).map_err(|_| xref_error(at, "bad stream index"))?,
                     },
                     _ => continue, // reserved types are treated as null references
                 };

@@ -1,0 +1,130 @@
+//! Object streams (`/Type /ObjStm`): the objects the cross-reference data
+//! places in one must be there, at the index it gives, and parse; built here
+//! byte by byte, with one thing wrong in each refused case.
+
+mod support;
+
+use doc_core::document::pdf::{validate, PdfError, PdfLimits};
+use std::io::Write;
+use support::zlib;
+
+/// A PDF whose page tree (object 2) lives in object stream 3, with an xref
+/// stream (object 4). `header` and `objects` make the object stream's data;
+/// `index` is where the xref says object 2 sits in it.
+fn pdf(header: &str, objects: &str, n: u32, index: u16) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let catalog = out.len();
+    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+    let objstm = out.len();
+    let data = zlib(format!("{header}{objects}").as_bytes());
+    write!(
+        out,
+        "3 0 obj\n<< /Type /ObjStm /N {n} /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
+        header.len(),
+        data.len()
+    )
+    .unwrap();
+    out.extend_from_slice(&data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    let mut rows = Vec::new();
+    for (kind, field2, field3) in [
+        (0u8, 0u32, 0xffffu16),
+        (1, catalog as u32, 0),
+        (2, 3, index),
+        (1, objstm as u32, 0),
+        (1, xref as u32, 0),
+    ] {
+        rows.push(kind);
+        rows.extend_from_slice(&field2.to_be_bytes());
+        rows.extend_from_slice(&field3.to_be_bytes());
+    }
+    let rows = zlib(&rows);
+    write!(
+        out,
+        "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
+        rows.len()
+    )
+    .unwrap();
+    out.extend_from_slice(&rows);
+    write!(out, "\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").unwrap();
+    out
+}
+
+const PAGES: &str = "<< /Type /Pages /Kids [] /Count 0 >>";
+
+fn check(data: &[u8]) -> Result<(), PdfError> {
+    validate(data, &PdfLimits::default()).map(|_| ())
+}
+
+#[test]
+fn an_object_in_its_object_stream_is_accepted() {
+    assert_eq!(check(&pdf("2 0 ", PAGES, 1, 0)), Ok(()));
+    // A second object before it: object 2 is at index 1.
+    let objects = format!("null {PAGES}");
+    assert_eq!(check(&pdf("9 0 2 5 ", &objects, 2, 1)), Ok(()));
+}
+
+#[test]
+fn an_index_past_the_stream_is_refused() {
+    let verdict = check(&pdf("2 0 ", PAGES, 1, 1));
+    assert_eq!(
+        verdict,
+        Err(PdfError::Object {
+            num: 2,
+            what: "its object stream does not hold it"
+        })
+    );
+}
+
+#[test]
+fn another_object_at_the_index_is_refused() {
+    let verdict = check(&pdf("7 0 ", PAGES, 1, 0));
+    assert_eq!(
+        verdict,
+        Err(PdfError::Object {
+            num: 2,
+            what: "its object stream holds another object at its index"
+        })
+    );
+}
+
+#[test]
+fn a_malformed_object_stream_is_refused() {
+    let objects = format!("null {PAGES}");
+    let cases = [
+        (
+            "2 5 9 0 ",
+            objects.as_str(),
+            2,
+            "object stream offsets are not ascending",
+        ),
+        ("2 0 ", "<< /Type /Pages", 1, "dictionary is not closed"),
+        ("2 0 9 ", PAGES, 2, "object stream header is malformed"),
+        ("2 400 ", PAGES, 1, "object stream header is malformed"),
+    ];
+    for (header, objects, n, what) in cases {
+        let verdict = check(&pdf(header, objects, n, 0));
+        assert!(
+            matches!(verdict, Err(PdfError::Object { .. })),
+            "{header:?}: {verdict:?}"
+        );
+        let text = verdict.unwrap_err().to_string();
+        assert!(
+            text.contains(what) || what == "dictionary is not closed",
+            "{header:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn an_object_stream_larger_than_its_limit_is_refused() {
+    let limits = PdfLimits {
+        max_object_stream_bytes: 10,
+        ..PdfLimits::default()
+    };
+    assert_eq!(
+        validate(&pdf("2 0 ", PAGES, 1, 0), &limits).map(|_| ()),
+        Err(PdfError::InflateLimit)
+    );
+}
