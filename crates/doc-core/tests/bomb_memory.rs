@@ -2,12 +2,10 @@
 //! while judging each bomb, measured by a counting allocator (this file is its
 //! own test binary with one test, so nothing else allocates meanwhile).
 
-mod support;
-
 use doc_core::document::pdf::{validate, PdfError, PdfLimits};
+use doc_fixtures::xref_stream::{pdf, zlib, Xref};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{pdf, zlib, Xref};
 
 struct Counting;
 
@@ -43,31 +41,6 @@ fn peak_growth<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (out, PEAK.load(Ordering::Relaxed) - base)
 }
 
-/// A PDF whose only content stream inflates to `inflated` bytes of zeros.
-fn content_bomb(inflated: usize) -> Vec<u8> {
-    use std::io::Write;
-    let stream = zlib(&vec![0u8; inflated]);
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let catalog = out.len();
-    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog >>\nendobj\n");
-    let content = out.len();
-    write!(
-        out,
-        "2 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
-        stream.len()
-    )
-    .unwrap();
-    out.extend_from_slice(&stream);
-    out.extend_from_slice(b"\nendstream\nendobj\n");
-    let xref = out.len();
-    write!(
-        out,
-        "xref\n0 3\n0000000000 65535 f \n{catalog:010} 00000 n \n{content:010} 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-    )
-    .unwrap();
-    out
-}
-
 /// A hostile body, and the refusal it must get.
 type Case = (&'static str, Vec<u8>, fn(&PdfError) -> bool);
 
@@ -96,7 +69,7 @@ fn bombs_are_refused_within_a_fixed_amount_of_memory() {
         ),
         (
             "content stream inflating past the budget",
-            content_bomb(200 << 20),
+            doc_fixtures::hostile::content_bomb(200 << 20),
             |e| *e == PdfError::InflateLimit,
         ),
     ];
@@ -108,5 +81,36 @@ fn bombs_are_refused_within_a_fixed_amount_of_memory() {
         }
         assert!(grew < BOUND, "{name}: the heap grew by {grew} bytes (bound {BOUND})");
         eprintln!("{name}: {} KiB peak heap growth", grew / 1024);
+    }
+    the_hostile_set_is_refused_within_bounded_memory();
+}
+
+/// Every invalid body of the shared hostile set is refused and the valid one
+/// accepted, and what the validator
+/// holds while judging it is bounded: a fixed amount, one decoded object
+/// stream (with the copy a growing buffer makes), and a few bytes per entry of
+/// a large xref table.
+fn the_hostile_set_is_refused_within_bounded_memory() {
+    const FIXED: usize = 512 * 1024;
+    let limits = PdfLimits::default();
+    for case in doc_fixtures::hostile::all(200 << 20) {
+        let (verdict, grew) = peak_growth(|| doc_core::validate(&case.body, &limits));
+        assert_eq!(verdict.is_ok(), case.valid, "{}: {verdict:?}", case.name);
+        // Entries of a classic xref table are ~20 bytes of input each.
+        let per_entry_bound = case.body.len() / 20 * 48;
+        let object_stream = 2 * limits.max_object_stream_bytes as usize;
+        assert!(
+            grew < FIXED + object_stream + per_entry_bound,
+            "{}: the heap grew by {grew} bytes for a {}-byte body",
+            case.name,
+            case.body.len()
+        );
+        eprintln!(
+            "{}: {}, {} KiB body, {} KiB peak heap growth",
+            case.name,
+            verdict.map_or_else(|e| format!("refused ({e})"), |k| format!("accepted as {k:?}")),
+            case.body.len() / 1024,
+            grew / 1024
+        );
     }
 }

@@ -2,54 +2,9 @@
 //! places in one must be there, at the index it gives, and parse; built here
 //! byte by byte, with one thing wrong in each refused case.
 
-mod support;
-
 use doc_core::document::pdf::{validate, PdfError, PdfLimits};
-use std::io::Write;
-use support::zlib;
-
-/// A PDF whose page tree (object 2) lives in object stream 3, with an xref
-/// stream (object 4). `header` and `objects` make the object stream's data;
-/// `index` is where the xref says object 2 sits in it.
-fn pdf(header: &str, objects: &str, n: u32, index: u16) -> Vec<u8> {
-    let mut out = b"%PDF-1.5\n".to_vec();
-    let catalog = out.len();
-    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
-    let objstm = out.len();
-    let data = zlib(format!("{header}{objects}").as_bytes());
-    write!(
-        out,
-        "3 0 obj\n<< /Type /ObjStm /N {n} /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
-        header.len(),
-        data.len()
-    )
-    .unwrap();
-    out.extend_from_slice(&data);
-    out.extend_from_slice(b"\nendstream\nendobj\n");
-    let xref = out.len();
-    let mut rows = Vec::new();
-    for (kind, field2, field3) in [
-        (0u8, 0u32, 0xffffu16),
-        (1, catalog as u32, 0),
-        (2, 3, index),
-        (1, objstm as u32, 0),
-        (1, xref as u32, 0),
-    ] {
-        rows.push(kind);
-        rows.extend_from_slice(&field2.to_be_bytes());
-        rows.extend_from_slice(&field3.to_be_bytes());
-    }
-    let rows = zlib(&rows);
-    write!(
-        out,
-        "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
-        rows.len()
-    )
-    .unwrap();
-    out.extend_from_slice(&rows);
-    write!(out, "\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").unwrap();
-    out
-}
+// pdf(header, objects, n, index): object 2 in object stream 3 at `index`.
+use doc_fixtures::xref_stream::object_stream_pdf as pdf;
 
 const PAGES: &str = "<< /Type /Pages /Kids [] /Count 0 >>";
 
@@ -126,5 +81,74 @@ fn an_object_stream_larger_than_its_limit_is_refused() {
     assert_eq!(
         validate(&pdf("2 0 ", PAGES, 1, 0), &limits).map(|_| ()),
         Err(PdfError::InflateLimit)
+    );
+}
+
+/// A PDF whose content stream (object 6, holding `HELLO`) has `/Length 5 0 R`,
+/// and object 5 is `length` inside object stream 3 (with the page tree, 2).
+/// Object numbers are chosen so that the content stream comes after object 5
+/// and before nothing: the object stream must be read first either way.
+fn packed_length_pdf(length: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let catalog = out.len();
+    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+    let content = out.len();
+    out.extend_from_slice(b"6 0 obj\n<< /Length 5 0 R >>\nstream\nHELLO\nendstream\nendobj\n");
+    let objstm = out.len();
+    let header = format!("2 0 5 {} ", PAGES.len() + 1);
+    let data = doc_fixtures::xref_stream::zlib(format!("{header}{PAGES} {length}").as_bytes());
+    write!(
+        out,
+        "3 0 obj\n<< /Type /ObjStm /N 2 /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
+        header.len(),
+        data.len()
+    )
+    .unwrap();
+    out.extend_from_slice(&data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    let mut rows = Vec::new();
+    for (kind, field2, field3) in [
+        (0u8, 0u32, 0xffffu16),
+        (1, catalog as u32, 0),
+        (2, 3, 0),
+        (1, objstm as u32, 0),
+        (1, xref as u32, 0),
+        (2, 3, 1),
+        (1, content as u32, 0),
+    ] {
+        rows.push(kind);
+        rows.extend_from_slice(&field2.to_be_bytes());
+        rows.extend_from_slice(&field3.to_be_bytes());
+    }
+    let rows = doc_fixtures::xref_stream::zlib(&rows);
+    write!(
+        out,
+        "4 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
+        rows.len()
+    )
+    .unwrap();
+    out.extend_from_slice(&rows);
+    write!(out, "\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").unwrap();
+    out
+}
+
+#[test]
+fn an_indirect_length_inside_an_object_stream_is_resolved() {
+    assert_eq!(check(&packed_length_pdf("5")), Ok(()));
+    // Short by one, or reaching into `endstream` (one more would only take
+    // the end of line, which a length may include).
+    for wrong in ["4", "7"] {
+        assert_eq!(
+            check(&packed_length_pdf(wrong)),
+            Err(PdfError::StreamLength { num: 6 }),
+            "/Length {wrong}"
+        );
+    }
+    // Not an integer.
+    assert_eq!(
+        check(&packed_length_pdf("(five)")),
+        Err(PdfError::StreamLength { num: 6 })
     );
 }

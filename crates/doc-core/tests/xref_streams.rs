@@ -3,12 +3,10 @@
 //! test that fails without it, and hostile ones (deflate bombs, huge /Size,
 //! long /Prev chains) refused with a rejection, never a trap.
 
-mod support;
-
 use doc_core::document::pdf::{validate, PdfError, PdfLimits};
+use doc_fixtures::xref_stream::{pdf, zlib, Xref};
 use std::io::Write;
 use std::time::{Duration, Instant};
-use support::{pdf, zlib, Xref};
 
 fn check(data: &[u8]) -> Result<(), PdfError> {
     validate(data, &PdfLimits::default()).map(|_| ())

@@ -28,7 +28,7 @@ impl Default for PdfLimits {
             max_inflated_bytes: 128 * 1024 * 1024,
             max_xref_sections: 64,
             max_xref_entries: 500_000,
-            max_object_stream_bytes: 16 * 1024 * 1024,
+            max_object_stream_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -31,7 +31,7 @@ pub use error::{PdfError, PdfInfo, PdfLimits};
 use super::pdf_syntax::{is_whitespace, Cursor, Dict, SyntaxError, Value};
 use inflate::{InflateError, Inflater};
 use std::collections::{BTreeMap, BTreeSet};
-use xref::{first_filter, stream_bytes, Entry, XrefReader, XrefTable};
+use xref::{first_filter, stream_bytes, Entry, PackedIntegers, XrefReader, XrefTable};
 
 /// Validates `data` as a PDF file; see the module documentation for what is checked.
 pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
@@ -61,6 +61,9 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
             Entry::InUse { .. } => None,
         })
         .collect();
+    // Object streams are checked first, so that an indirect `/Length` may
+    // name an integer inside one (`PackedIntegers`).
+    let object_streams: BTreeSet<u32> = in_streams.keys().map(|&(stream, _)| stream).collect();
     let mut checker = ObjectChecker {
         data,
         table: &table,
@@ -68,15 +71,23 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
         encryption,
         limits,
         in_streams,
+        packed: PackedIntegers::new(),
         inflater,
     };
+    let in_use = |num: &u32| match table.get(num) {
+        Some(&Entry::InUse { offset, gen }) => Some((*num, offset, gen)),
+        _ => None,
+    };
+    let streams_first = object_streams.iter().filter_map(in_use);
+    let the_rest = table.keys().filter(|num| !object_streams.contains(num)).filter_map(in_use);
+    for (num, offset, gen) in streams_first.chain(the_rest) {
+        let has_stream = checker.check(num, offset, gen)?;
+        info.objects += 1;
+        info.streams += usize::from(has_stream);
+    }
     for (&num, &entry) in &table {
         match entry {
-            Entry::InUse { offset, gen } => {
-                let has_stream = checker.check(num, offset, gen)?;
-                info.objects += 1;
-                info.streams += usize::from(has_stream);
-            }
+            Entry::InUse { .. } => {}
             Entry::InObjectStream { stream, .. } => match table.get(&stream) {
                 Some(Entry::InUse { .. }) => info.objects += 1,
                 _ => {
@@ -164,6 +175,8 @@ struct ObjectChecker<'a> {
     limits: &'a PdfLimits,
     /// Objects the xref places in object streams, not yet found there.
     in_streams: BTreeMap<(u32, u32), u32>,
+    /// Integers found where the xref places them in object streams.
+    packed: PackedIntegers,
     inflater: Inflater,
 }
 
@@ -232,7 +245,7 @@ impl ObjectChecker<'_> {
         let value = cursor.read_value().map_err(|e| object_error(num, e))?;
         let mut has_stream = false;
         if let Value::Dict(dict) = &value {
-            if let Some(raw) = stream_bytes(&mut cursor, num, dict, table)? {
+            if let Some(raw) = stream_bytes(&mut cursor, num, dict, table, &self.packed)? {
                 has_stream = true;
                 // Xref streams are never encrypted, and were checked already.
                 if !self.decoded_streams.contains(&offset) {
@@ -329,13 +342,16 @@ impl ObjectChecker<'_> {
             }
             previous = Some(offset);
             let mut cursor = Cursor::at(data, first + offset);
-            cursor.read_value().map_err(|e| object_error(obj, e))?;
+            let value = cursor.read_value().map_err(|e| object_error(obj, e))?;
             if let Some(expected) = self.in_streams.remove(&(stream, index)) {
                 if expected != obj {
                     return Err(PdfError::Object {
                         num: expected,
                         what: "its object stream holds another object at its index",
                     });
+                }
+                if let Value::Int(n) = value {
+                    self.packed.insert(obj, n);
                 }
             }
         }

@@ -177,7 +177,7 @@ impl<'a, 'i> XrefReader<'a, 'i> {
             return Err(xref_error(at, "object at startxref is not an xref stream"));
         }
         // An xref stream's /Length must be direct: there is no table yet to resolve it with.
-        let raw = stream_bytes(&mut cursor, num, &dict, &XrefTable::new())?
+        let raw = stream_bytes(&mut cursor, num, &dict, &XrefTable::new(), &PackedIntegers::new())?
             .ok_or(xref_error(at, "xref stream has no stream"))?;
 
         let widths: Vec<usize> = match dict.get(&b"W"[..]) {
@@ -341,6 +341,7 @@ pub(super) fn stream_bytes<'a>(
     num: u32,
     dict: &Dict,
     table: &XrefTable,
+    packed: &PackedIntegers,
 ) -> Result<Option<&'a [u8]>, PdfError> {
     let data = cursor.data;
     cursor.skip_space();
@@ -358,7 +359,7 @@ pub(super) fn stream_bytes<'a>(
             what: "no end of line after 'stream'",
         });
     }
-    let length = resolve_length(data, dict, table).ok_or(PdfError::StreamLength { num })?;
+    let length = resolve_length(data, dict, table, packed).ok_or(PdfError::StreamLength { num })?;
     let start = cursor.pos;
     let end = start
         .checked_add(length)
@@ -372,20 +373,27 @@ pub(super) fn stream_bytes<'a>(
     Ok(Some(&data[start..end]))
 }
 
-/// `/Length` is a direct integer or a reference to an integer object.
-fn resolve_length(data: &[u8], dict: &Dict, table: &XrefTable) -> Option<usize> {
+/// Integer objects found in object streams, by object number: the values an
+/// indirect `/Length` may name there.
+pub(super) type PackedIntegers = BTreeMap<u32, i64>;
+
+/// `/Length` is a direct integer or a reference to an integer object, which
+/// may live in an object stream (then its generation is 0, and the stream has
+/// been checked before: see `PackedIntegers`).
+fn resolve_length(data: &[u8], dict: &Dict, table: &XrefTable, packed: &PackedIntegers) -> Option<usize> {
     let length = match dict.get(&b"Length"[..])? {
         Value::Int(n) => *n,
-        Value::Ref(num, gen) => {
-            let Some(Entry::InUse { offset, gen: g }) = table.get(num) else {
-                return None;
-            };
-            let mut cursor = Cursor::at(data, *offset);
-            if cursor.read_object_header().ok()? != (*num, *gen) || g != gen {
-                return None;
+        Value::Ref(num, gen) => match table.get(num)? {
+            Entry::InUse { offset, gen: g } => {
+                let mut cursor = Cursor::at(data, *offset);
+                if cursor.read_object_header().ok()? != (*num, *gen) || g != gen {
+                    return None;
+                }
+                cursor.read_value().ok()?.as_int()?
             }
-            cursor.read_value().ok()?.as_int()?
-        }
+            Entry::InObjectStream { .. } if *gen == 0 => *packed.get(num)?,
+            Entry::InObjectStream { .. } => return None,
+        },
         _ => return None,
     };
     usize::try_from(length).ok()

@@ -1,10 +1,10 @@
-//! Hand-built PDFs with cross-reference streams, shared by the test files.
-//! Each test file compiles this module on its own and uses part of it.
-#![allow(dead_code)]
+//! Hand-built PDFs with cross-reference streams (and one with an object
+//! stream), for the validator's tests and the host's hostile-body tests.
 
 use flate2::{write::ZlibEncoder, Compression};
 use std::io::Write;
 
+/// `data` as a zlib stream, as `/FlateDecode` expects.
 pub fn zlib(data: &[u8]) -> Vec<u8> {
     let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
     enc.write_all(data).unwrap();
@@ -24,6 +24,8 @@ pub struct Xref {
     pub body: Option<Vec<u8>>,
     /// `/Size` written in the dictionary.
     pub size: u64,
+    /// Free rows appended after the four real ones (add them to `size`).
+    pub free_rows: usize,
 }
 
 impl Default for Xref {
@@ -34,6 +36,7 @@ impl Default for Xref {
             params_in_array: false,
             body: None,
             size: 4,
+            free_rows: 0,
         }
     }
 }
@@ -58,6 +61,9 @@ pub fn pdf(x: &Xref) -> Vec<u8> {
         rows.push(kind);
         rows.extend_from_slice(&field2.to_be_bytes());
         rows.extend_from_slice(&field3.to_be_bytes());
+    }
+    for _ in 0..x.free_rows {
+        rows.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0]);
     }
     let mut params = String::new();
     if x.predictor {
@@ -87,6 +93,49 @@ pub fn pdf(x: &Xref) -> Vec<u8> {
     )
     .unwrap();
     out.extend_from_slice(&stream);
+    write!(out, "\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").unwrap();
+    out
+}
+
+/// A PDF whose page tree (object 2) lives in object stream 3, with an xref
+/// stream (object 4). `header` and `objects` make the object stream's data;
+/// `index` is where the xref says object 2 sits in it.
+pub fn object_stream_pdf(header: &str, objects: &str, n: u32, index: u16) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let catalog = out.len();
+    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+    let objstm = out.len();
+    let data = zlib(format!("{header}{objects}").as_bytes());
+    write!(
+        out,
+        "3 0 obj\n<< /Type /ObjStm /N {n} /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
+        header.len(),
+        data.len()
+    )
+    .unwrap();
+    out.extend_from_slice(&data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    let mut rows = Vec::new();
+    for (kind, field2, field3) in [
+        (0u8, 0u32, 0xffffu16),
+        (1, catalog as u32, 0),
+        (2, 3, index),
+        (1, objstm as u32, 0),
+        (1, xref as u32, 0),
+    ] {
+        rows.push(kind);
+        rows.extend_from_slice(&field2.to_be_bytes());
+        rows.extend_from_slice(&field3.to_be_bytes());
+    }
+    let rows = zlib(&rows);
+    write!(
+        out,
+        "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
+        rows.len()
+    )
+    .unwrap();
+    out.extend_from_slice(&rows);
     write!(out, "\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").unwrap();
     out
 }
