@@ -1,7 +1,8 @@
-//! The validator's corpus (`crates/doc-core/tests/corpus`: qpdf rewrites of
-//! the fixture and damaged copies) end to end: each file, served by a scripted
-//! upstream, goes through doc-proxy on a real host. Valid documents arrive
-//! byte for byte as `application/pdf`; damaged ones become a 502 problem.
+//! The validator's corpus (`crates/doc-core/tests/corpus`: re-encodings of
+//! the fixture PDF and PNG by real tools, and damaged copies) end to end: each
+//! file, served by a scripted upstream, goes through doc-proxy on a real host.
+//! Valid documents arrive byte for byte with the MIME type of their kind;
+//! damaged ones become a 502 problem.
 
 mod support;
 
@@ -17,14 +18,26 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
         .map(|entry| entry.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 9, "{}: the corpus lost files", dir.display());
+    assert!(files.len() >= 14, "{}: the corpus lost files", dir.display());
     files
 }
 
-/// Serves `body` (labelled a PDF) from a scripted upstream through a fresh
-/// doc-proxy that makes one attempt, and returns the reply.
-async fn through_doc_proxy(body: Vec<u8>) -> support::Reply {
-    let upstream = ScriptedUpstream::start(move |_| Script::ok("application/pdf", body.clone())).await;
+/// The MIME type of a corpus file, from its extension.
+fn mime_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        other => panic!("{}: unexpected extension {other:?}", path.display()),
+    }
+}
+
+/// Serves the file at `path` (labelled by its extension) from a scripted
+/// upstream through a fresh doc-proxy that makes one attempt, and returns the
+/// reply.
+async fn through_doc_proxy(path: &Path) -> support::Reply {
+    let body = std::fs::read(path).unwrap();
+    let label = mime_type(path);
+    let upstream = ScriptedUpstream::start(move |_| Script::ok(label, body.clone())).await;
     let proxy = start_doc_proxy(&upstream.url(), &["MAX_ATTEMPTS=1"]);
     request(proxy.public, "GET", "/42", &[]).await
 }
@@ -33,7 +46,7 @@ async fn through_doc_proxy(body: Vec<u8>) -> support::Reply {
 async fn valid_documents_are_served_unchanged() {
     for path in corpus("valid") {
         let body = std::fs::read(&path).unwrap();
-        let reply = through_doc_proxy(body.clone()).await;
+        let reply = through_doc_proxy(&path).await;
         assert_eq!(
             reply.status,
             200,
@@ -43,7 +56,7 @@ async fn valid_documents_are_served_unchanged() {
         );
         assert_eq!(
             reply.header("content-type"),
-            Some("application/pdf"),
+            Some(mime_type(&path)),
             "{}",
             path.display()
         );
@@ -54,7 +67,7 @@ async fn valid_documents_are_served_unchanged() {
 #[tokio::test]
 async fn damaged_documents_are_refused() {
     for path in corpus("damaged") {
-        let reply = through_doc_proxy(std::fs::read(&path).unwrap()).await;
+        let reply = through_doc_proxy(&path).await;
         let problem = reply.problem(502);
         assert_eq!(problem["attempts"], 1, "{}", path.display());
     }

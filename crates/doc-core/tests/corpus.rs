@@ -1,6 +1,8 @@
 //! Documents real tools made (`corpus/make-corpus.sh`: qpdf rewrites of the
-//! project's fixture, and damaged copies): every file in `corpus/valid` must be
-//! accepted and every file in `corpus/damaged` refused.
+//! project's fixture PDF, ImageMagick/optipng/pngcrush re-encodings of its
+//! fixture PNG, and damaged copies): every file in `corpus/valid` must be
+//! accepted as the kind its extension names, and every file in
+//! `corpus/damaged` refused.
 
 use doc_core::document::pdf::PdfLimits;
 use doc_core::{validate, DocumentKind};
@@ -19,12 +21,17 @@ fn files(kind: &str) -> Vec<PathBuf> {
 #[test]
 fn every_valid_document_is_accepted() {
     let files = files("valid");
-    assert!(files.len() >= 12, "the corpus lost files: {files:?}");
+    assert!(files.len() >= 24, "the corpus lost files: {files:?}");
     let refused: Vec<String> = files
         .iter()
         .filter_map(|path| {
+            let expected = match path.extension().and_then(|e| e.to_str()) {
+                Some("pdf") => DocumentKind::Pdf,
+                Some("png") => DocumentKind::Png,
+                other => panic!("{}: unexpected extension {other:?}", path.display()),
+            };
             let verdict = validate(&std::fs::read(path).unwrap(), &PdfLimits::default());
-            (verdict != Ok(DocumentKind::Pdf)).then(|| format!("{}: {verdict:?}", path.display()))
+            (verdict != Ok(expected)).then(|| format!("{}: {verdict:?}", path.display()))
         })
         .collect();
     assert!(refused.is_empty(), "refused valid documents:\n{}", refused.join("\n"));
@@ -33,7 +40,7 @@ fn every_valid_document_is_accepted() {
 #[test]
 fn every_damaged_document_is_refused() {
     let files = files("damaged");
-    assert!(files.len() >= 9, "the corpus lost files: {files:?}");
+    assert!(files.len() >= 14, "the corpus lost files: {files:?}");
     let accepted: Vec<String> = files
         .iter()
         .filter(|path| validate(&std::fs::read(path).unwrap(), &PdfLimits::default()).is_ok())

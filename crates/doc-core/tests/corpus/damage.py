@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Makes one variant of a PDF for the corpus (see make-corpus.sh):
+"""Makes one variant of a PDF or PNG for the corpus (see make-corpus.sh):
 
     damage.py KIND IN OUT [--last]
 
@@ -11,14 +11,39 @@ truncate         keep the first two thirds
 cut-stream-byte  /Length one less for the first stream, its last byte now a space:
                  every offset stays right, the data is one byte short
 incremental      append an incremental update (new catalog version, xref with /Prev)
+
+PNG (every chunk CRC recomputed, so only the image-data check can tell):
+png-drop-idat    remove the second IDAT chunk
+png-flip-idat    flip a byte in the middle of the first IDAT's data
+png-taller       add one row to IHDR's height: the image data is a row short
 """
 
 import re
+import struct
 import sys
+import zlib
 
 
 def streams(data):
     return [(m.end(), data.index(b"endstream", m.end())) for m in re.finditer(rb"stream\r?\n", data) if not data[max(0, m.start() - 3):m.start()].endswith(b"end")]
+
+
+def png_chunks(data):
+    """[(type, payload)] of a PNG."""
+    chunks, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        chunks.append((bytes(data[at + 4:at + 8]), bytearray(data[at + 8:at + 8 + length])))
+        at += 12 + length
+    return chunks
+
+
+def png_bytes(chunks):
+    out = bytearray(b"\x89PNG\r\n\x1a\n")
+    for kind, payload in chunks:
+        out += struct.pack(">I", len(payload)) + kind + payload
+        out += struct.pack(">I", zlib.crc32(kind + payload))
+    return out
 
 
 def main():
@@ -64,6 +89,20 @@ def main():
         xref = len(data)
         data += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d %05d n \n" % (num, at, gen)
         data += b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, num, gen, prev, xref)
+    elif kind.startswith("png-"):
+        chunks = png_chunks(data)
+        idats = [i for i, (k, _) in enumerate(chunks) if k == b"IDAT"]
+        if kind == "png-drop-idat":
+            del chunks[idats[1]]
+        elif kind == "png-flip-idat":
+            payload = chunks[idats[0]][1]
+            payload[len(payload) // 2] ^= 0x55
+        elif kind == "png-taller":
+            ihdr = chunks[0][1]
+            ihdr[4:8] = struct.pack(">I", struct.unpack(">I", ihdr[4:8])[0] + 1)
+        else:
+            sys.exit(f"unknown kind {kind}")
+        data = png_bytes(chunks)
     else:
         sys.exit(f"unknown kind {kind}")
     open(out, "wb").write(bytes(data))

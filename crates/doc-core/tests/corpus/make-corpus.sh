@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates this corpus from the project's own fixtures (doc-fixtures) with
-# real tools: qpdf (apt install qpdf) rewrites the fixture PDF the ways real
-# producers write PDFs; damage.py breaks copies of them the ways transfers and
-# bad producers do. The outputs are checked in (qpdf's encryption salts and
+# real tools: qpdf rewrites the fixture PDF the ways real producers write
+# PDFs; ImageMagick, optipng and pngcrush re-encode the fixture PNG (palette,
+# 16-bit, grey of 1, 2, 8 and 16 bits, alpha, interlaced, split image data); damage.py breaks copies
+# of them the ways transfers and bad producers do
+# (apt install qpdf imagemagick optipng pngcrush). The outputs are checked in (qpdf's encryption salts and
 # IDs are random, so a rerun differs byte for byte but not in kind);
 # tests/corpus.rs requires every file in valid/ to be accepted and every file
 # in damaged/ to be refused.
@@ -11,7 +13,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
-command -v qpdf >/dev/null || { echo "make-corpus.sh: needs qpdf (apt install qpdf)" >&2; exit 1; }
+for tool in qpdf /usr/bin/convert optipng pngcrush; do
+  command -v "$tool" >/dev/null || { echo "make-corpus.sh: needs $tool (apt install qpdf imagemagick optipng pngcrush)" >&2; exit 1; }
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -46,4 +50,26 @@ python3 "$here/damage.py" flip-stream "$v/object-streams.pdf" "$d/object-streams
 python3 "$here/damage.py" shift "$v/object-streams.pdf" "$d/object-streams-offsets-shifted.pdf"
 python3 "$here/damage.py" truncate "$v/encrypted-aes256.pdf" "$d/encrypted-truncated.pdf"
 python3 "$here/damage.py" cut-stream-byte "$v/encrypted-aes256.pdf" "$d/encrypted-stream-short.pdf"
+
+# PNG: the fixture re-encoded by other producers, and damaged copies whose
+# chunk CRCs are all right.
+png="$work/dummy.png"
+convert() { /usr/bin/convert "$@"; }
+cp "$png" "$v/fixture.png"
+convert "$png" -colors 200 PNG8:"$v/palette.png"
+convert "$png" -depth 16 PNG48:"$v/rgb-16-bit.png"
+convert "$png" -colorspace Gray -depth 8 "$v/grey-8-bit.png"
+convert "$png" -monochrome "$v/grey-1-bit.png"
+convert "$png" -colorspace Gray -depth 2 -interlace PNG "$v/grey-2-bit-interlaced.png"
+convert "$png" -colorspace Gray -depth 16 "$v/grey-16-bit.png"
+convert "$png" -alpha set -channel A -evaluate set 60% PNG32:"$v/rgba.png"
+optipng -quiet -o2 -i1 -out "$v/interlaced-optipng.png" "$png"
+convert "$png" -interlace PNG -depth 16 PNG48:"$v/interlaced-16-bit.png"
+pngcrush -q -m 1 -max 4096 "$png" "$v/split-idat-pngcrush.png"
+pngcrush -q -brute "$png" "$v/pngcrush-brute.png"
+python3 "$here/damage.py" png-drop-idat "$v/split-idat-pngcrush.png" "$d/png-idat-missing.png"
+python3 "$here/damage.py" png-flip-idat "$png" "$d/png-idat-byte-flipped.png"
+python3 "$here/damage.py" png-taller "$png" "$d/png-ihdr-taller.png"
+python3 "$here/damage.py" png-taller "$v/interlaced-optipng.png" "$d/png-interlaced-ihdr-taller.png"
+python3 "$here/damage.py" truncate "$v/palette.png" "$d/png-truncated.png"
 ls -l "$v" "$d"
