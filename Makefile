@@ -35,7 +35,7 @@ COMPONENT_ENV := $(foreach v,MAX_ATTEMPTS DEADLINE_MS ATTEMPT_TIMEOUT_MS CONNECT
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve clean \
+.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check
 
@@ -132,6 +132,9 @@ bench: build dist ## Upstream direct, the service, and the image's static build,
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
 		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/components/doc_proxy.cwasm \
 		scripts/bench.sh
+
+bench-memory: build ## The hostile set from 1, 8 and 32 clients: the host's memory high-water mark (compare builds with HOSTILE_COMPONENT=…wasm HOSTILE_HOST_ARGS="…")
+	$(TEST_ENV) cargo test --release -p doc-proxy-host --test e2e_memory_budget hostile_high_water_marks -- --ignored --nocapture
 
 check-wasmtime-serve: build ## Run the same doc_proxy.wasm under `wasmtime serve -Scli` (installs wasmtime-cli once, ~10 min)
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/check-wasmtime-serve.sh

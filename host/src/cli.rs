@@ -70,8 +70,9 @@ pub struct Args {
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
 
-    /// Requests served at once; more get 503 + Retry-After instead of queueing.
-    /// Also sizes the instance pool.
+    /// Requests served at once, at most; `--guest-memory-budget` may allow
+    /// fewer. More get 503 + Retry-After instead of queueing. Also sizes the
+    /// instance pool.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_concurrent_requests: u32,
 
@@ -89,9 +90,31 @@ pub struct Args {
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
 
-    /// Largest linear memory of one instance.
-    #[arg(long, env = "MAX_INSTANCE_MEMORY_BYTES", default_value_t = 256 * 1024 * 1024)]
-    pub max_instance_memory_bytes: usize,
+    /// Linear memory one instance may hold, all its memories together. A guest
+    /// that asks for more gets a failed `memory.grow` (a Rust guest aborts: 500
+    /// for that request only). Bytes, or with a unit: `64MiB`.
+    #[arg(long, env = "MAX_INSTANCE_MEMORY_BYTES", default_value = "64MiB", value_parser = crate::memory::parse_size)]
+    pub max_instance_memory_bytes: u64,
+
+    /// All instances' linear memory together. Concurrency is
+    /// `min(--max-concurrent-requests, budget / --max-instance-memory-bytes)`;
+    /// requests beyond it get 503 + Retry-After, so hostile documents cannot
+    /// push the process past its worst case (logged at start).
+    #[arg(long, env = "GUEST_MEMORY_BUDGET", default_value = "2GiB", value_parser = crate::memory::parse_size)]
+    pub guest_memory_budget: u64,
+
+    /// The host's own memory besides guest linear memory: code, the compiled
+    /// component, the runtime, connections and body buffers at full
+    /// concurrency. Measured (README, "Memory"); the start-up check adds it to
+    /// the budget and compares with the container's limit.
+    #[arg(long, env = "HOST_MEMORY_OVERHEAD", default_value = "96MiB", value_parser = crate::memory::parse_size)]
+    pub host_memory_overhead: u64,
+
+    /// Where the cgroup filesystem is mounted: the start-up check reads the
+    /// memory limit from it (`memory.max`, or cgroup v1's
+    /// `memory/memory.limit_in_bytes`).
+    #[arg(long, env = "CGROUP_ROOT", default_value = "/sys/fs/cgroup", hide = true)]
+    pub cgroup_root: PathBuf,
 
     /// Component stderr/stdout re-emitted per request at most; the rest is dropped
     /// with one notice, so a chatty guest cannot flood the logs.

@@ -27,9 +27,14 @@ pub enum CodeTarget {
     Portable,
 }
 
-pub fn new_engine(max_concurrent: u32, max_memory_bytes: usize, target: CodeTarget) -> anyhow::Result<Engine> {
-    // A slot per concurrent request, plus headroom for instances being torn down.
-    let slots = max_concurrent + max_concurrent / 8 + 8;
+/// The engine for `concurrency` instances of at most `instance_memory_bytes`
+/// each (see `memory.rs` for how the two come from the memory budget).
+pub fn new_engine(concurrency: u32, instance_memory_bytes: u64, target: CodeTarget) -> anyhow::Result<Engine> {
+    // A slot per concurrent request, plus headroom for instances being torn
+    // down. Slots only reserve address space; what a slot holds in memory is
+    // bounded per store by `state::InstanceMemory`, and stores by the permits.
+    let slots = concurrency + concurrency / 8 + 8;
+    let max_memory_bytes = usize::try_from(instance_memory_bytes).unwrap_or(usize::MAX);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
         .total_core_instances(slots * 8)

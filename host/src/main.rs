@@ -13,6 +13,7 @@ mod engine;
 mod guest_log;
 mod listener;
 mod logging;
+mod memory;
 mod metrics;
 mod outbound;
 mod probe;
@@ -68,11 +69,8 @@ fn main() -> ExitCode {
 
 /// `doc-proxy-host compile`: the same engine as `serve`, so what it writes loads.
 fn compile(args: &cli::Args, input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
-    let engine = engine::new_engine(
-        args.max_concurrent_requests,
-        args.max_instance_memory_bytes,
-        engine::CodeTarget::Portable,
-    )?;
+    let plan = memory_plan(args)?;
+    let engine = engine::new_engine(plan.concurrency, plan.per_instance, engine::CodeTarget::Portable)?;
     let started = std::time::Instant::now();
     engine::compile_to_file(&engine, input, output)?;
     tracing::info!(
@@ -88,11 +86,19 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal()?;
     let metrics = metrics::Metrics::new();
 
-    let engine = engine::new_engine(
-        args.max_concurrent_requests,
-        args.max_instance_memory_bytes,
-        engine::CodeTarget::Native,
-    )?;
+    let plan = memory_plan(&args)?;
+    let container_limit = memory::cgroup_limit(&args.cgroup_root);
+    memory::check_fits(&plan, container_limit).map_err(anyhow::Error::msg)?;
+    tracing::info!(
+        concurrency = plan.concurrency,
+        instance_memory = %memory::show(plan.per_instance),
+        guest_worst_case = %memory::show(plan.guest_worst_case()),
+        host_overhead = %memory::show(plan.host_overhead),
+        worst_case = %memory::show(plan.worst_case()),
+        container_limit = %container_limit.map_or_else(|| "none".to_string(), memory::show),
+        "memory plan"
+    );
+    let engine = engine::new_engine(plan.concurrency, plan.per_instance, engine::CodeTarget::Native)?;
     engine::start_epoch_ticker(&engine);
     let loaded = engine::load_component(&engine, &args.component, args.cache_dir().as_deref())?;
     let component_name: Arc<str> = args
@@ -138,6 +144,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         pre,
         template: state::StoreTemplate {
             env: args.guest_env(),
+            instance_memory_bytes: plan.per_instance,
             outbound,
             guest_log: guest_log::GuestLogSettings {
                 component: component_name,
@@ -146,7 +153,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
             },
         },
         metrics: metrics.clone(),
-        permits: Arc::new(tokio::sync::Semaphore::new(args.max_concurrent_requests as usize)),
+        permits: Arc::new(tokio::sync::Semaphore::new(plan.concurrency as usize)),
         request_timeout: args.request_timeout,
         max_body_bytes: args.max_request_body_bytes,
         draining: draining.clone(),
@@ -211,6 +218,17 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let _ = admin_task.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Concurrency and per-instance memory from the memory flags (`memory.rs`).
+fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {
+    memory::plan(
+        args.max_concurrent_requests,
+        args.max_instance_memory_bytes,
+        args.guest_memory_budget,
+        args.host_memory_overhead,
+    )
+    .map_err(anyhow::Error::msg)
 }
 
 /// The upstream's authority plus every `--allow-outbound`, normalized.

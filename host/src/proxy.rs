@@ -144,7 +144,6 @@ impl Proxy {
         let timeout = self.request_timeout;
         let id = request_id.to_owned();
         let task = tokio::spawn(async move {
-            let _permit = permit;
             let run = async {
                 let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
@@ -154,7 +153,12 @@ impl Proxy {
                     .call_handle(&mut store, incoming, outparam)
                     .await
             };
-            let failure = match tokio::time::timeout(timeout, run).await {
+            let outcome = tokio::time::timeout(timeout, run).await;
+            // The instance's memory goes back to the pool before the permit
+            // lets the next request in: live instances never exceed the plan.
+            drop(store);
+            drop(permit);
+            let failure = match outcome {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err(e)) => {
                     tracing::error!(request_id = %id, error = %format!("{e:?}"), "component trapped");

@@ -6,7 +6,7 @@ use crate::guest_log::{GuestLogSettings, GuestOutput};
 use crate::outbound::{Outbound, OutboundHooks};
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -15,6 +15,33 @@ pub struct HostState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
+    memory: InstanceMemory,
+}
+
+/// Caps the linear memory of one store, all its memories together: the pool
+/// caps each memory, but a component may have several, and the memory budget
+/// (`memory.rs`) counts instances, not memories.
+pub struct InstanceMemory {
+    limit: usize,
+    used: usize,
+}
+
+impl ResourceLimiter for InstanceMemory {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let after = self.used - current.min(self.used) + desired;
+        if after > self.limit {
+            // Refused, not trapped: the guest sees `memory.grow` return -1 and
+            // decides (a Rust guest aborts; the host answers 500 for it alone).
+            return Ok(false);
+        }
+        self.used = after;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // Tables are bounded by the pool's per-table element limit.
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
 }
 
 impl WasiView for HostState {
@@ -47,6 +74,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
 /// What every store of this host shares.
 pub struct StoreTemplate {
     pub env: Vec<(String, String)>,
+    /// Linear memory one store may hold, all memories together.
+    pub instance_memory_bytes: u64,
     pub outbound: Arc<Outbound>,
     pub guest_log: GuestLogSettings,
 }
@@ -67,12 +96,34 @@ impl StoreTemplate {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: OutboundHooks(self.outbound.clone()),
+            memory: InstanceMemory {
+                limit: usize::try_from(self.instance_memory_bytes).unwrap_or(usize::MAX),
+                used: 0,
+            },
         };
         let mut store = Store::new(engine, state);
+        store.limiter(|state| &mut state.memory);
         // Yield to the async runtime at every epoch tick, so timeouts can fire
         // even while the guest computes.
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
         store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_memory_counts_every_memory_of_the_store() {
+        let mut memory = InstanceMemory { limit: 10, used: 0 };
+        // Memory A grows to 6; memory B may then have 4, not 5.
+        assert!(memory.memory_growing(0, 6, None).unwrap());
+        assert!(!memory.memory_growing(0, 5, None).unwrap());
+        assert!(memory.memory_growing(0, 4, None).unwrap());
+        // Full: A cannot grow by one.
+        assert!(!memory.memory_growing(6, 7, None).unwrap());
+        assert_eq!(memory.used, 10);
     }
 }

@@ -6,7 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use std::time::Duration;
-use support::{component, request, request_with_body, Host};
+use support::{component, request, request_with_body, Host, Script, ScriptedUpstream};
 
 fn emulator(args: &[&str]) -> Host {
     Host::start(&component("dummy_pdf_or_png"), args)
@@ -101,4 +101,80 @@ async fn a_chunked_body_over_the_limit_is_cut_off() {
         200,
         "the host keeps serving"
     );
+}
+
+#[tokio::test]
+async fn the_memory_budget_caps_concurrency_below_the_flag() {
+    // 256 allowed by the flag, but a budget of one 4 MiB instance: one at a time.
+    let slow = emulator(&[
+        "--env",
+        "DELAY_MS=1500",
+        "--max-concurrent-requests",
+        "256",
+        "--max-instance-memory-bytes",
+        "4MiB",
+        "--guest-memory-budget",
+        "4MiB",
+    ]);
+    let addr = slow.public;
+    let first = tokio::spawn(async move { request(addr, "GET", "/1", &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = request(addr, "GET", "/2", &[]).await;
+    second.problem(503);
+    assert_eq!(second.header("retry-after"), Some("1"));
+    assert_eq!(first.await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn a_document_larger_than_an_instance_may_hold_fails_alone() {
+    // A valid 15 MiB PDF, served by an upstream, through doc-proxy with
+    // instances of 16 MiB: the body and the guest's own memory cannot fit,
+    // memory.grow is refused, the guest aborts, and that request alone gets a
+    // 500. A small document on the same host is still served.
+    let big = doc_fixtures::hostile::one_stream_pdf("", &vec![b' '; 15 << 20]);
+    let small = doc_fixtures::pdf();
+    let upstream = ScriptedUpstream::start_by_path(move |_, path| {
+        Script::ok(
+            "application/pdf",
+            if path == "/1" { big.clone() } else { small.clone() },
+        )
+    })
+    .await;
+    let proxy = Host::start(
+        &component("doc_proxy"),
+        &[
+            "--upstream-url",
+            &upstream.url(),
+            "--env",
+            "MAX_DOCUMENT_BYTES=16777216",
+            "--env",
+            "MAX_ATTEMPTS=1",
+            "--max-instance-memory-bytes",
+            "16MiB",
+        ],
+    );
+    request(proxy.public, "GET", "/1", &[]).await.problem(500);
+    assert_eq!(proxy.metric("wasm_traps_total").await, 1.0);
+    let reply = request(proxy.public, "GET", "/2", &[]).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn a_component_whose_initial_memory_exceeds_the_instance_share_is_refused_at_start() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+        .arg("--component")
+        .arg(component("dummy_pdf_or_png"))
+        .args([
+            "--listen-addr",
+            "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
+            "--no-cache",
+        ])
+        .args(["--max-instance-memory-bytes", "64KiB"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "started anyway: {log}");
+    assert!(log.contains("memory"), "{log}");
 }

@@ -51,6 +51,7 @@ class Container:
     drop_all_capabilities: bool
     no_new_privileges: bool
     termination_grace_seconds: int
+    memory_limit: int | None  # resources.limits.memory, in bytes
 
 
 def container(objects: list[dict], deployment: str) -> Container:
@@ -80,6 +81,7 @@ def container(objects: list[dict], deployment: str) -> Container:
             port = get["port"]
             probes.append(Probe(kind, get["path"], ports[port] if isinstance(port, str) else int(port)))
     pod_sc, sc = pod.get("securityContext", {}), c.get("securityContext", {})
+    limits = c.get("resources", {}).get("limits", {})
     uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
     gid = sc.get("runAsGroup", pod_sc.get("runAsGroup"))
     return Container(
@@ -94,6 +96,7 @@ def container(objects: list[dict], deployment: str) -> Container:
         drop_all_capabilities="ALL" in sc.get("capabilities", {}).get("drop", []),
         no_new_privileges=sc.get("allowPrivilegeEscalation") is False,
         termination_grace_seconds=int(pod.get("terminationGracePeriodSeconds", 30)),
+        memory_limit=size_bytes(limits["memory"]) if "memory" in limits else None,
     )
 
 
@@ -125,3 +128,17 @@ def seconds(duration: str) -> float:
         raise ValueError(f"unsupported duration {duration!r}")
     value, unit = float(m.group(1)), m.group(2)
     return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+
+
+_SIZE = re.compile(r"^(\d+)\s*(Ki|Mi|Gi|KiB|MiB|GiB|k|M|G)?$")
+_UNITS = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30,
+          "k": 10**3, "M": 10**6, "G": 10**9}
+
+
+def size_bytes(size: str | int) -> int:
+    """A Kubernetes memory quantity (`512Mi`) or a host size flag (`32MiB`,
+    `268435456`) in bytes."""
+    m = _SIZE.match(str(size).strip())
+    if not m:
+        raise ValueError(f"unsupported size {size!r}")
+    return int(m.group(1)) * _UNITS[m.group(2)]

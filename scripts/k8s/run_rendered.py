@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
+import json
 import os
 import re
 import signal
@@ -41,6 +42,8 @@ import rendered  # noqa: E402
 
 SERVICE = "doc-proxy"
 UPSTREAM = "dummy-pdf-or-png"
+# What the validator holds besides the body and the response (README, "Memory").
+VALIDATOR_WORKING_SET = 16 << 20
 CONTENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
@@ -80,6 +83,14 @@ class ProcessLauncher:
         entrypoint = os.path.join(self.dist, "bin", "doc-proxy-host")
         env = {"PATH": "/usr/bin:/bin"} | {k: fix(v) for k, v in launched.env.items()}
         env.setdefault("COMPONENT", os.path.join(self.dist, "components", "doc_proxy.cwasm"))
+        if launched.c.memory_limit:
+            # The host's start-up check reads the container's limit from the
+            # cgroup; give it one with the manifest's limits.memory.
+            cgroup = os.path.join(self.workdir, f"cgroup-{launched.c.deployment}")
+            os.makedirs(cgroup, exist_ok=True)
+            with open(os.path.join(cgroup, "memory.max"), "w") as f:
+                f.write(f"{launched.c.memory_limit}\n")
+            env["CGROUP_ROOT"] = cgroup
         log = open(os.path.join(self.workdir, launched.c.deployment + ".log"), "wb")
         launched.started = time.monotonic()
         self.procs[launched.c.deployment] = subprocess.Popen(
@@ -128,6 +139,10 @@ class PodmanLauncher:
             cmd += ["--cap-drop", "ALL"]
         if c.no_new_privileges:
             cmd += ["--security-opt", "no-new-privileges"]
+        if c.memory_limit:
+            # A real cgroup limit: the host reads it at start, and the kernel
+            # would kill the container past it.
+            cmd += ["--memory", str(c.memory_limit)]
         for k, v in launched.env.items():
             cmd += ["--env", f"{k}={v}"]
         launched.started = time.monotonic()
@@ -169,6 +184,17 @@ def prepare(objects: list[dict], deployment: str, urls: dict[str, str]) -> Launc
         return value
 
     return Launched(c, ports, [remap(a) for a in c.args], {k: remap(v) for k, v in c.env.items()})
+
+
+def memory_plan(log: str, limit: int | None) -> str:
+    """The host's logged memory plan, checked against the container's limit."""
+    for line in log.splitlines():
+        if '"memory plan"' in line:
+            plan = json.loads(line)
+            assert plan["container_limit"] != "none" or limit is None, f"the host did not see the limit: {plan}"
+            return (f"memory plan: {plan['concurrency']} instances x {plan['instance_memory']} + "
+                    f"{plan['host_overhead']} = {plan['worst_case']} within limits.memory {plan['container_limit']}")
+    raise AssertionError("the host logged no memory plan")
 
 
 def is_refused_document(status: int, body: bytes) -> bool:
@@ -227,6 +253,18 @@ def main() -> int:
                 assert status == 200, f"{launched.c.deployment} {probe.kind} {probe.path}: {status}"
             print(f"  {launched.c.deployment}: ready {took * 1000:.0f} ms after start; probes "
                   + ", ".join(f"{p.kind} {p.path}:{p.port} 200" for p in launched.c.probes))
+            print(f"  {launched.c.deployment}: {memory_plan(run.log(launched), launched.c.memory_limit)}")
+
+        # The component's share of an instance (README, "Memory"): the body,
+        # the response and the validator's working set.
+        for knob in ("MAX_DOCUMENT_BYTES", "MAX_INSTANCE_MEMORY_BYTES", "GUEST_MEMORY_BUDGET"):
+            assert knob in service.env, f"{SERVICE} sets no {knob}: the manifest must size memory explicitly"
+        document = rendered.size_bytes(service.env["MAX_DOCUMENT_BYTES"])
+        instance = rendered.size_bytes(service.env["MAX_INSTANCE_MEMORY_BYTES"])
+        assert instance >= 2 * document + VALIDATOR_WORKING_SET, \
+            f"MAX_INSTANCE_MEMORY_BYTES {instance} < 2 x MAX_DOCUMENT_BYTES {document} + 16 MiB"
+        print(f"  {SERVICE}: MAX_INSTANCE_MEMORY_BYTES {instance >> 20} MiB >= 2 x MAX_DOCUMENT_BYTES "
+              f"{document >> 20} MiB + 16 MiB")
 
         # Start -> first 200, with a fresh service (the first start above also
         # paid for the image's first use).

@@ -71,18 +71,19 @@ pub fn all(big: usize) -> Vec<Hostile> {
 
 /// A PDF whose only content stream inflates to `inflated` bytes of zeros.
 pub fn content_bomb(inflated: usize) -> Vec<u8> {
-    let stream = zlib(&vec![0u8; inflated]);
+    one_stream_pdf(" /Filter /FlateDecode", &zlib(&vec![0u8; inflated]))
+}
+
+/// A valid PDF with one stream holding `data` as it is, its dictionary
+/// extended by `dict` (e.g. a filter): with plain data, a large document that
+/// is cheap to check.
+pub fn one_stream_pdf(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let catalog = out.len();
     out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog >>\nendobj\n");
     let content = out.len();
-    write!(
-        out,
-        "2 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
-        stream.len()
-    )
-    .unwrap();
-    out.extend_from_slice(&stream);
+    write!(out, "2 0 obj\n<< /Length {}{dict} >>\nstream\n", data.len()).unwrap();
+    out.extend_from_slice(data);
     out.extend_from_slice(b"\nendstream\nendobj\n");
     let xref = out.len();
     write!(

@@ -103,6 +103,22 @@ impl Host {
             .collect()
     }
 
+    /// The host's resident-memory high-water mark (`VmHWM`), in bytes.
+    pub fn memory_high_water_mark(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("the host is running");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status");
+        kib * 1024
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Sends SIGTERM (a graceful stop).
     pub fn terminate(&self) {
         self.signal("TERM");
@@ -278,6 +294,11 @@ pub struct ScriptedUpstream {
 
 impl ScriptedUpstream {
     pub async fn start(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> ScriptedUpstream {
+        Self::start_by_path(move |n, _path| script(n)).await
+    }
+
+    /// Like [`ScriptedUpstream::start`], with the request's path as well.
+    pub async fn start_by_path(script: impl Fn(usize, &str) -> Script + Send + Sync + 'static) -> ScriptedUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
@@ -304,7 +325,11 @@ impl Drop for ScriptedUpstream {
     }
 }
 
-async fn serve_scripted(mut stream: TcpStream, script: &(dyn Fn(usize) -> Script + Send + Sync), hits: &AtomicUsize) {
+async fn serve_scripted(
+    mut stream: TcpStream,
+    script: &(dyn Fn(usize, &str) -> Script + Send + Sync),
+    hits: &AtomicUsize,
+) {
     // Read the request head; these requests have no body.
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
@@ -315,7 +340,9 @@ async fn serve_scripted(mut stream: TcpStream, script: &(dyn Fn(usize) -> Script
         }
     }
     let n = hits.fetch_add(1, Ordering::SeqCst);
-    match script(n) {
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split(' ').nth(1).unwrap_or("/");
+    match script(n, path) {
         Script::Respond {
             status,
             content_type,

@@ -79,7 +79,10 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
         _ => None,
     };
     let streams_first = object_streams.iter().filter_map(in_use);
-    let the_rest = table.keys().filter(|num| !object_streams.contains(num)).filter_map(in_use);
+    let the_rest = table
+        .keys()
+        .filter(|num| !object_streams.contains(num))
+        .filter_map(in_use);
     for (num, offset, gen) in streams_first.chain(the_rest) {
         let has_stream = checker.check(num, offset, gen)?;
         info.objects += 1;

@@ -1,0 +1,173 @@
+//! The host's memory plan: how many instances may run at once so that all of
+//! their linear memories together stay within `--guest-memory-budget`, and
+//! whether that budget plus the host's own overhead fits the container's
+//! memory limit (read from the cgroup). Pure arithmetic and file parsing, so it
+//! is tested natively; `main.rs` applies the plan, `state.rs` enforces the
+//! per-instance share.
+
+use bytesize::ByteSize;
+use std::path::Path;
+
+/// What the host may use, derived from the flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// Instances (and so requests) served at once.
+    pub concurrency: u32,
+    /// Linear memory one instance may hold, all its memories together.
+    pub per_instance: u64,
+    /// The flag as given.
+    pub budget: u64,
+    /// The host's own memory besides guest linear memory (code, runtime,
+    /// connections, buffers), as `--host-memory-overhead` states it.
+    pub host_overhead: u64,
+}
+
+impl MemoryPlan {
+    /// Guest memory when every instance is at its limit.
+    pub fn guest_worst_case(&self) -> u64 {
+        u64::from(self.concurrency) * self.per_instance
+    }
+
+    /// The process's worst case: every instance full, plus the host itself.
+    pub fn worst_case(&self) -> u64 {
+        self.guest_worst_case() + self.host_overhead
+    }
+}
+
+/// Sizes concurrency from the budget: `min(max_concurrent, budget / per_instance)`.
+/// A budget that cannot hold a single instance is an error naming the flags.
+pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: u64) -> Result<MemoryPlan, String> {
+    if per_instance == 0 {
+        return Err("--max-instance-memory-bytes must be more than 0".into());
+    }
+    let fits = budget / per_instance;
+    if fits == 0 {
+        return Err(format!(
+            "--guest-memory-budget ({}) cannot hold one instance of --max-instance-memory-bytes ({}); \
+             raise the budget or lower the per-instance memory",
+            show(budget),
+            show(per_instance)
+        ));
+    }
+    let concurrency = u32::try_from(fits).unwrap_or(u32::MAX).min(max_concurrent);
+    Ok(MemoryPlan {
+        concurrency,
+        per_instance,
+        budget,
+        host_overhead,
+    })
+}
+
+/// Refuses a plan whose worst case does not fit the container's limit.
+pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
+    match limit {
+        Some(limit) if plan.worst_case() > limit => Err(format!(
+            "memory worst case {} ({} instances x {} --max-instance-memory-bytes + {} --host-memory-overhead) \
+             exceeds the container's memory limit {}; lower --guest-memory-budget, \
+             --max-instance-memory-bytes or --max-concurrent-requests, or raise the limit",
+            show(plan.worst_case()),
+            plan.concurrency,
+            show(plan.per_instance),
+            show(plan.host_overhead),
+            show(limit)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The memory limit of the cgroup this process runs in, if it has one:
+/// `memory.max` on cgroup v2, `memory/memory.limit_in_bytes` on v1. "No limit"
+/// (v2's `max`, v1's page-rounded `i64::MAX`) is `None`.
+pub fn cgroup_limit(root: &Path) -> Option<u64> {
+    let v2 = std::fs::read_to_string(root.join("memory.max")).ok();
+    let v1 = || std::fs::read_to_string(root.join("memory/memory.limit_in_bytes")).ok();
+    parse_limit(&v2.or_else(v1)?)
+}
+
+fn parse_limit(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if text == "max" {
+        return None;
+    }
+    // cgroup v1 writes "unlimited" as i64::MAX rounded down to a page.
+    let bytes: u64 = text.parse().ok()?;
+    (bytes < (1u64 << 62)).then_some(bytes)
+}
+
+/// `268435456` as `256.0 MiB`, for messages.
+pub fn show(bytes: u64) -> String {
+    ByteSize::b(bytes).display().iec().to_string()
+}
+
+/// Parses a size flag: plain bytes (`268435456`) or with a unit (`256MiB`, `1GiB`).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{text:?} is not a size (use bytes, or a unit such as 256MiB or 1GiB): {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn concurrency_is_what_the_budget_holds_capped_by_the_flag() {
+        let p = plan(256, 32 * MIB, 512 * MIB, 96 * MIB).unwrap();
+        assert_eq!(p.concurrency, 16);
+        assert_eq!(p.guest_worst_case(), 512 * MIB);
+        assert_eq!(p.worst_case(), 608 * MIB);
+        // A budget that is not a multiple rounds down, never up.
+        assert_eq!(plan(256, 32 * MIB, 500 * MIB, 0).unwrap().concurrency, 15);
+        // The concurrency flag still caps it.
+        assert_eq!(plan(4, 32 * MIB, 512 * MIB, 0).unwrap().concurrency, 4);
+    }
+
+    #[test]
+    fn a_budget_below_one_instance_is_refused_with_the_flag_names() {
+        let e = plan(256, 64 * MIB, 32 * MIB, 0).unwrap_err();
+        assert!(
+            e.contains("--guest-memory-budget") && e.contains("--max-instance-memory-bytes"),
+            "{e}"
+        );
+        assert!(plan(256, 0, 32 * MIB, 0).is_err());
+    }
+
+    #[test]
+    fn a_worst_case_over_the_container_limit_is_refused() {
+        let p = plan(256, 32 * MIB, 512 * MIB, 96 * MIB).unwrap();
+        assert!(check_fits(&p, Some(608 * MIB)).is_ok());
+        let e = check_fits(&p, Some(607 * MIB)).unwrap_err();
+        assert!(
+            e.contains("exceeds the container's memory limit") && e.contains("--host-memory-overhead"),
+            "{e}"
+        );
+        assert!(check_fits(&p, None).is_ok());
+    }
+
+    #[test]
+    fn cgroup_limits_are_read_from_v2_then_v1() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(cgroup_limit(dir.path()), None);
+        std::fs::create_dir(dir.path().join("memory")).unwrap();
+        std::fs::write(dir.path().join("memory/memory.limit_in_bytes"), "9223372036854771712\n").unwrap();
+        assert_eq!(cgroup_limit(dir.path()), None, "v1 unlimited");
+        std::fs::write(dir.path().join("memory/memory.limit_in_bytes"), "536870912\n").unwrap();
+        assert_eq!(cgroup_limit(dir.path()), Some(512 * MIB));
+        std::fs::write(dir.path().join("memory.max"), "max\n").unwrap();
+        assert_eq!(cgroup_limit(dir.path()), None, "v2 wins over v1");
+        std::fs::write(dir.path().join("memory.max"), "402653184\n").unwrap();
+        assert_eq!(cgroup_limit(dir.path()), Some(384 * MIB));
+    }
+
+    #[test]
+    fn sizes_take_bytes_or_units() {
+        assert_eq!(parse_size("268435456"), Ok(256 * MIB));
+        assert_eq!(parse_size("256MiB"), Ok(256 * MIB));
+        assert_eq!(parse_size("1 GiB"), Ok(1024 * MIB));
+        assert!(parse_size("lots").is_err());
+        assert_eq!(show(256 * MIB), "256.0 MiB");
+    }
+}
