@@ -108,8 +108,7 @@ fn packed_length_pdf(length: &str) -> Vec<u8> {
     out.extend_from_slice(&data);
     out.extend_from_slice(b"\nendstream\nendobj\n");
     let xref = out.len();
-    let mut rows = Vec::new();
-    for (kind, field2, field3) in [
+    let rows = doc_fixtures::xref_stream::xref_rows(&[
         (0u8, 0u32, 0xffffu16),
         (1, catalog as u32, 0),
         (2, 3, 0),
@@ -117,11 +116,7 @@ fn packed_length_pdf(length: &str) -> Vec<u8> {
         (1, xref as u32, 0),
         (2, 3, 1),
         (1, content as u32, 0),
-    ] {
-        rows.push(kind);
-        rows.extend_from_slice(&field2.to_be_bytes());
-        rows.extend_from_slice(&field3.to_be_bytes());
-    }
+    ]);
     let rows = doc_fixtures::xref_stream::zlib(&rows);
     write!(
         out,

@@ -11,6 +11,17 @@ pub fn zlib(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// Xref stream rows with `/W [1 4 2]`: type, field 2, field 3, big-endian.
+pub fn xref_rows(entries: &[(u8, u32, u16)]) -> Vec<u8> {
+    let mut rows = Vec::with_capacity(entries.len() * 7);
+    for &(kind, field2, field3) in entries {
+        rows.push(kind);
+        rows.extend_from_slice(&field2.to_be_bytes());
+        rows.extend_from_slice(&field3.to_be_bytes());
+    }
+    rows
+}
+
 /// How the xref stream of [`pdf`] is written.
 #[derive(Clone)]
 pub struct Xref {
@@ -51,17 +62,12 @@ pub fn pdf(x: &Xref) -> Vec<u8> {
     out.extend_from_slice(b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
     let xref = out.len();
 
-    let mut rows = Vec::new();
-    for (kind, field2, field3) in [
+    let mut rows = xref_rows(&[
         (0u8, 0u32, 0xffffu16),
         (1, catalog as u32, 0),
         (1, pages as u32, 0),
         (1, xref as u32, 0),
-    ] {
-        rows.push(kind);
-        rows.extend_from_slice(&field2.to_be_bytes());
-        rows.extend_from_slice(&field3.to_be_bytes());
-    }
+    ]);
     for _ in 0..x.free_rows {
         rows.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0]);
     }
@@ -116,18 +122,13 @@ pub fn object_stream_pdf(header: &str, objects: &str, n: u32, index: u16) -> Vec
     out.extend_from_slice(&data);
     out.extend_from_slice(b"\nendstream\nendobj\n");
     let xref = out.len();
-    let mut rows = Vec::new();
-    for (kind, field2, field3) in [
+    let rows = xref_rows(&[
         (0u8, 0u32, 0xffffu16),
         (1, catalog as u32, 0),
         (2, 3, index),
         (1, objstm as u32, 0),
         (1, xref as u32, 0),
-    ] {
-        rows.push(kind);
-        rows.extend_from_slice(&field2.to_be_bytes());
-        rows.extend_from_slice(&field3.to_be_bytes());
-    }
+    ]);
     let rows = zlib(&rows);
     write!(
         out,
