@@ -8,6 +8,8 @@
 # (`make bench` sets them), (c) is the container image's static musl binary with
 # its precompiled component, loaded the same way right after (b): the ratio c/b
 # says what the image's build costs against the regular release build.
+# (d) is (b) with the verdict cache off (`--verdict-cache-entries 0`), so every
+# document is validated: the validation share with and without the cache.
 # Everything runs on 127.0.0.1 and stops when this script ends.
 #
 # Knobs: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
@@ -36,6 +38,9 @@ load_rps="" load_cpu_us=""
 upstream="" service=""
 start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
 start_host service "$workdir/service.log" --component "$COMPONENT" --upstream-url "http://$upstream"
+nocache=""
+start_host nocache "$workdir/nocache.log" --component "$COMPONENT" --upstream-url "http://$upstream" \
+  --verdict-cache-entries 0
 static=""
 if [ -n "${STATIC_HOST_BIN:-}" ]; then
   HOST_BIN="$STATIC_HOST_BIN" start_host static "$workdir/static.log" \
@@ -78,8 +83,17 @@ load() {
 echo "bench: native validation cost per document (cargo run --release -p doc-core --example validate_cost)" >&2
 cargo run -q --release -p doc-core --example validate_cost >&2
 echo "bench: wrk -t$threads -c$connections -d$duration, $rounds round(s), $(nproc) cores shared by everything" >&2
+# Mean validation time of the 200s logged in $1 after line $2, against the
+# CPU per request $3 measured over the same load.
+validation_share() {
+  tail -n +"$(($2 + 1))" "$1" | grep '"message":"request"' | grep -o '"validate_us":[0-9.]*' |
+    awk -F: -v cpu="$3" -v name="$4" '{ s += $2; n++ } END {
+      if (n) printf "validation %-13s %.1f us/req mean over %d responses = %.1f%% of service CPU per request\n", name, s / n, n, 100 * s / n / cpu }' >&2
+}
+
 upstream_pid=${pids[0]}
 service_pid=${pids[1]}
+nocache_pid=${pids[2]}
 for round in $(seq 1 "$rounds"); do
   echo "round $round" >&2
   load "(a) upstream direct" "http://$upstream/1" "$upstream_pid"
@@ -89,14 +103,15 @@ for round in $(seq 1 "$rounds"); do
   b=$load_rps
   service_cpu_us=$load_cpu_us
   awk -v a="$a" -v b="$b" 'BEGIN { printf "ratio b/a (throughput)   %.3f\n", b / a }' >&2
+  validation_share "$workdir/service.log" "$lines_before" "$service_cpu_us" "(b)"
   if [ -n "$static" ]; then
-    load "(c) image's static host" "http://$static/1" "${pids[2]}"
+    load "(c) image's static host" "http://$static/1" "${pids[3]}"
     awk -v b="$b" -v c="$load_rps" -v bc="$service_cpu_us" -v cc="$load_cpu_us" \
       'BEGIN { printf "ratio c/b (throughput)   %.3f   (CPU per request %.3f)\n", c / b, cc / bc }' >&2
   fi
-  # Mean validation time of the 200s served in this round, against the service
-  # host's CPU per request measured over the same load.
-  tail -n +"$((lines_before + 1))" "$workdir/service.log" | grep '"message":"request"' | grep -o '"validate_us":[0-9.]*' |
-    awk -F: -v cpu="$service_cpu_us" '{ s += $2; n++ } END {
-      if (n) printf "validation               %.1f us/req mean over %d responses = %.1f%% of service CPU per request\n", s / n, n, 100 * s / n / cpu }' >&2
+  lines_before=$(wc -l <"$workdir/nocache.log")
+  load "(d) (b), cache off" "http://$nocache/1" "$nocache_pid"
+  awk -v b="$b" -v d="$load_rps" -v bc="$service_cpu_us" -v dc="$load_cpu_us" \
+    'BEGIN { printf "ratio d/b (throughput)   %.3f   (CPU per request %.3f)\n", d / b, dc / bc }' >&2
+  validation_share "$workdir/nocache.log" "$lines_before" "$load_cpu_us" "(d)"
 done

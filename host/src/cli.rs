@@ -66,6 +66,12 @@ pub struct Args {
     #[arg(long, env = "OUTBOUND_MAX_IDLE_PER_HOST", default_value_t = 64)]
     pub outbound_max_idle_per_host: usize,
 
+    /// Validated upstream bodies remembered by SHA-256, so components that
+    /// speak the verdict-cache protocol (docs/verdict-cache.md) check each
+    /// distinct document once. About 100 bytes per entry; 0 turns it off.
+    #[arg(long, env = "VERDICT_CACHE_ENTRIES", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(0..=262_144))]
+    pub verdict_cache_entries: u32,
+
     /// A request (guest work and response body) is cut off after this long.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,

@@ -20,6 +20,7 @@ mod probe;
 mod proxy;
 mod shutdown;
 mod state;
+mod verdict;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -139,13 +140,22 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     ));
     tracing::info!(allowed = %outbound.allowed().join(","), "outbound allow-list");
 
+    let mut env = args.guest_env();
+    let verdicts = std::num::NonZeroUsize::new(args.verdict_cache_entries as usize)
+        .map(|entries| Arc::new(verdict::VerdictCache::new(entries, metrics.clone())));
+    if let Some(cache) = &verdicts {
+        env.push((verdict::TOKEN_ENV.to_string(), cache.token().to_string()));
+    }
+    tracing::info!(entries = args.verdict_cache_entries, "verdict cache");
+
     let draining = Arc::new(AtomicBool::new(false));
     let proxy = Arc::new(proxy::Proxy {
         pre,
         template: state::StoreTemplate {
-            env: args.guest_env(),
+            env,
             instance_memory_bytes: plan.per_instance,
             outbound,
+            verdicts,
             guest_log: guest_log::GuestLogSettings {
                 component: component_name,
                 budget: args.guest_log_limit_bytes,

@@ -18,6 +18,9 @@ pub struct Metrics {
     pub instantiation: Histogram,
     pub traps: IntCounter,
     pub component_info: IntGaugeVec,
+    pub verdict_cache_lookups: IntCounterVec,
+    pub verdict_cache_puts: IntCounterVec,
+    pub verdict_cache_entries: IntGauge,
 }
 
 impl Metrics {
@@ -77,6 +80,28 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        let verdict_cache_lookups = IntCounterVec::new(
+            Opts::new(
+                "verdict_cache_lookups_total",
+                "Outbound bodies looked up in the verdict cache when they ended, by result (hit, miss).",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let verdict_cache_puts = IntCounterVec::new(
+            Opts::new(
+                "verdict_cache_puts_total",
+                "Digests components vouched for, by result (stored, refused: not fetched by that request).",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let verdict_cache_entries = IntGauge::new(
+            "verdict_cache_entries",
+            "Distinct validated bodies the verdict cache holds.",
+        )
+        .expect("valid metric");
+
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -86,6 +111,9 @@ impl Metrics {
             Box::new(instantiation.clone()),
             Box::new(traps.clone()),
             Box::new(component_info.clone()),
+            Box::new(verdict_cache_lookups.clone()),
+            Box::new(verdict_cache_puts.clone()),
+            Box::new(verdict_cache_entries.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -99,6 +127,9 @@ impl Metrics {
             instantiation,
             traps,
             component_info,
+            verdict_cache_lookups,
+            verdict_cache_puts,
+            verdict_cache_entries,
         }
     }
 

@@ -6,6 +6,7 @@
 //! [`WasiHttpHooks::send_request`].
 
 use crate::metrics::Metrics;
+use crate::verdict::{SeenDigests, VerdictCache};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -157,8 +158,12 @@ pub fn normalize_authority(scheme: &str, authority: &str) -> String {
     }
 }
 
-/// The `wasi:http` hooks of one store: outbound requests go through [`Outbound`].
-pub struct OutboundHooks(pub Arc<Outbound>);
+/// The `wasi:http` hooks of one store: outbound requests go through
+/// [`Outbound`], and with a verdict cache their 2xx bodies are digested.
+pub struct OutboundHooks {
+    pub outbound: Arc<Outbound>,
+    pub verdicts: Option<(Arc<VerdictCache>, SeenDigests)>,
+}
 
 type SendFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
 
@@ -169,9 +174,13 @@ impl WasiHttpHooks for OutboundHooks {
         options: Option<RequestOptions>,
         _fut: SendFuture,
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, SendFuture), Error>> + Send> {
-        let outbound = self.0.clone();
+        let outbound = self.outbound.clone();
+        let verdicts = self.verdicts.clone();
         Box::new(async move {
-            let response = outbound.send(request, options).await?;
+            let mut response = outbound.send(request, options).await?;
+            if let Some((cache, seen)) = verdicts.filter(|_| response.status().is_success()) {
+                response = response.map(|body| cache.digesting(body, seen));
+            }
             Ok((response, Box::new(async { Ok(()) }) as SendFuture))
         })
     }

@@ -4,6 +4,7 @@
 
 use crate::metrics::{method_label, route_label, Metrics};
 use crate::state::{HostState, StoreTemplate};
+use crate::verdict::SeenDigests;
 use bytes::Bytes;
 use doc_core::problem::ProxyError;
 use doc_core::route::sanitize_request_id;
@@ -120,7 +121,8 @@ impl Proxy {
         request_id: &str,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
-        let mut store = self.template.new_store(self.pre.engine(), request_id);
+        let seen = SeenDigests::default();
+        let mut store = self.template.new_store(self.pre.engine(), request_id, &seen);
         let limit = self.max_body_bytes;
         let request = request.map(|body| {
             Limited::new(body, limit as usize).map_err(move |e| match e.downcast::<hyper::Error>() {
@@ -174,7 +176,12 @@ impl Proxy {
         });
 
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(mut response)) => {
+                if let Some(cache) = &self.template.verdicts {
+                    cache.take_put(response.headers_mut(), &seen);
+                }
+                Ok(response)
+            }
             Ok(Err(code)) => {
                 tracing::error!(request_id, error = ?code, "component answered with an error code");
                 Err(GuestFailure::Trap)

@@ -4,6 +4,7 @@
 
 use crate::guest_log::{GuestLogSettings, GuestOutput};
 use crate::outbound::{Outbound, OutboundHooks};
+use crate::verdict::{SeenDigests, VerdictCache};
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store};
@@ -77,13 +78,16 @@ pub struct StoreTemplate {
     /// Linear memory one store may hold, all memories together.
     pub instance_memory_bytes: u64,
     pub outbound: Arc<Outbound>,
+    /// With a verdict cache, its token is in `env` (see `verdict.rs`).
+    pub verdicts: Option<Arc<VerdictCache>>,
     pub guest_log: GuestLogSettings,
 }
 
 impl StoreTemplate {
     /// A store for one request. Sockets, files and stdin are not given to the
     /// guest: it reaches the network only through `wasi:http` and the allow-list.
-    pub fn new_store(&self, engine: &Engine, request_id: &str) -> Store<HostState> {
+    /// `seen` collects the digests of the bodies this request fetches.
+    pub fn new_store(&self, engine: &Engine, request_id: &str, seen: &SeenDigests) -> Store<HostState> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env)
             .stdout(GuestOutput::new("stdout", request_id, &self.guest_log))
@@ -95,7 +99,10 @@ impl StoreTemplate {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: OutboundHooks(self.outbound.clone()),
+            hooks: OutboundHooks {
+                outbound: self.outbound.clone(),
+                verdicts: self.verdicts.clone().map(|cache| (cache, seen.clone())),
+            },
             memory: InstanceMemory {
                 limit: usize::try_from(self.instance_memory_bytes).unwrap_or(usize::MAX),
                 used: 0,

@@ -73,6 +73,7 @@ fn handle(request: Request) -> Response {
             "kind": summary.kind.map(|k| k.extension()),
             "bytes": summary.bytes,
             "validate_us": summary.validate_us,
+            "verdict_cached": summary.cached,
             "error": summary.error.as_ref().map(ProxyError::slug),
             "duration_ms": elapsed(started).as_secs_f64() * 1e3,
         }),
@@ -87,6 +88,8 @@ struct Summary {
     kind: Option<DocumentKind>,
     bytes: usize,
     validate_us: Option<f64>,
+    /// The served document's verdict came from the host's cache.
+    cached: bool,
     error: Option<ProxyError>,
 }
 
@@ -115,17 +118,17 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
     let mut timeout = policy.first_attempt_timeout();
     // Time spent validating, over all attempts: the budget `make bench` checks.
     let mut validate_ns = 0u64;
+    let verdict_token = upstream::verdict_token();
     loop {
         let limits = upstream::AttemptLimits {
             timeout_ns: timeout.as_nanos() as u64,
             connect_timeout_ns: config.connect_timeout.as_nanos() as u64,
             max_bytes: config.max_document_bytes,
+            verdict_token: verdict_token.as_deref(),
         };
         let attempt = outcomes.len() as u32 + 1;
         let outcome = match upstream::fetch(&config.upstream, &path, &limits, request_id) {
-            Ok(fetched) => match timed(&mut validate_ns, || {
-                doc_core::validate(&fetched.body, &config.pdf_limits)
-            }) {
+            Ok(fetched) => match timed(&mut validate_ns, || checked_kind(&fetched, config)) {
                 Ok(kind) => {
                     let headers = document_headers(kind, id, fetched.body.len(), request_id);
                     let bytes = fetched.body.len();
@@ -133,11 +136,17 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
                     for (name, value) in headers {
                         response.set_header(name, value);
                     }
+                    if let Some(digest) = fetched.digest.filter(|_| !fetched.known_valid) {
+                        // Validated here: the host may remember these bytes (and
+                        // strips the header).
+                        response.set_header("verdict-cache-put", digest);
+                    }
                     let summary = Summary {
                         attempts: attempt,
                         kind: Some(kind),
                         bytes,
                         validate_us: Some(validate_ns as f64 / 1e3),
+                        cached: fetched.known_valid,
                         error: None,
                     };
                     return Ok((response, summary));
@@ -184,6 +193,15 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
                 return Err((error, attempt));
             }
         }
+    }
+}
+
+/// The document's kind: named from its first bytes when the host vouches these
+/// exact bytes passed validation before, validated otherwise.
+fn checked_kind(fetched: &upstream::Fetched, config: &Config) -> Result<DocumentKind, doc_core::Rejection> {
+    match fetched.known_valid.then(|| doc_core::sniff(&fetched.body)).flatten() {
+        Some(kind) => Ok(kind),
+        None => doc_core::validate(&fetched.body, &config.pdf_limits),
     }
 }
 

@@ -4,12 +4,17 @@
 //! monotonic-clock pollable for the attempt's deadline, so an upstream that never
 //! answers, or drips its body a byte at a time, cannot hold the request past it.
 //! The body is buffered whole (up to the size cap) before anyone looks at it.
+//!
+//! Under a host with a verdict cache (the doc-proxy host, `docs/verdict-cache.md`)
+//! the body's trailers say whether these exact bytes were already validated;
+//! elsewhere there is no token, the trailers are not read, and every body is
+//! validated.
 
 use doc_core::config::UpstreamUrl;
 use doc_core::retry::AttemptOutcome;
 use wasi::clocks::monotonic_clock;
 use wasi::http::outgoing_handler;
-use wasi::http::types::{ErrorCode, Fields, IncomingResponse, OutgoingRequest, RequestOptions, Scheme};
+use wasi::http::types::{ErrorCode, Fields, IncomingBody, IncomingResponse, OutgoingRequest, RequestOptions, Scheme};
 use wasi::io::poll;
 use wasi::io::streams::StreamError;
 
@@ -17,13 +22,24 @@ use wasi::io::streams::StreamError;
 pub struct Fetched {
     pub body: Vec<u8>,
     pub content_type: Option<String>,
+    /// The host's `repr-digest` trailer, when a verdict cache is on.
+    pub digest: Option<String>,
+    /// The host vouches that these bytes were validated before.
+    pub known_valid: bool,
+}
+
+/// The verdict-cache token the host gave this instance, if any.
+pub fn verdict_token() -> Option<String> {
+    std::env::var("VERDICT_CACHE_TOKEN").ok().filter(|t| !t.is_empty())
 }
 
 /// Bounds for one attempt.
-pub struct AttemptLimits {
+pub struct AttemptLimits<'a> {
     pub timeout_ns: u64,
     pub connect_timeout_ns: u64,
     pub max_bytes: u64,
+    /// See [`verdict_token`].
+    pub verdict_token: Option<&'a str>,
 }
 
 const READ_CHUNK: u64 = 64 * 1024;
@@ -32,7 +48,7 @@ const READ_CHUNK: u64 = 64 * 1024;
 pub fn fetch(
     upstream: &UpstreamUrl,
     path: &str,
-    limits: &AttemptLimits,
+    limits: &AttemptLimits<'_>,
     request_id: &str,
 ) -> Result<Fetched, AttemptOutcome> {
     let deadline = monotonic_clock::now().saturating_add(limits.timeout_ns);
@@ -52,7 +68,7 @@ pub fn fetch(
         Some(Ok(Err(code))) => return Err(outcome_of(code)),
         Some(Err(())) | None => return Err(AttemptOutcome::Broken("response already taken".into())),
     };
-    read_response(response, &timer, limits.max_bytes)
+    read_response(response, &timer, limits)
 }
 
 fn build_request(upstream: &UpstreamUrl, path: &str, request_id: &str) -> Result<OutgoingRequest, AttemptOutcome> {
@@ -77,8 +93,9 @@ fn build_request(upstream: &UpstreamUrl, path: &str, request_id: &str) -> Result
 fn read_response(
     response: IncomingResponse,
     timer: &poll::Pollable,
-    max_bytes: u64,
+    limits: &AttemptLimits<'_>,
 ) -> Result<Fetched, AttemptOutcome> {
+    let max_bytes = limits.max_bytes;
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(AttemptOutcome::Status(status));
@@ -128,10 +145,43 @@ fn read_response(
             declared.unwrap_or(0)
         )));
     }
+    // The stream must be gone before the body can be finished.
+    drop(readable);
+    drop(stream);
+    let (digest, known_valid) = match limits.verdict_token {
+        Some(token) => read_verdict(body, timer, token)?,
+        None => (None, false),
+    };
     Ok(Fetched {
         body: buffer,
         content_type,
+        digest,
+        known_valid,
     })
+}
+
+/// The host's `repr-digest` trailer, and whether `verdict-cache-hit` carries
+/// our token.
+fn read_verdict(
+    body: IncomingBody,
+    timer: &poll::Pollable,
+    token: &str,
+) -> Result<(Option<String>, bool), AttemptOutcome> {
+    let trailers = IncomingBody::finish(body);
+    wait_ready(&trailers.subscribe(), timer)?;
+    let fields = match trailers.get() {
+        Some(Ok(Ok(Some(fields)))) => fields,
+        Some(Ok(Err(code))) => return Err(outcome_of(code)),
+        _ => return Ok((None, false)),
+    };
+    let first = |name: &str| {
+        fields
+            .get(&name.to_string())
+            .first()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    let known_valid = first("verdict-cache-hit").is_some_and(|hit| hit == token);
+    Ok((first("repr-digest"), known_valid))
 }
 
 /// Blocks until `pollable` is ready, or fails with a timeout when the attempt's

@@ -11,4 +11,4 @@ pub mod response;
 pub mod retry;
 pub mod route;
 
-pub use document::{validate, DocumentKind, Rejection};
+pub use document::{sniff, validate, DocumentKind, Rejection};

@@ -8,8 +8,16 @@ use doc_core::route::{parse_id, route, Route};
 use proptest::prelude::*;
 use std::time::Duration;
 
+/// 512 cases per property; `PROPTEST_CASES` overrides it (mutation runs use fewer).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn every_positive_u64_round_trips(id in 1u64..) {

@@ -1,0 +1,326 @@
+//! The verdict cache: upstream bodies a component has already validated, known
+//! by the SHA-256 of their bytes, so a deep check (a PNG's image data is
+//! inflated whole) runs once per distinct document instead of once per request.
+//!
+//! The host decides; the component only reads standard HTTP trailers, so it
+//! still imports nothing but `wasi:*` and runs unchanged where there is no cache
+//! (Spin, `wasmtime serve`): there it validates every time. The protocol, also
+//! in `docs/verdict-cache.md`:
+//!
+//! 1. Each instance gets a random per-process secret in [`TOKEN_ENV`].
+//! 2. The body of every 2xx outbound response is hashed as it streams past;
+//!    at its end the host adds the trailer `repr-digest: sha-256=:…:` (RFC
+//!    9530) and, when that digest is in the cache, `verdict-cache-hit: <token>`.
+//!    Trailers of those names from the upstream are dropped, and the upstream
+//!    never sees the token, so it cannot forge a hit.
+//! 3. A component that validated a body answers with the header
+//!    `verdict-cache-put: <the repr-digest value>`. The host strips it and
+//!    stores the digest only if an outbound response of the same request
+//!    produced it: a component cannot vouch for bytes it never fetched.
+
+use crate::metrics::Metrics;
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use lru::LruCache;
+use sha2::{Digest, Sha256};
+use std::num::NonZeroUsize;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use wasmtime_wasi_http::{Error, WasiBody};
+
+/// The environment variable that carries the token into each instance.
+pub const TOKEN_ENV: &str = "VERDICT_CACHE_TOKEN";
+/// Trailer: the SHA-256 of the body, as RFC 9530 spells it.
+pub const DIGEST_TRAILER: &str = "repr-digest";
+/// Trailer: present, with the token, when the digest is known to be valid.
+pub const HIT_TRAILER: &str = "verdict-cache-hit";
+/// Response header: the component vouches for this `repr-digest` value.
+pub const PUT_HEADER: &str = "verdict-cache-put";
+
+/// Digests kept per request: a component makes a few attempts, not hundreds.
+const SEEN_PER_REQUEST: usize = 16;
+
+type Sha256Digest = [u8; 32];
+
+/// Shared by every request of the process.
+pub struct VerdictCache {
+    token: String,
+    valid: Mutex<LruCache<Sha256Digest, ()>>,
+    metrics: Metrics,
+}
+
+impl VerdictCache {
+    pub fn new(entries: NonZeroUsize, metrics: Metrics) -> Self {
+        VerdictCache {
+            token: uuid::Uuid::new_v4().simple().to_string(),
+            valid: Mutex::new(LruCache::new(entries)),
+            metrics,
+        }
+    }
+
+    /// The secret given to instances in [`TOKEN_ENV`].
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Hashes `body` as it streams and ends it with the digest trailers.
+    pub fn digesting(self: &Arc<Self>, body: WasiBody, seen: SeenDigests) -> WasiBody {
+        http_body_util::BodyExt::boxed_unsync(Digesting {
+            inner: body,
+            hasher: Some(Sha256::new()),
+            cache: self.clone(),
+            seen,
+        })
+    }
+
+    /// Removes the component's `verdict-cache-put` header and stores the digest
+    /// it names if this request fetched a body with that digest.
+    pub fn take_put(&self, headers: &mut http::HeaderMap, seen: &SeenDigests) {
+        let Some(value) = headers.remove(PUT_HEADER) else {
+            return;
+        };
+        let vouched = value.to_str().ok().and_then(parse_repr_digest);
+        match vouched.filter(|digest| seen.contains(digest)) {
+            Some(digest) => {
+                let mut valid = self.valid.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                valid.put(digest, ());
+                self.metrics.verdict_cache_entries.set(valid.len() as i64);
+                self.metrics.verdict_cache_puts.with_label_values(&["stored"]).inc();
+            }
+            None => {
+                tracing::warn!(value = ?value, "verdict-cache-put names no body this request fetched; ignored");
+                self.metrics.verdict_cache_puts.with_label_values(&["refused"]).inc();
+            }
+        }
+    }
+
+    /// Looks a finished body up (promoting it, so documents in use stay).
+    fn is_known_valid(&self, digest: &Sha256Digest) -> bool {
+        let hit = self
+            .valid
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(digest)
+            .is_some();
+        let label = if hit { "hit" } else { "miss" };
+        self.metrics.verdict_cache_lookups.with_label_values(&[label]).inc();
+        hit
+    }
+
+    /// The trailers a body of `digest` ends with: the upstream's own, minus
+    /// any it sent under our names, plus ours.
+    fn trailers(&self, mut trailers: http::HeaderMap, digest: &Sha256Digest) -> http::HeaderMap {
+        trailers.remove(DIGEST_TRAILER);
+        trailers.remove(HIT_TRAILER);
+        let value = http::HeaderValue::from_str(&repr_digest(digest)).expect("base64 is a valid header value");
+        trailers.insert(DIGEST_TRAILER, value);
+        if self.is_known_valid(digest) {
+            let token = http::HeaderValue::from_str(&self.token).expect("hex is a valid header value");
+            trailers.insert(HIT_TRAILER, token);
+        }
+        trailers
+    }
+}
+
+/// The digests the outbound responses of one request produced.
+#[derive(Clone, Default)]
+pub struct SeenDigests(Arc<Mutex<Vec<Sha256Digest>>>);
+
+impl SeenDigests {
+    fn record(&self, digest: Sha256Digest) {
+        let mut seen = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.len() == SEEN_PER_REQUEST {
+            seen.remove(0);
+        }
+        seen.push(digest);
+    }
+
+    fn contains(&self, digest: &Sha256Digest) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(digest)
+    }
+}
+
+/// `sha-256=:<base64>:`, the RFC 9530 field value.
+fn repr_digest(digest: &Sha256Digest) -> String {
+    format!("sha-256=:{}:", base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+/// The SHA-256 in a `repr-digest` value, if that is exactly what it holds.
+fn parse_repr_digest(value: &str) -> Option<Sha256Digest> {
+    let encoded = value.strip_prefix("sha-256=:")?.strip_suffix(':')?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    bytes.try_into().ok()
+}
+
+/// A response body that hashes its data and ends with the digest trailers.
+struct Digesting {
+    inner: WasiBody,
+    /// `None` once the trailers are out.
+    hasher: Option<Sha256>,
+    cache: Arc<VerdictCache>,
+    seen: SeenDigests,
+}
+
+impl Digesting {
+    fn finish(&mut self, upstream_trailers: http::HeaderMap) -> Frame<Bytes> {
+        let digest: Sha256Digest = self.hasher.take().expect("finished once").finalize().into();
+        self.seen.record(digest);
+        Frame::trailers(self.cache.trailers(upstream_trailers, &digest))
+    }
+}
+
+impl Body for Digesting {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let this = &mut *self;
+        let Some(hasher) = this.hasher.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => {
+                    hasher.update(&data);
+                    Poll::Ready(Some(Ok(Frame::data(data))))
+                }
+                Err(frame) => {
+                    let upstream = frame.into_trailers().unwrap_or_default();
+                    Poll::Ready(Some(Ok(self.finish(upstream))))
+                }
+            },
+            Poll::Ready(None) => Poll::Ready(Some(Ok(self.finish(http::HeaderMap::new())))),
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.hasher.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use std::collections::VecDeque;
+
+    fn cache() -> Arc<VerdictCache> {
+        Arc::new(VerdictCache::new(NonZeroUsize::new(2).unwrap(), Metrics::new()))
+    }
+
+    /// A body of these data frames, then these trailers.
+    fn body_of(chunks: &[&'static [u8]], trailers: Option<http::HeaderMap>) -> WasiBody {
+        let mut frames: VecDeque<Frame<Bytes>> = chunks.iter().map(|c| Frame::data(Bytes::from_static(c))).collect();
+        frames.extend(trailers.map(Frame::trailers));
+        Frames(frames).boxed_unsync()
+    }
+
+    struct Frames(VecDeque<Frame<Bytes>>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = Error;
+
+        fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    /// Reads a body to its end: the data, and the trailers.
+    async fn read(body: WasiBody) -> (Vec<u8>, http::HeaderMap) {
+        let collected = body.collect().await.expect("no error");
+        let trailers = collected.trailers().cloned().unwrap_or_default();
+        (collected.to_bytes().to_vec(), trailers)
+    }
+
+    fn put_header(value: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(PUT_HEADER, value.parse().unwrap());
+        headers
+    }
+
+    #[tokio::test]
+    async fn the_digest_trailer_is_the_sha256_of_the_bytes_and_a_miss_has_no_token() {
+        let cache = cache();
+        let seen = SeenDigests::default();
+        let (data, trailers) = read(cache.digesting(body_of(&[b"%PDF-", b"1.7"], None), seen.clone())).await;
+        assert_eq!(data, b"%PDF-1.7");
+        let expected = repr_digest(&Sha256::digest(b"%PDF-1.7").into());
+        assert_eq!(trailers[DIGEST_TRAILER], expected.as_str());
+        assert!(trailers.get(HIT_TRAILER).is_none());
+        assert!(seen.contains(&Sha256::digest(b"%PDF-1.7").into()));
+    }
+
+    #[tokio::test]
+    async fn a_vouched_digest_is_a_hit_next_time_with_the_token() {
+        let cache = cache();
+        let seen = SeenDigests::default();
+        let (_, trailers) = read(cache.digesting(body_of(&[b"abc"], None), seen.clone())).await;
+        let mut headers = put_header(trailers[DIGEST_TRAILER].to_str().unwrap());
+        cache.take_put(&mut headers, &seen);
+        assert!(headers.get(PUT_HEADER).is_none(), "the header never reaches the client");
+
+        let (_, again) = read(cache.digesting(body_of(&[b"ab", b"c"], None), SeenDigests::default())).await;
+        assert_eq!(again[HIT_TRAILER], cache.token());
+        let (_, other) = read(cache.digesting(body_of(&[b"abd"], None), SeenDigests::default())).await;
+        assert!(other.get(HIT_TRAILER).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_digest_this_request_did_not_fetch_is_not_stored() {
+        let cache = cache();
+        let fetched_elsewhere = repr_digest(&Sha256::digest(b"abc").into());
+        let mut headers = put_header(&fetched_elsewhere);
+        cache.take_put(&mut headers, &SeenDigests::default());
+        assert!(headers.get(PUT_HEADER).is_none());
+        let (_, trailers) = read(cache.digesting(body_of(&[b"abc"], None), SeenDigests::default())).await;
+        assert!(trailers.get(HIT_TRAILER).is_none());
+        // Garbage is refused, not a panic.
+        for bad in ["sha-256=:abc:", "md5=:AAAA:", "sha-256=:!!!:", ""] {
+            cache.take_put(&mut put_header(bad), &SeenDigests::default());
+        }
+    }
+
+    #[tokio::test]
+    async fn upstream_trailers_cannot_forge_a_hit_and_others_pass_through() {
+        let cache = cache();
+        let mut forged = http::HeaderMap::new();
+        forged.insert(HIT_TRAILER, cache.token().parse().unwrap());
+        forged.insert(DIGEST_TRAILER, "sha-256=:AAAA:".parse().unwrap());
+        forged.insert("x-other", "kept".parse().unwrap());
+        let (_, trailers) = read(cache.digesting(body_of(&[b"abc"], Some(forged)), SeenDigests::default())).await;
+        assert!(trailers.get(HIT_TRAILER).is_none());
+        assert_eq!(
+            trailers[DIGEST_TRAILER],
+            repr_digest(&Sha256::digest(b"abc").into()).as_str()
+        );
+        assert_eq!(trailers["x-other"], "kept");
+    }
+
+    #[tokio::test]
+    async fn the_cache_holds_its_capacity_and_forgets_the_least_recently_used() {
+        let cache = cache(); // two entries
+        let mut digests = Vec::new();
+        for doc in [&b"one"[..], b"two", b"three"] {
+            let seen = SeenDigests::default();
+            let digest: Sha256Digest = Sha256::digest(doc).into();
+            seen.record(digest);
+            cache.take_put(&mut put_header(&repr_digest(&digest)), &seen);
+            digests.push(digest);
+        }
+        let valid = cache.valid.lock().unwrap();
+        assert_eq!(valid.len(), 2);
+        assert!(!valid.contains(&digests[0]));
+        assert!(valid.contains(&digests[2]));
+    }
+}
