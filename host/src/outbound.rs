@@ -40,31 +40,58 @@ impl Timeouts {
     }
 }
 
+/// Distinct guest connect timeouts that get their own pooled client; beyond
+/// that, guests get the host's connect timeout.
+const MAX_CONNECT_TIMEOUTS: usize = 8;
+
+type PooledClient = Client<HttpConnector, WasiBody>;
+
 /// Shared by every request's store.
 pub struct Outbound {
     allowed: Vec<String>,
     timeouts: Timeouts,
-    client: Client<HttpConnector, WasiBody>,
+    max_idle_per_host: usize,
+    /// One pooled client per connect timeout in use: hyper's connector takes
+    /// its timeout when built, not per request, and components ask for shorter
+    /// ones than the host's (doc-proxy's `CONNECT_TIMEOUT_MS`). In practice one
+    /// or two entries.
+    clients: std::sync::Mutex<std::collections::HashMap<Duration, PooledClient>>,
     metrics: Metrics,
 }
 
 impl Outbound {
     /// `allowed` holds `host:port` authorities; see [`normalize_authority`].
     pub fn new(allowed: Vec<String>, timeouts: Timeouts, max_idle_per_host: usize, metrics: Metrics) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeouts.connect));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(max_idle_per_host)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
         Outbound {
             allowed,
             timeouts,
-            client,
+            max_idle_per_host,
+            clients: Default::default(),
             metrics,
         }
+    }
+
+    /// The pooled client whose connector gives up connecting after `connect`.
+    fn client(&self, connect: Duration) -> PooledClient {
+        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connect = if clients.contains_key(&connect) || clients.len() < MAX_CONNECT_TIMEOUTS {
+            connect
+        } else {
+            self.timeouts.connect
+        };
+        clients
+            .entry(connect)
+            .or_insert_with(|| {
+                let mut connector = HttpConnector::new();
+                connector.set_connect_timeout(Some(connect));
+                connector.set_nodelay(true);
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .pool_max_idle_per_host(self.max_idle_per_host)
+                    .pool_timer(TokioTimer::new())
+                    .build(connector)
+            })
+            .clone()
     }
 
     pub fn allowed(&self) -> &[String] {
@@ -108,7 +135,8 @@ impl Outbound {
                 Err(e) => Err(e),
             }
         } else {
-            match tokio::time::timeout(timeouts.first_byte, self.client.request(request)).await {
+            let client = self.client(timeouts.connect);
+            match tokio::time::timeout(timeouts.first_byte, client.request(request)).await {
                 Err(_) => Err(Error::ConnectionReadTimeout),
                 Ok(Err(e)) if e.is_connect() => Err(connect_error(&e)),
                 Ok(Err(e)) => Err(Error::InternalError(Some(format!("{e}")))),

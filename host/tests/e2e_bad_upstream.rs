@@ -182,3 +182,35 @@ async fn an_upstream_that_drips_gives_504() {
     .await;
     reply.problem(504);
 }
+
+#[tokio::test]
+async fn an_upstream_that_drops_connection_attempts_gives_503_at_the_connect_timeout() {
+    // A listener that never accepts, with the smallest backlog: once a few
+    // connections fill its queue the kernel drops further SYNs, as a
+    // blackholed upstream does.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(addr)).await {
+            Ok(stream) => queued.push(stream.unwrap()),
+            Err(_) => break,
+        }
+        assert!(queued.len() < 16, "the backlog never filled");
+    }
+
+    let settings = [
+        "CONNECT_TIMEOUT_MS=200",
+        "ATTEMPT_TIMEOUT_MS=1500",
+        "DEADLINE_MS=3000",
+        "MAX_ATTEMPTS=1",
+    ];
+    let proxy = start_doc_proxy(&format!("http://{addr}"), &settings);
+    let reply = request(proxy.public, "GET", "/42", &[]).await;
+    // The component's connect timeout, not the attempt timeout, ends it.
+    reply.problem(503);
+    assert!(reply.elapsed < Duration::from_millis(1_000), "took {:?}", reply.elapsed);
+    drop(listener);
+}
