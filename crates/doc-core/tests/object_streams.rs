@@ -147,3 +147,12 @@ fn an_indirect_length_inside_an_object_stream_is_resolved() {
         Err(PdfError::StreamLength { num: 6 })
     );
 }
+
+#[test]
+fn a_length_reference_into_an_object_stream_must_have_generation_0() {
+    let pdf = packed_length_pdf("5");
+    let at = pdf.windows(13).position(|w| w == b"/Length 5 0 R").unwrap();
+    let mut gen_1 = pdf;
+    gen_1[at + 10] = b'1'; // same size: every offset still holds
+    assert_eq!(check(&gen_1), Err(PdfError::StreamLength { num: 6 }));
+}

@@ -25,6 +25,20 @@ fn error_pages_and_empty_bodies_are_rejected() {
     assert_eq!(json, Err(Rejection::UnknownFormat { looks_like: "json" }));
     assert!(check(b"GIF89a....").is_err());
     assert!(check(b"%PDF-").is_err());
+    // The version must be digits: the fixture with `%PDF-x.y` is not a PDF.
+    let mut lettered = doc_fixtures::pdf();
+    lettered[5] = b'x';
+    lettered[7] = b'y';
+    let verdict = check(&lettered);
+    assert!(
+        matches!(verdict, Err(Rejection::Pdf(ref e)) if e.code() == "pdf_header"),
+        "{verdict:?}"
+    );
+    for at in [5, 7] {
+        let mut one = doc_fixtures::pdf();
+        one[at] = b'x';
+        assert!(check(&one).is_err(), "a letter at byte {at} passed");
+    }
     assert!(check(b"\x89PNG\r\n\x1a\n").is_err());
 }
 

@@ -129,3 +129,96 @@ fn a_tiny_first_idat_is_fine() {
     .concat();
     assert!(validate(&data, LIMIT).is_ok());
 }
+
+/// A 1×1 8-bit greyscale image whose IHDR bytes are `header` (13 bytes).
+fn with_ihdr_bytes(header: [u8; 13]) -> Vec<u8> {
+    png(chunk(b"IHDR", &header), &[0, 0], 1).concat()
+}
+
+#[test]
+fn every_ihdr_field_is_checked() {
+    // width, height, depth, colour type, compression, filter, interlace
+    let good = [0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0];
+    assert!(validate(&with_ihdr_bytes(good), LIMIT).is_ok());
+    let mut cases = Vec::new();
+    for (at, value, what) in [
+        (3, 0, "width 0"),
+        (7, 0, "height 0"),
+        (0, 0x80, "width 2^31"),
+        (4, 0x80, "height 2^31"),
+        (8, 3, "depth 3"),
+        (9, 5, "colour type 5"),
+        (10, 1, "compression 1"),
+        (11, 1, "filter 1"),
+        (12, 2, "interlace 2"),
+    ] {
+        let mut bad = good;
+        bad[at] = value;
+        cases.push((bad, what));
+    }
+    // A depth that exists, but not for this colour type.
+    let mut rgb_depth_1 = good;
+    (rgb_depth_1[8], rgb_depth_1[9]) = (1, 2);
+    cases.push((rgb_depth_1, "RGB at 1 bit"));
+    let mut palette_16 = good;
+    (palette_16[8], palette_16[9]) = (16, 3);
+    cases.push((palette_16, "palette at 16 bits"));
+    for (bad, what) in cases {
+        let verdict = validate(&with_ihdr_bytes(bad), LIMIT);
+        assert!(
+            matches!(
+                verdict,
+                Err(PngError::Structure {
+                    what: "invalid IHDR",
+                    ..
+                })
+            ),
+            "{what}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
+fn an_indexed_image_needs_its_palette() {
+    let header = ihdr(1, 1, 8, 3, 0);
+    let without = png(header.clone(), &[0, 0], 1);
+    let verdict = validate(&without.concat(), LIMIT);
+    assert!(
+        matches!(
+            verdict,
+            Err(PngError::Structure {
+                what: "indexed image without PLTE",
+                ..
+            })
+        ),
+        "{verdict:?}"
+    );
+    let mut with = without;
+    with.insert(2, chunk(b"PLTE", &[0, 0, 0]));
+    assert!(validate(&with.concat(), LIMIT).is_ok());
+}
+
+#[test]
+fn an_idat_boundary_anywhere_is_fine() {
+    // Stored (uncompressed) deflate blocks: the image data comes out byte for
+    // byte as it goes in, so some split below ends the first IDAT exactly
+    // where the validator's 64 KiB inflate buffer fills up, with nothing left
+    // pending: it must wait for the next chunk, not call that a stall.
+    let raw: Vec<u8> = (0..600)
+        .flat_map(|y: u32| std::iter::once(0).chain((0..255).map(move |x| (x ^ y) as u8)))
+        .collect();
+    let mut enc = ZlibEncoder::new(Vec::new(), Compression::none());
+    enc.write_all(&raw).unwrap();
+    let packed = enc.finish().unwrap();
+    for split in (65_536 - 8)..(65_536 + 64) {
+        let chunks = [
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            ihdr(255, 600, 8, 0, 0),
+            chunk(b"IDAT", &packed[..split]),
+            chunk(b"IDAT", &packed[split..]),
+            chunk(b"IEND", b""),
+        ];
+        let verdict = validate(&chunks.concat(), LIMIT);
+        assert!(verdict.is_ok(), "first IDAT of {split} bytes: {verdict:?}");
+    }
+}

@@ -343,6 +343,9 @@ mod tests {
     fn refuses_unterminated_and_deep_input() {
         assert!(Cursor::at(b"<</A 1", 0).read_value().is_err());
         assert!(Cursor::at(b"(abc", 0).read_value().is_err());
+        // An array cut off is reported where it starts, not at the end.
+        let cut = Cursor::at(b"  [1 2", 2).read_value().unwrap_err();
+        assert_eq!((cut.at, cut.what), (2, "unterminated array"));
         let deep = "[".repeat(200);
         assert!(Cursor::at(deep.as_bytes(), 0).read_value().is_err());
     }

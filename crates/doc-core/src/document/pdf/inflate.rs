@@ -207,6 +207,11 @@ mod tests {
         assert_eq!(undo_png_predictor(&[1, 5, 3], 2), Some(vec![5, 8]));
         assert_eq!(undo_png_predictor(&[0, 4, 8, 3, 2, 2], 2), Some(vec![4, 8, 4, 8]));
         assert_eq!(undo_png_predictor(&[0, 4, 8, 4, 1, 1], 2), Some(vec![4, 8, 5, 9]));
+        // Paeth choosing up-left: left 10, up 20, up-left 15 give p = 15.
+        assert_eq!(
+            undo_png_predictor(&[0, 15, 20, 4, 251, 0], 2),
+            Some(vec![15, 20, 10, 15])
+        );
         assert_eq!(undo_png_predictor(&[9, 0, 0], 2), None);
         assert_eq!(undo_png_predictor(&[0, 0, 0, 0], 2), None);
     }
