@@ -58,6 +58,26 @@ fn the_predictor_is_applied_not_ignored() {
 }
 
 #[test]
+fn predictors_other_than_png_are_refused() {
+    // Plain rows declared TIFF-predicted (2) or with an unknown predictor (5):
+    // the validator decodes only the PNG predictors (10 and up) and says so.
+    // Eight rows of 7 bytes are also seven rows of 1 + 7: read as PNG rows
+    // they would decode, to the wrong offsets.
+    for predictor in [2, 5] {
+        let verdict = check(&pdf(&Xref {
+            extra: format!(" /DecodeParms << /Predictor {predictor} /Columns 7 >>"),
+            free_rows: 4,
+            size: 8,
+            ..Xref::default()
+        }));
+        assert!(
+            matches!(verdict, Err(PdfError::StreamDecode { .. })),
+            "{predictor}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
 fn a_wrong_offset_in_an_xref_stream_is_refused() {
     let good = pdf(&Xref::default());
     let catalog = good.windows(7).position(|w| w == b"1 0 obj").unwrap() as u32;
