@@ -219,8 +219,12 @@ async fn outbound_requests_outside_the_allow_list_are_denied() {
     // The component is told about the upstream, but the host is not: nothing is allowed.
     let url = format!("UPSTREAM_URL={}", upstream_url(&upstream));
     let proxy = Host::start(&support::component("doc_proxy"), &["--env", &url]);
-    request(proxy.public, "GET", "/7", &[]).await.problem(503);
-    assert_eq!(proxy.metric(r#"outbound_requests_total{status="denied"}"#).await, 3.0);
+    // A configuration error: 500 without Retry-After, and no retry.
+    let reply = request(proxy.public, "GET", "/7", &[]).await;
+    let problem = reply.problem(500);
+    assert_eq!(problem["type"], "tag:doc-proxy,2026:problem:misconfigured");
+    assert_eq!(reply.header("retry-after"), None);
+    assert_eq!(proxy.metric(r#"outbound_requests_total{status="denied"}"#).await, 1.0);
     assert_eq!(
         upstream
             .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)

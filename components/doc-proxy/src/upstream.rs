@@ -207,8 +207,8 @@ fn outcome_of(code: ErrorCode) -> AttemptOutcome {
         | ErrorCode::DestinationNotFound
         | ErrorCode::DestinationUnavailable
         | ErrorCode::DestinationIpProhibited
-        | ErrorCode::DestinationIpUnroutable
-        | ErrorCode::HttpRequestDenied => AttemptOutcome::Unreachable(format!("{code:?}")),
+        | ErrorCode::DestinationIpUnroutable => AttemptOutcome::Unreachable(format!("{code:?}")),
+        ErrorCode::HttpRequestDenied => AttemptOutcome::Denied(format!("{code:?}")),
         other => AttemptOutcome::Broken(format!("{other:?}")),
     }
 }

@@ -203,6 +203,10 @@ pub fn final_error(outcomes: &[AttemptOutcome], deadline_hit: bool, deadline_ms:
     }
     match outcomes.last() {
         Some(AttemptOutcome::Status(404 | 410)) => ProxyError::DocumentNotFound,
+        // Ours to fix, not the client's to retry: a 500 without Retry-After.
+        Some(AttemptOutcome::Denied(_)) => ProxyError::Misconfigured(
+            "the host does not allow calls to the upstream: add its address to the host's outbound allow-list".into(),
+        ),
         _ if !outcomes.is_empty() && outcomes.iter().all(|o| matches!(o, AttemptOutcome::Unreachable(_))) => {
             ProxyError::UpstreamUnavailable { attempts, last }
         }
@@ -254,6 +258,11 @@ mod tests {
         let e = final_error(std::slice::from_ref(&down), false, 5000);
         assert_eq!(e.extra_headers(), vec![("retry-after", "1".to_string())]);
         assert_eq!(e.attempts(), Some(1));
+        // A call the host refuses is our configuration: 500, nothing to retry.
+        let denied = final_error(&[AttemptOutcome::Denied("HttpRequestDenied".into())], false, 5000);
+        assert_eq!(denied.status(), 500);
+        assert!(denied.extra_headers().is_empty());
+        assert_eq!(denied.slug(), "misconfigured");
     }
 
     #[test]

@@ -42,8 +42,11 @@ pub enum AttemptOutcome {
     TooLarge { limit: u64 },
     /// The upstream answered with a non-2xx status.
     Status(u16),
-    /// No connection could be made (refused, DNS, denied by the host).
+    /// No connection could be made (refused, timed out, DNS).
     Unreachable(String),
+    /// The host refused to make the call (not in its outbound allow-list): a
+    /// configuration error that no retry can fix.
+    Denied(String),
     /// The attempt ran out of time (first byte, between bytes, or body).
     TimedOut,
     /// The connection broke while the response was being read.
@@ -58,6 +61,7 @@ impl AttemptOutcome {
             AttemptOutcome::TooLarge { .. } => "too_large",
             AttemptOutcome::Status(_) => "upstream_status",
             AttemptOutcome::Unreachable(_) => "unreachable",
+            AttemptOutcome::Denied(_) => "outbound_denied",
             AttemptOutcome::TimedOut => "timeout",
             AttemptOutcome::Broken(_) => "broken",
         }
@@ -67,6 +71,7 @@ impl AttemptOutcome {
     pub fn is_retryable(&self) -> bool {
         match self {
             AttemptOutcome::Status(status) => matches!(status, 408 | 425 | 429 | 500..=599),
+            AttemptOutcome::Denied(_) => false,
             _ => true,
         }
     }
@@ -79,6 +84,7 @@ impl std::fmt::Display for AttemptOutcome {
             AttemptOutcome::TooLarge { limit } => write!(f, "document larger than {limit} bytes"),
             AttemptOutcome::Status(s) => write!(f, "upstream answered HTTP {s}"),
             AttemptOutcome::Unreachable(why) => write!(f, "upstream unreachable: {why}"),
+            AttemptOutcome::Denied(why) => write!(f, "the host denied the call to the upstream: {why}"),
             AttemptOutcome::TimedOut => write!(f, "upstream attempt timed out"),
             AttemptOutcome::Broken(why) => write!(f, "upstream connection broke: {why}"),
         }
@@ -164,6 +170,8 @@ mod tests {
     fn final_upstream_answers_are_not_retried() {
         let p = RetryPolicy::default();
         assert_eq!(p.next(1, &AttemptOutcome::Status(404), ms(1), 0.5), Next::GiveUp);
+        let denied = AttemptOutcome::Denied("HttpRequestDenied".into());
+        assert_eq!(p.next(1, &denied, ms(1), 0.5), Next::GiveUp);
         assert!(matches!(
             p.next(1, &AttemptOutcome::Status(503), ms(1), 0.5),
             Next::Retry { .. }
