@@ -222,3 +222,16 @@ fn an_idat_boundary_anywhere_is_fine() {
         assert!(verdict.is_ok(), "first IDAT of {split} bytes: {verdict:?}");
     }
 }
+
+#[test]
+fn a_chunk_length_over_2_31_is_refused_as_such() {
+    let mut chunks = png(ihdr(1, 1, 8, 0, 0), &[0, 0], 1);
+    // The IDAT's length field: 2^31 and 2^32-1, with no data behind either.
+    for length in [0x8000_0000u32, u32::MAX] {
+        chunks[2][..4].copy_from_slice(&length.to_be_bytes());
+        let verdict = validate(&chunks.concat(), LIMIT);
+        let error = verdict.expect_err("refused");
+        assert_eq!(error.to_string(), "at byte 33: chunk length over 2^31-1");
+        assert_eq!(error.code(), "png_structure");
+    }
+}
