@@ -52,7 +52,7 @@ impl Proxy {
         let started = Instant::now();
         let route = route_label(request.uri().path());
         let method = method_label(request.method());
-        let _in_flight = InFlight::new(&self.metrics);
+        let in_flight = InFlight::new(&self.metrics);
 
         let request_id = request
             .headers()
@@ -109,7 +109,15 @@ impl Proxy {
             .request_duration
             .with_label_values(&[route])
             .observe(started.elapsed().as_secs_f64());
-        Ok(response)
+        // A request is in flight until its body has gone out (or the client
+        // went away), not just its head: the gauge goes with the body.
+        Ok(response.map(|body| {
+            body.map_frame(move |frame| {
+                let _ = &in_flight;
+                frame
+            })
+            .boxed_unsync()
+        }))
     }
 
     /// Runs the component on `request`. The guest keeps running in its own task

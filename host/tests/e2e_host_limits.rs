@@ -6,7 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use std::time::Duration;
-use support::{component, request, request_with_body, Host, Script, ScriptedUpstream};
+use support::{component, request, request_with_body, start_doc_proxy, Host, Script, ScriptedUpstream};
 
 fn emulator(args: &[&str]) -> Host {
     Host::start(&component("dummy_pdf_or_png"), args)
@@ -178,4 +178,38 @@ fn a_component_whose_initial_memory_exceeds_the_instance_share_is_refused_at_sta
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "started anyway: {log}");
     assert!(log.contains("memory"), "{log}");
+}
+
+#[tokio::test]
+async fn a_request_is_in_flight_until_its_body_has_gone_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // 7 MiB of plain stream data: a valid PDF far larger than the socket
+    // buffers between the host and a client that stops reading.
+    let big = doc_fixtures::hostile::one_stream_pdf("", &vec![b'x'; 7 << 20]);
+    let upstream = ScriptedUpstream::start(move |_| Script::ok("application/pdf", big.clone())).await;
+    let proxy = start_doc_proxy(&upstream.url(), &["MAX_ATTEMPTS=1"]);
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket.connect(proxy.public).await.unwrap();
+    client
+        .write_all(b"GET /1 HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = vec![0u8; 1024];
+    let n = client.read(&mut head).await.unwrap();
+    assert!(
+        head[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
+    // The head is out; the body is stuck behind the client: still in flight.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(proxy.metric("http_requests_in_flight").await, 1.0);
+
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).await.unwrap();
+    assert!(n + rest.len() > 7 << 20);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(proxy.metric("http_requests_in_flight").await, 0.0);
 }
