@@ -235,3 +235,25 @@ fn a_chunk_length_over_2_31_is_refused_as_such() {
         assert_eq!(error.code(), "png_structure");
     }
 }
+
+#[test]
+fn image_data_of_whole_inflate_buffers_ends_cleanly() {
+    // 512 rows of 1 + 255 bytes: exactly two 64 KiB buffers of image data, so
+    // the stream can end in a call that fills the buffer to the last byte.
+    let raw: Vec<u8> = (0..512)
+        .flat_map(|y: u32| std::iter::once(0).chain((0..255).map(move |x| (x ^ y) as u8)))
+        .collect();
+    for level in [Compression::none(), Compression::fast(), Compression::best()] {
+        let mut enc = ZlibEncoder::new(Vec::new(), level);
+        enc.write_all(&raw).unwrap();
+        let packed = enc.finish().unwrap();
+        let chunks = [
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            ihdr(255, 512, 8, 0, 0),
+            chunk(b"IDAT", &packed),
+            chunk(b"IEND", b""),
+        ];
+        let verdict = validate(&chunks.concat(), LIMIT);
+        assert!(verdict.is_ok(), "{level:?}: {verdict:?}");
+    }
+}

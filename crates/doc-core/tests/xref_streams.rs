@@ -58,6 +58,16 @@ fn the_predictor_is_applied_not_ignored() {
 }
 
 #[test]
+fn an_empty_index_subsection_is_allowed() {
+    let verdict = check(&pdf(&Xref {
+        extra: " /Index [0 4 4 0]".into(),
+        size: 5,
+        ..Xref::default()
+    }));
+    assert_eq!(verdict, Ok(()));
+}
+
+#[test]
 fn predictors_other_than_png_are_refused() {
     // Plain rows declared TIFF-predicted (2) or with an unknown predictor (5):
     // the validator decodes only the PNG predictors (10 and up) and says so.

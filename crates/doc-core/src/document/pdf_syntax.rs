@@ -323,6 +323,14 @@ mod tests {
     }
 
     #[test]
+    fn comments_run_to_the_end_of_their_line() {
+        let v = value("<< /A % a note\n 1 /B %another\r 2 >>");
+        let Value::Dict(d) = v else { panic!("not a dict") };
+        assert_eq!(d[&b"A"[..]], Value::Int(1));
+        assert_eq!(d[&b"B"[..]], Value::Int(2));
+    }
+
+    #[test]
     fn two_integers_are_not_a_reference() {
         let mut c = Cursor::at(b"[1 2 3]", 0);
         assert_eq!(
