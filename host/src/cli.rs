@@ -158,6 +158,12 @@ pub struct Args {
     /// Log filter, in `tracing` EnvFilter syntax.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// Log lines queued for the writer thread; when the log output cannot keep
+    /// up and the queue is full, lines are dropped and counted
+    /// (`log_lines_dropped_total`) rather than stalling requests.
+    #[arg(long, env = "LOG_QUEUE_LINES", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(16..=1_048_576))]
+    pub log_queue_lines: u32,
 }
 
 /// Helpers that run instead of the server.

@@ -40,6 +40,7 @@ impl GuestOutput {
             settings: settings.clone(),
             partial: Vec::new(),
             truncated: false,
+            emit: write_line,
         })))
     }
 }
@@ -51,6 +52,8 @@ struct LineSink {
     partial: Vec<u8>,
     budget: usize,
     truncated: bool,
+    /// Where finished lines go: [`write_line`], or a test's collector.
+    emit: fn(&str, Map<String, Value>),
 }
 
 impl LineSink {
@@ -75,19 +78,9 @@ impl LineSink {
         if text.trim().is_empty() {
             return;
         }
-        if text.len() > self.budget {
-            if !self.truncated {
-                self.truncated = true;
-                let mut fields = self.context();
-                fields.insert(
-                    "message".into(),
-                    "component output limit reached; further lines dropped".into(),
-                );
-                write_line("WARNING", fields);
-            }
+        if self.truncated {
             return;
         }
-        self.budget -= text.len();
 
         let (severity, mut fields) = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(mut map)) => {
@@ -104,11 +97,25 @@ impl LineSink {
                 (if self.stream == "stderr" { "WARNING" } else { "INFO" }, map)
             }
         };
+        // Filtered lines cost nothing: the budget is for what is written.
         if severity_rank(severity) < self.settings.min_rank {
             return;
         }
+        if text.len() > self.budget {
+            // Once over, every later line is dropped too, however short: the
+            // log says where the output stopped, not a sample of the rest.
+            self.truncated = true;
+            let mut fields = self.context();
+            fields.insert(
+                "message".into(),
+                "component output limit reached; further lines dropped".into(),
+            );
+            (self.emit)("WARNING", fields);
+            return;
+        }
+        self.budget -= text.len();
         fields.append(&mut self.context());
-        write_line(severity, fields);
+        (self.emit)(severity, fields);
     }
 
     /// Fields the host adds; they win over the guest's of the same name.
@@ -155,5 +162,76 @@ impl AsyncWrite for GuestOutput {
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static EMITTED: RefCell<Vec<(String, Map<String, Value>)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn collect(severity: &str, fields: Map<String, Value>) {
+        EMITTED.with(|e| e.borrow_mut().push((severity.to_string(), fields)));
+    }
+
+    /// Writes `output` to a stdout sink with `budget` bytes and minimum
+    /// severity INFO; returns the (severity, message) of each emitted line.
+    fn run(output: &str, budget: usize) -> Vec<(String, String)> {
+        EMITTED.with(|e| e.borrow_mut().clear());
+        let settings = GuestLogSettings {
+            component: "test".into(),
+            budget,
+            min_rank: severity_rank("INFO"),
+        };
+        let mut sink = LineSink {
+            stream: "stdout",
+            request_id: "rid".into(),
+            budget,
+            settings,
+            partial: Vec::new(),
+            truncated: false,
+            emit: collect,
+        };
+        sink.write(output.as_bytes());
+        drop(sink);
+        EMITTED.with(|e| {
+            e.borrow()
+                .iter()
+                .map(|(s, f)| (s.clone(), f["message"].as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn json_lines_keep_their_fields_and_levels() {
+        let lines = run("{\"level\":\"warn\",\"msg\":\"careful\",\"n\":1}\nplain text\n", 1024);
+        assert_eq!(
+            lines,
+            [
+                ("WARNING".into(), "careful".into()),
+                ("INFO".into(), "plain text".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn filtered_lines_do_not_spend_the_budget() {
+        // Fifty debug lines of 40 bytes would spend a 100-byte budget many times over.
+        let debug = "{\"level\":\"debug\",\"msg\":\"0123456789012\"}\n".repeat(50);
+        let lines = run(&format!("{debug}kept\n"), 100);
+        assert_eq!(lines, [("INFO".into(), "kept".into())]);
+    }
+
+    #[test]
+    fn after_the_limit_every_line_is_dropped_with_one_notice() {
+        let lines = run("aaaaaaaaaa\nbbbbbbbbbbbbbbbbbbbb\nc\nd\n", 15);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0].1, "aaaaaaaaaa");
+        assert_eq!(lines[1].0, "WARNING");
+        assert!(lines[1].1.contains("limit reached"), "{lines:?}");
     }
 }

@@ -27,6 +27,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -39,7 +40,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    if let Err(e) = logging::init(&args.log_level) {
+    if let Err(e) = logging::init(&args.log_level, args.log_queue_lines as usize) {
         eprintln!("doc-proxy-host: invalid --log-level: {e}");
         return ExitCode::from(2);
     }
@@ -59,13 +60,15 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
     };
-    match outcome {
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "exiting");
             ExitCode::FAILURE
         }
-    }
+    };
+    logging::flush(Duration::from_secs(2));
+    code
 }
 
 /// `doc-proxy-host compile`: the same engine as `serve`, so what it writes loads.

@@ -114,6 +114,7 @@ impl Metrics {
             Box::new(verdict_cache_lookups.clone()),
             Box::new(verdict_cache_puts.clone()),
             Box::new(verdict_cache_entries.clone()),
+            Box::new(crate::logging::DROPPED.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
