@@ -257,3 +257,47 @@ fn image_data_of_whole_inflate_buffers_ends_cleanly() {
         assert!(verdict.is_ok(), "{level:?}: {verdict:?}");
     }
 }
+
+#[test]
+fn grey_with_alpha_has_two_channels() {
+    // 8-bit grey + alpha, 3×2: 1 + 3 × 2 bytes a row.
+    assert!(validate(&png(ihdr(3, 2, 8, 4, 0), &[0u8; 14], 1).concat(), LIMIT).is_ok());
+    assert!(validate(&png(ihdr(3, 2, 8, 4, 0), &[0u8; 26], 1).concat(), LIMIT).is_err());
+}
+
+#[test]
+fn the_palette_comes_once_before_the_image_data_with_1_to_256_entries() {
+    let with_palette = |entries: usize, at: usize| {
+        let mut chunks = png(ihdr(1, 1, 8, 3, 0), &[0, 0], 1);
+        chunks.insert(at, chunk(b"PLTE", &vec![9u8; entries * 3]));
+        validate(&chunks.concat(), LIMIT)
+    };
+    assert!(with_palette(256, 2).is_ok());
+    assert!(with_palette(1, 2).is_ok());
+    let misplaced = |verdict: Result<_, PngError>| {
+        matches!(
+            verdict,
+            Err(PngError::Structure {
+                what: "misplaced or invalid PLTE",
+                ..
+            })
+        )
+    };
+    assert!(misplaced(with_palette(257, 2)), "257 entries");
+    // After the image data (an RGB image, which may carry a suggested palette).
+    let mut late = png(ihdr(1, 1, 8, 2, 0), &[0, 0, 0, 0], 1);
+    late.insert(3, chunk(b"PLTE", &[1, 2, 3]));
+    assert!(misplaced(validate(&late.concat(), LIMIT)), "PLTE after IDAT");
+    let mut twice = png(ihdr(1, 1, 8, 3, 0), &[0, 0], 1);
+    twice.insert(2, chunk(b"PLTE", &[1, 2, 3]));
+    twice.insert(2, chunk(b"PLTE", &[1, 2, 3]));
+    assert!(misplaced(validate(&twice.concat(), LIMIT)), "two PLTE chunks");
+}
+
+#[test]
+fn image_data_may_inflate_to_exactly_the_limit() {
+    let file = png(ihdr(40, 30, 8, 2, 0), &rgb_rows(40, 30), 1).concat();
+    let exact = 30 * (1 + 40 * 3);
+    assert!(validate(&file, exact).is_ok());
+    assert!(matches!(validate(&file, exact - 1), Err(PngError::InflateLimit)));
+}

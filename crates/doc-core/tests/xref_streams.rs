@@ -68,6 +68,21 @@ fn an_empty_index_subsection_is_allowed() {
 }
 
 #[test]
+fn an_index_must_be_pairs_of_non_negative_numbers() {
+    for index in [" /Index [0 4 9]", " /Index [-1 4]", " /Index [0 -4]"] {
+        let verdict = check(&pdf(&Xref {
+            extra: index.into(),
+            size: 10,
+            ..Xref::default()
+        }));
+        assert!(
+            matches!(verdict, Err(PdfError::Xref { what: "bad /Index", .. })),
+            "{index}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
 fn predictors_other_than_png_are_refused() {
     // Plain rows declared TIFF-predicted (2) or with an unknown predictor (5):
     // the validator decodes only the PNG predictors (10 and up) and says so.

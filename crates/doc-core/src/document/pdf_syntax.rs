@@ -331,6 +331,20 @@ mod tests {
     }
 
     #[test]
+    fn nested_parentheses_stay_inside_a_string() {
+        let mut c = Cursor::at(b"(a (b (c)) d) 7", 0);
+        assert_eq!(c.read_value().unwrap(), Value::Str);
+        assert_eq!(c.read_value().unwrap(), Value::Int(7));
+    }
+
+    #[test]
+    fn a_negative_number_never_starts_a_reference() {
+        let mut c = Cursor::at(b"-1 0 R", 0);
+        assert_eq!(c.read_value().unwrap(), Value::Int(-1));
+        assert_eq!(c.read_value().unwrap(), Value::Int(0));
+    }
+
+    #[test]
     fn two_integers_are_not_a_reference() {
         let mut c = Cursor::at(b"[1 2 3]", 0);
         assert_eq!(

@@ -1,0 +1,74 @@
+//! Edges of the PDF checks that no other test pinned down (found by `cargo
+//! mutants`): exact boundaries, and which error a malformed part gets.
+
+use doc_core::document::pdf::{validate, PdfError, PdfLimits};
+use doc_fixtures::hostile::one_stream_pdf;
+use std::io::Write;
+
+fn check(data: &[u8]) -> Result<(), PdfError> {
+    validate(data, &PdfLimits::default()).map(|_| ())
+}
+
+/// A catalog, one stream holding `data` as it is, and an `/Encrypt`
+/// dictionary (object 3) named by the trailer.
+fn encrypted_pdf(encrypt: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = b"%PDF-1.6\n".to_vec();
+    let catalog = out.len();
+    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog >>\nendobj\n");
+    let stream = out.len();
+    write!(out, "2 0 obj\n<< /Length {} >>\nstream\n", data.len()).unwrap();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let dict = out.len();
+    write!(out, "3 0 obj\n{encrypt}\nendobj\n").unwrap();
+    let xref = out.len();
+    write!(
+        out,
+        "xref\n0 4\n0000000000 65535 f \n{catalog:010} 00000 n \n{stream:010} 00000 n \n{dict:010} 00000 n \n\
+         trailer\n<< /Size 4 /Root 1 0 R /Encrypt 3 0 R /ID [<00><00>] >>\nstartxref\n{xref}\n%%EOF\n"
+    )
+    .unwrap();
+    out
+}
+
+const AES_V4: &str = "<< /Filter /Standard /V 4 /R 4 /Length 128 /StmF /StdCF /StrF /StdCF \
+     /CF << /StdCF << /CFM /AESV2 /Length 16 >> >> /O <00> /U <00> /P -4 >>";
+
+#[test]
+fn aes_streams_are_an_iv_and_whole_blocks() {
+    for (len, sound) in [(0, true), (16, false), (31, false), (32, true), (40, false), (48, true)] {
+        let verdict = check(&encrypted_pdf(AES_V4, &vec![7u8; len]));
+        assert_eq!(verdict.is_ok(), sound, "{len} bytes: {verdict:?}");
+    }
+}
+
+#[test]
+fn before_version_4_streams_are_rc4_whatever_cf_says() {
+    // RC4 ciphertext has any length; a /CF naming AES does not apply below /V 4.
+    let v2 = AES_V4.replace("/V 4 /R 4", "/V 2 /R 3");
+    assert_eq!(check(&encrypted_pdf(&v2, &[7u8; 20])), Ok(()));
+}
+
+#[test]
+fn a_large_flate_stream_inflates_past_one_buffer() {
+    // 4 MiB of zeros packs into a few KiB: the inflater produces output over
+    // many calls after its input is used up.
+    let packed = doc_fixtures::xref_stream::zlib(&vec![0u8; 4 << 20]);
+    assert_eq!(check(&one_stream_pdf(" /Filter /FlateDecode", &packed)), Ok(()));
+}
+
+#[test]
+fn a_prev_that_points_at_nothing_is_named_as_such() {
+    let pdf = doc_fixtures::pdf();
+    let at = pdf.windows(7).rposition(|w| w == b"trailer").unwrap();
+    let dict = at + pdf[at..].windows(2).position(|w| w == b"<<").unwrap() + 2;
+    let mut with_prev = pdf.clone();
+    with_prev.splice(dict..dict, b" /Prev 3 ".iter().copied());
+    assert_eq!(
+        check(&with_prev),
+        Err(PdfError::Xref {
+            at: 3,
+            what: "/Prev does not point at a cross-reference section"
+        })
+    );
+}
