@@ -284,6 +284,10 @@ fn the_palette_comes_once_before_the_image_data_with_1_to_256_entries() {
         )
     };
     assert!(misplaced(with_palette(257, 2)), "257 entries");
+    assert!(misplaced(with_palette(0, 2)), "no entries");
+    let mut ragged = png(ihdr(1, 1, 8, 3, 0), &[0, 0], 1);
+    ragged.insert(2, chunk(b"PLTE", &[1, 2, 3, 4]));
+    assert!(misplaced(validate(&ragged.concat(), LIMIT)), "4 bytes");
     // After the image data (an RGB image, which may carry a suggested palette).
     let mut late = png(ihdr(1, 1, 8, 2, 0), &[0, 0, 0, 0], 1);
     late.insert(3, chunk(b"PLTE", &[1, 2, 3]));
