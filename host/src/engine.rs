@@ -4,10 +4,10 @@
 //! settings, and ahead-of-time compiled `.cwasm` files, so a restart (or a
 //! container start) does not pay Cranelift again.
 
+use crate::compile_cache;
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Precompiled};
@@ -119,12 +119,12 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
         ),
         None => {}
     }
-    let cached = cache_dir.map(|dir| cache_path(engine, dir, &sha256));
-
-    if let Some(file) = cached.as_ref().filter(|f| f.exists()) {
-        // SAFETY: the cache holds only files this function wrote with
-        // `precompile_component` for an engine with the same compatibility hash.
-        match unsafe { Component::deserialize_file(engine, file) } {
+    let entry = cache_dir.and_then(|dir| compile_cache::Entry::new(engine, dir, &sha256));
+    if let Some(code) = entry.as_ref().and_then(compile_cache::Entry::read) {
+        // SAFETY: the bytes are what this host wrote to a directory only its
+        // user can write (`compile_cache.rs`), for an engine with the same
+        // settings, checked against their recorded digest after reading.
+        match unsafe { Component::deserialize(engine, &code) } {
             Ok(component) => {
                 return Ok(LoadedComponent {
                     component,
@@ -133,7 +133,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
                     load_time: started.elapsed(),
                 })
             }
-            Err(e) => tracing::warn!(file = %file.display(), error = %e, "ignoring unusable compile cache entry"),
+            Err(e) => tracing::warn!(error = %e, "ignoring unusable compile cache entry"),
         }
     }
 
@@ -141,9 +141,9 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
         .precompile_component(&bytes)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("compiling component {}", path.display()))?;
-    if let Some(file) = &cached {
-        if let Err(e) = write_atomically(file, &serialized) {
-            tracing::warn!(file = %file.display(), error = %e, "compile cache not written; starts will compile");
+    if let Some(entry) = &entry {
+        if let Err(e) = entry.write(&serialized) {
+            tracing::warn!(file = %entry.path().display(), error = %e, "compile cache not written; starts will compile");
         }
     }
     // SAFETY: `serialized` was produced just now by this engine.
@@ -166,19 +166,5 @@ pub fn compile_to_file(engine: &Engine, input: &Path, output: &Path) -> anyhow::
         .precompile_component(&bytes)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("compiling component {}", input.display()))?;
-    write_atomically(output, &serialized).with_context(|| format!("writing {}", output.display()))
-}
-
-fn cache_path(engine: &Engine, dir: &Path, sha256: &str) -> PathBuf {
-    let mut hasher = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()))
-}
-
-fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, file)
+    compile_cache::write_atomically(output, &serialized, 0o644).with_context(|| format!("writing {}", output.display()))
 }

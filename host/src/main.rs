@@ -9,6 +9,7 @@
 
 mod admin;
 mod cli;
+mod compile_cache;
 mod engine;
 mod guest_log;
 mod listener;

@@ -136,3 +136,34 @@ async fn probe_exits_0_on_2xx_and_1_otherwise() {
         Some(1)
     );
 }
+
+#[test]
+fn the_compile_cache_serves_the_second_start_and_a_damaged_entry_is_compiled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let start = || {
+        let host = Host::start(
+            &component("dummy_pdf_or_png"),
+            &["--cache-dir", cache.to_str().unwrap()],
+        );
+        let loaded = host
+            .log_lines()
+            .into_iter()
+            .find(|l| l["message"] == "component loaded")
+            .expect("a component loaded line");
+        loaded["from_cache"].as_bool().unwrap()
+    };
+    assert!(!start(), "an empty cache compiles");
+    assert!(start(), "the second start loads from the cache");
+    let entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
+    let mut code = std::fs::read(&entry).unwrap();
+    let middle = code.len() / 2;
+    code[middle] ^= 1;
+    std::fs::write(&entry, code).unwrap();
+    assert!(!start(), "a damaged entry is not loaded");
+    assert!(start(), "and was written again");
+}

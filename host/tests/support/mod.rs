@@ -46,7 +46,9 @@ pub struct Host {
 impl Host {
     /// Starts the host on `component` with extra command-line `args`.
     pub fn start(component: &std::path::Path, args: &[&str]) -> Host {
-        let cache = std::env::temp_dir().join("doc-proxy-test-cache");
+        // Under target/, private to this user: the host refuses a cache
+        // directory others can write.
+        let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("doc-proxy-test-cache");
         let mut child = Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
             .arg("--component")
             .arg(component)
