@@ -72,3 +72,26 @@ fn a_prev_that_points_at_nothing_is_named_as_such() {
         })
     );
 }
+
+#[test]
+fn the_section_limit_counts_exactly() {
+    // The corpus's incremental update has two cross-reference sections.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/valid/incremental-update.pdf");
+    let pdf = std::fs::read(path).unwrap();
+    let limits = |sections| PdfLimits {
+        max_xref_sections: sections,
+        ..PdfLimits::default()
+    };
+    assert!(validate(&pdf, &limits(2)).is_ok());
+    let verdict = validate(&pdf, &limits(1));
+    assert!(
+        matches!(
+            verdict,
+            Err(PdfError::Xref {
+                what: "too many cross-reference sections",
+                ..
+            })
+        ),
+        "{verdict:?}"
+    );
+}

@@ -305,3 +305,17 @@ fn image_data_may_inflate_to_exactly_the_limit() {
     assert!(validate(&file, exact).is_ok());
     assert!(matches!(validate(&file, exact - 1), Err(PngError::InflateLimit)));
 }
+
+#[test]
+fn adam7_passes_with_no_columns_or_rows_hold_no_bytes() {
+    // 1×1: only the first pass has pixels. 3×3: passes 2, 4 and 6 have rows
+    // but no columns, or columns but no rows.
+    assert!(validate(&png(ihdr(1, 1, 8, 0, 1), &[0, 0], 1).concat(), LIMIT).is_ok());
+    let passes = [(1, 1), (0, 1), (1, 0), (1, 1), (2, 1), (1, 2), (3, 1)];
+    let raw: Vec<u8> = passes
+        .iter()
+        .filter(|&&(w, h)| w > 0 && h > 0)
+        .flat_map(|&(w, h)| vec![0u8; h * (1 + w)])
+        .collect();
+    assert!(validate(&png(ihdr(3, 3, 8, 0, 1), &raw, 1).concat(), LIMIT).is_ok());
+}

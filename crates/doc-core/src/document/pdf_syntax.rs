@@ -331,6 +331,26 @@ mod tests {
     }
 
     #[test]
+    fn reals_take_a_sign_and_one_point() {
+        for real in ["3.5", "-3.5", "+3.5", ".5", "-.002", "4."] {
+            assert_eq!(value(real), Value::Real, "{real}");
+        }
+        assert!(Cursor::at(b"1.2.3", 0).read_value().is_err());
+    }
+
+    #[test]
+    fn nesting_is_capped_at_64_levels_of_arrays_and_dictionaries() {
+        let arrays = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let dicts = |n: usize| format!("{}1{}", "<</A ".repeat(n), ">>".repeat(n));
+        for nested in [arrays, dicts] {
+            // Inside n levels, the 1 is read at depth n.
+            assert!(Cursor::at(nested(64).as_bytes(), 0).read_value().is_ok());
+            let deep = Cursor::at(nested(65).as_bytes(), 0).read_value().unwrap_err();
+            assert_eq!(deep.what, "nesting too deep");
+        }
+    }
+
+    #[test]
     fn nested_parentheses_stay_inside_a_string() {
         let mut c = Cursor::at(b"(a (b (c)) d) 7", 0);
         assert_eq!(c.read_value().unwrap(), Value::Str);

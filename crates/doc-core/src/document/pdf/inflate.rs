@@ -213,6 +213,41 @@ mod tests {
             Some(vec![15, 20, 10, 15])
         );
         assert_eq!(undo_png_predictor(&[9, 0, 0], 2), None);
+    }
+
+    /// Paeth as the PNG specification writes it, for comparison.
+    fn reference_paeth(a: u8, b: u8, c: u8) -> u8 {
+        let p = i32::from(a) + i32::from(b) - i32::from(c);
+        let (pa, pb, pc) = (
+            (p - i32::from(a)).abs(),
+            (p - i32::from(b)).abs(),
+            (p - i32::from(c)).abs(),
+        );
+        if pa <= pb && pa <= pc {
+            a
+        } else if pb <= pc {
+            b
+        } else {
+            c
+        }
+    }
+
+    #[test]
+    fn paeth_picks_like_the_specification() {
+        let values = [0u8, 1, 2, 7, 100, 128, 200, 254, 255];
+        for &a in &values {
+            for &b in &values {
+                for &c in &values {
+                    // Row 0: [c, b]; row 1, Paeth: its first byte decodes to a
+                    // (left of it 0, up c), its second byte is 0, so it decodes
+                    // to the prediction from left a, up b, up-left c.
+                    let first = a.wrapping_sub(reference_paeth(0, c, 0));
+                    let rows = undo_png_predictor(&[0, c, b, 4, first, 0], 2).unwrap();
+                    assert_eq!(rows[2], a);
+                    assert_eq!(rows[3], reference_paeth(a, b, c), "a={a} b={b} c={c}");
+                }
+            }
+        }
         assert_eq!(undo_png_predictor(&[0, 0, 0, 0], 2), None);
     }
 }
