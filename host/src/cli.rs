@@ -87,10 +87,23 @@ pub struct Args {
     #[arg(long, env = "MAX_REQUEST_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
     pub max_request_header_bytes: u32,
 
-    /// Largest request body passed to the component. A larger `Content-Length`
-    /// gets 413 at once; a chunked body is cut off when it passes the limit.
-    #[arg(long, env = "MAX_REQUEST_BODY_BYTES", default_value_t = 1024 * 1024)]
+    /// Largest request body passed to the component (bytes, or `1MiB`). A larger
+    /// `Content-Length` gets 413 at once; a chunked body gets 413 as soon as it
+    /// passes the limit.
+    #[arg(long, env = "MAX_REQUEST_BODY_BYTES", default_value = "1MiB", value_parser = crate::memory::parse_size)]
     pub max_request_body_bytes: u64,
+
+    /// Time a client has to send its whole request body. Bodies are received
+    /// by the host before a concurrency slot is taken, so a slow client holds
+    /// only its connection; past this it gets 408.
+    #[arg(long, env = "REQUEST_BODY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub request_body_timeout: Duration,
+
+    /// Request bodies held in memory at once, all requests together (each
+    /// reserves its `Content-Length`, or `--max-request-body-bytes` when
+    /// chunked). A request whose body does not fit now gets 503.
+    #[arg(long, env = "REQUEST_BODY_BUFFER_BYTES", default_value = "16MiB", value_parser = crate::memory::parse_size)]
+    pub request_body_buffer_bytes: u64,
 
     /// Time a client has to send the request head.
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]

@@ -92,6 +92,13 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let metrics = metrics::Metrics::new();
 
     let plan = memory_plan(&args)?;
+    if args.request_body_buffer_bytes < args.max_request_body_bytes {
+        anyhow::bail!(
+            "--request-body-buffer-bytes ({}) cannot hold one body of --max-request-body-bytes ({}): raise it",
+            memory::show(args.request_body_buffer_bytes),
+            memory::show(args.max_request_body_bytes)
+        );
+    }
     let container_limit = memory::cgroup_limit(&args.cgroup_root);
     memory::check_fits(&plan, container_limit).map_err(anyhow::Error::msg)?;
     tracing::info!(
@@ -99,6 +106,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         instance_memory = %memory::show(plan.per_instance),
         guest_worst_case = %memory::show(plan.guest_worst_case()),
         host_overhead = %memory::show(plan.host_overhead),
+        body_buffer = %memory::show(plan.body_buffer),
         worst_case = %memory::show(plan.worst_case()),
         container_limit = %container_limit.map_or_else(|| "none".to_string(), memory::show),
         "memory plan"
@@ -170,6 +178,10 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         permits: Arc::new(tokio::sync::Semaphore::new(plan.concurrency as usize)),
         request_timeout: args.request_timeout,
         max_body_bytes: args.max_request_body_bytes,
+        body_timeout: args.request_body_timeout,
+        body_buffer: Arc::new(tokio::sync::Semaphore::new(
+            proxy::body_buffer_permits(args.request_body_buffer_bytes) as usize,
+        )),
         draining: draining.clone(),
     });
     let ready = Arc::new(AtomicBool::new(false));
@@ -242,6 +254,7 @@ fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {
         args.guest_memory_budget,
         args.host_memory_overhead,
     )
+    .map(|plan| plan.with_body_buffer(args.request_body_buffer_bytes))
     .map_err(anyhow::Error::msg)
 }
 

@@ -20,6 +20,8 @@ pub struct MemoryPlan {
     /// The host's own memory besides guest linear memory (code, runtime,
     /// connections, buffers), as `--host-memory-overhead` states it.
     pub host_overhead: u64,
+    /// Request bodies buffered at once (`--request-body-buffer-bytes`).
+    pub body_buffer: u64,
 }
 
 impl MemoryPlan {
@@ -28,9 +30,18 @@ impl MemoryPlan {
         u64::from(self.concurrency) * self.per_instance
     }
 
-    /// The process's worst case: every instance full, plus the host itself.
+    /// The process's worst case: every instance full, every request body
+    /// buffer full, plus the host itself.
     pub fn worst_case(&self) -> u64 {
-        self.guest_worst_case() + self.host_overhead
+        self.guest_worst_case() + self.host_overhead + self.body_buffer
+    }
+
+    /// The plan with `bytes` of request bodies buffered at most.
+    pub fn with_body_buffer(self, bytes: u64) -> Self {
+        MemoryPlan {
+            body_buffer: bytes,
+            ..self
+        }
     }
 }
 
@@ -55,6 +66,7 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
         per_instance,
         budget,
         host_overhead,
+        body_buffer: 0,
     })
 }
 
@@ -62,13 +74,15 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
 pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
     match limit {
         Some(limit) if plan.worst_case() > limit => Err(format!(
-            "memory worst case {} ({} instances x {} --max-instance-memory-bytes + {} --host-memory-overhead) \
-             exceeds the container's memory limit {}; lower --guest-memory-budget, \
-             --max-instance-memory-bytes or --max-concurrent-requests, or raise the limit",
+            "memory worst case {} ({} instances x {} --max-instance-memory-bytes + {} --host-memory-overhead \
+             + {} --request-body-buffer-bytes) exceeds the container's memory limit {}; lower \
+             --guest-memory-budget, --max-instance-memory-bytes, --max-concurrent-requests or \
+             --request-body-buffer-bytes, or raise the limit",
             show(plan.worst_case()),
             plan.concurrency,
             show(plan.per_instance),
             show(plan.host_overhead),
+            show(plan.body_buffer),
             show(limit)
         )),
         _ => Ok(()),
@@ -144,6 +158,11 @@ mod tests {
             e.contains("exceeds the container's memory limit") && e.contains("--host-memory-overhead"),
             "{e}"
         );
+        // Buffered request bodies count too.
+        let with_bodies = p.with_body_buffer(16 * MIB);
+        assert_eq!(with_bodies.worst_case(), 624 * MIB);
+        let e = check_fits(&with_bodies, Some(623 * MIB)).unwrap_err();
+        assert!(e.contains("--request-body-buffer-bytes"), "{e}");
         assert!(check_fits(&p, None).is_ok());
     }
 

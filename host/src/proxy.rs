@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -32,6 +32,10 @@ pub struct Proxy {
     pub permits: Arc<Semaphore>,
     pub request_timeout: Duration,
     pub max_body_bytes: u64,
+    /// Time to receive a whole request body.
+    pub body_timeout: Duration,
+    /// Request bodies held at once, in KiB ([`body_buffer_permits`]).
+    pub body_buffer: Arc<Semaphore>,
     /// Set at the first shutdown signal: responses then carry `Connection:
     /// close`, so keep-alive clients reconnect (to another pod) instead of
     /// reusing a connection that is about to be closed under them.
@@ -81,15 +85,18 @@ impl Proxy {
                 &request_id,
             )
         } else {
-            match self.permits.clone().try_acquire_owned() {
-                Err(_) => problem(&ProxyError::Overloaded, &instance, &request_id),
-                Ok(permit) => match self.run_guest(request, &request_id, permit).await {
-                    Ok(response) => response,
-                    Err(GuestFailure::Trap) => problem(&ProxyError::Internal, &instance, &request_id),
-                    Err(GuestFailure::Timeout) => {
-                        let timeout_ms = self.request_timeout.as_millis() as u64;
-                        problem(&ProxyError::RequestTimeout { timeout_ms }, &instance, &request_id)
-                    }
+            match self.receive_body(request, declared_body).await {
+                Err(error) => problem(&error, &instance, &request_id),
+                Ok((request, reservation)) => match self.permits.clone().try_acquire_owned() {
+                    Err(_) => problem(&ProxyError::Overloaded, &instance, &request_id),
+                    Ok(permit) => match self.run_guest(request, &request_id, (permit, reservation)).await {
+                        Ok(response) => response,
+                        Err(GuestFailure::Trap) => problem(&ProxyError::Internal, &instance, &request_id),
+                        Err(GuestFailure::Timeout) => {
+                            let timeout_ms = self.request_timeout.as_millis() as u64;
+                            problem(&ProxyError::RequestTimeout { timeout_ms }, &instance, &request_id)
+                        }
+                    },
                 },
             }
         };
@@ -120,24 +127,52 @@ impl Proxy {
         }))
     }
 
-    /// Runs the component on `request`. The guest keeps running in its own task
-    /// after the response head is out, to stream the body; the permit and the
-    /// time limit go with it.
-    async fn run_guest(
+    /// Receives the whole request body before the guest runs, and before a
+    /// concurrency slot is taken: a client that sends its body slowly holds its
+    /// connection, not an instance. Bounded in size (413), time (408) and, all
+    /// requests together, memory (503 when the buffer budget is spent).
+    async fn receive_body(
         &self,
         request: http::Request<Incoming>,
+        declared: Option<u64>,
+    ) -> Result<(http::Request<Full<Bytes>>, Option<OwnedSemaphorePermit>), ProxyError> {
+        let (parts, body) = request.into_parts();
+        if http_body::Body::is_end_stream(&body) {
+            return Ok((http::Request::from_parts(parts, Full::new(Bytes::new())), None));
+        }
+        let reserved = declared.unwrap_or(self.max_body_bytes).min(self.max_body_bytes);
+        let reservation = self
+            .body_buffer
+            .clone()
+            .try_acquire_many_owned(body_buffer_permits(reserved))
+            .map_err(|_| ProxyError::Overloaded)?;
+        let limit = self.max_body_bytes;
+        match tokio::time::timeout(self.body_timeout, Limited::new(body, limit as usize).collect()).await {
+            Err(_) => Err(ProxyError::BodyTimeout {
+                timeout_ms: self.body_timeout.as_millis() as u64,
+            }),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(ProxyError::PayloadTooLarge { limit }),
+            Ok(Err(_)) => Err(ProxyError::BadRequestBody),
+            Ok(Ok(collected)) => Ok((
+                http::Request::from_parts(parts, Full::new(collected.to_bytes())),
+                Some(reservation),
+            )),
+        }
+    }
+
+    /// Runs the component on `request`. The guest keeps running in its own task
+    /// after the response head is out, to stream the body; the permits (its
+    /// concurrency slot and its body's buffer) and the time limit go with it.
+    async fn run_guest(
+        &self,
+        request: http::Request<Full<Bytes>>,
         request_id: &str,
-        permit: tokio::sync::OwnedSemaphorePermit,
+        permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let seen = SeenDigests::default();
         let mut store = self.template.new_store(self.pre.engine(), request_id, &seen);
-        let limit = self.max_body_bytes;
-        let request = request.map(|body| {
-            Limited::new(body, limit as usize).map_err(move |e| match e.downcast::<hyper::Error>() {
-                Ok(e) => wasmtime_wasi_http::Error::Hyper(*e),
-                Err(_) => wasmtime_wasi_http::Error::HttpRequestBodySize(Some(limit)),
-            })
-        });
+        let request =
+            request.map(|body| body.map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} }));
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
@@ -167,7 +202,7 @@ impl Proxy {
             // The instance's memory goes back to the pool before the permit
             // lets the next request in: live instances never exceed the plan.
             drop(store);
-            drop(permit);
+            drop(permits);
             let failure = match outcome {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err(e)) => {
@@ -208,6 +243,11 @@ impl Proxy {
             },
         }
     }
+}
+
+/// The buffer budget counts KiB, so a semaphore's `u32` permits reach 4 TiB.
+pub fn body_buffer_permits(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
 fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {

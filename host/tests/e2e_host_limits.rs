@@ -99,12 +99,10 @@ async fn a_chunked_body_over_the_limit_is_cut_off() {
     let mut reply = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut reply)).await;
     assert!(read.is_ok(), "no answer within 10 s");
-    let status_line = String::from_utf8_lossy(&reply).lines().next().unwrap_or("").to_string();
-    // The component sees a body error and fails the request; never a 200.
-    assert!(
-        status_line.starts_with("HTTP/1.1 500") || status_line.starts_with("HTTP/1.1 413"),
-        "{status_line:?}"
-    );
+    let text = String::from_utf8_lossy(&reply).to_string();
+    // The host receives bodies itself: a problem, before the component runs.
+    assert!(text.starts_with("HTTP/1.1 413"), "{text:?}");
+    assert!(text.contains("application/problem+json"), "{text:?}");
     assert_eq!(
         request(host.public, "GET", "/1", &[]).await.status,
         200,
@@ -212,4 +210,68 @@ async fn a_request_is_in_flight_until_its_body_has_gone_out() {
     assert!(n + rest.len() > 7 << 20);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(proxy.metric("http_requests_in_flight").await, 0.0);
+}
+
+/// Sends a request head declaring a `length`-byte body and `sent` bytes of it,
+/// then stalls; returns the connection.
+async fn stalled_body(addr: std::net::SocketAddr, length: usize, sent: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST /1 HTTP/1.1\r\nhost: x\r\ncontent-length: {length}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; sent]).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn a_slow_body_holds_its_connection_not_a_slot_and_gets_408() {
+    use tokio::io::AsyncReadExt;
+    let host = emulator(&["--max-concurrent-requests", "1", "--request-body-timeout", "1s"]);
+    let mut slow = stalled_body(host.public, 100, 10).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The only slot is free: the slow client is still sending.
+    assert_eq!(request(host.public, "GET", "/2", &[]).await.status, 200);
+
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut reply)).await;
+    assert!(read.is_ok(), "no answer within 5 s");
+    let text = String::from_utf8_lossy(&reply);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request-body-timeout"), "{text}");
+}
+
+#[tokio::test]
+async fn bodies_beyond_the_buffer_budget_get_503() {
+    let host = emulator(&[
+        "--max-request-body-bytes",
+        "1MiB",
+        "--request-body-buffer-bytes",
+        "1MiB",
+    ]);
+    // One slow 1 MiB body holds the whole budget...
+    let _slow = stalled_body(host.public, 1 << 20, 10).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...so another body must wait its turn, but bodiless requests need none.
+    let second = request_with_body(host.public, "POST", "/3", &[], Bytes::from_static(b"0123456789")).await;
+    second.problem(503);
+    assert_eq!(second.header("retry-after"), Some("1"));
+    assert_eq!(request(host.public, "GET", "/4", &[]).await.status, 200);
+}
+
+#[test]
+fn a_buffer_budget_below_one_body_is_refused_at_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+        .args(["--component", component("dummy_pdf_or_png").to_str().unwrap()])
+        .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .args([
+            "--max-request-body-bytes",
+            "2MiB",
+            "--request-body-buffer-bytes",
+            "1MiB",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--request-body-buffer-bytes"), "{stderr}");
 }

@@ -43,6 +43,12 @@ pub enum ProxyError {
     RequestTimeout {
         timeout_ms: u64,
     },
+    /// Raised by a host: the client did not send its whole body in time.
+    BodyTimeout {
+        timeout_ms: u64,
+    },
+    /// Raised by a host: the request body broke off or was malformed.
+    BadRequestBody,
 }
 
 /// Seconds a client should wait after a 503 before trying again.
@@ -51,9 +57,10 @@ pub const RETRY_AFTER_SECONDS: u32 = 1;
 impl ProxyError {
     pub fn status(&self) -> u16 {
         match self {
-            ProxyError::BadId(_) => 400,
+            ProxyError::BadId(_) | ProxyError::BadRequestBody => 400,
             ProxyError::NotFound | ProxyError::DocumentNotFound => 404,
             ProxyError::MethodNotAllowed => 405,
+            ProxyError::BodyTimeout { .. } => 408,
             ProxyError::PayloadTooLarge { .. } => 413,
             ProxyError::Misconfigured(_) | ProxyError::Internal => 500,
             ProxyError::BadUpstreamDocument { .. } => 502,
@@ -77,6 +84,8 @@ impl ProxyError {
             ProxyError::Overloaded => "overloaded",
             ProxyError::RequestTimeout { .. } => "request-timeout",
             ProxyError::PayloadTooLarge { .. } => "payload-too-large",
+            ProxyError::BodyTimeout { .. } => "request-body-timeout",
+            ProxyError::BadRequestBody => "invalid-request-body",
         }
     }
 
@@ -94,6 +103,8 @@ impl ProxyError {
             ProxyError::Overloaded => "Too many requests in flight",
             ProxyError::RequestTimeout { .. } => "Request timed out",
             ProxyError::PayloadTooLarge { .. } => "Request body too large",
+            ProxyError::BodyTimeout { .. } => "Request body too slow",
+            ProxyError::BadRequestBody => "Invalid request body",
         }
     }
 
@@ -119,6 +130,10 @@ impl ProxyError {
                 format!("no response within the server's {timeout_ms} ms limit")
             }
             ProxyError::PayloadTooLarge { limit } => format!("request bodies are limited to {limit} bytes"),
+            ProxyError::BodyTimeout { timeout_ms } => {
+                format!("the request body did not arrive within {timeout_ms} ms")
+            }
+            ProxyError::BadRequestBody => "the request body broke off or is not valid HTTP framing".into(),
         }
     }
 
