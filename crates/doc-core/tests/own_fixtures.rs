@@ -17,6 +17,26 @@ fn fixtures_are_judged_like_the_real_files() {
 }
 
 #[test]
+fn kinds_and_rejections_have_stable_names() {
+    assert_eq!(DocumentKind::Pdf.to_string(), "pdf");
+    assert_eq!(DocumentKind::Png.to_string(), "png");
+    assert_eq!(Rejection::Empty.code(), "empty");
+    assert_eq!(Rejection::Empty.to_string(), "empty body");
+    let corrupt = check(&doc_fixtures::corrupt_pdf()).unwrap_err();
+    assert!(corrupt.code().starts_with("pdf_"), "{}", corrupt.code());
+    assert!(corrupt.to_string().starts_with("invalid PDF: "), "{corrupt}");
+    let mut png = doc_fixtures::png();
+    let last = png.len() - 1;
+    png[last] ^= 1; // the IEND CRC
+    let bad_png = check(&png).unwrap_err();
+    assert_eq!(bad_png.code(), "png_crc");
+    assert!(
+        bad_png.to_string().starts_with("invalid PNG: CRC mismatch"),
+        "{bad_png}"
+    );
+}
+
+#[test]
 fn error_pages_and_empty_bodies_are_rejected() {
     assert_eq!(check(b""), Err(Rejection::Empty));
     let html = check(b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>");

@@ -95,3 +95,56 @@ fn the_section_limit_counts_exactly() {
         "{verdict:?}"
     );
 }
+
+/// The fixture PDF with `entry` added to its trailer dictionary.
+fn with_trailer_entry(entry: &str) -> Vec<u8> {
+    let pdf = doc_fixtures::pdf();
+    let at = pdf.windows(7).rposition(|w| w == b"trailer").unwrap();
+    let dict = at + pdf[at..].windows(2).position(|w| w == b"<<").unwrap() + 2;
+    let mut out = pdf;
+    out.splice(dict..dict, entry.bytes());
+    out
+}
+
+#[test]
+fn prev_must_be_an_offset_inside_the_file() {
+    let bad = |entry: &str| {
+        let verdict = check(&with_trailer_entry(entry));
+        assert!(
+            matches!(
+                verdict,
+                Err(PdfError::Xref {
+                    what: "bad /Prev or /XRefStm",
+                    ..
+                })
+            ),
+            "{entry}: {verdict:?}"
+        );
+    };
+    bad(" /Prev -5 ");
+    // Exactly the file's length: zero-padded, so the entry's own size is known.
+    let length = with_trailer_entry(" /Prev 0000000000 ").len();
+    bad(&format!(" /Prev {length:010} "));
+}
+
+#[test]
+fn a_subsection_longer_than_the_file_is_refused_before_reading() {
+    let pdf = doc_fixtures::pdf();
+    // The fixture's table starts `xref\r\n0 N\r\n`.
+    let at = pdf.windows(6).position(|w| w == b"xref\r\n").unwrap() + 6;
+    let end = at + pdf[at..].iter().position(|&b| b == b'\r').unwrap();
+    let mut huge = pdf.clone();
+    huge.splice(at..end, b"0 99999999".iter().copied());
+    // Offsets after the table moved: the check must come first anyway.
+    let verdict = check(&huge);
+    assert!(
+        matches!(
+            verdict,
+            Err(PdfError::Xref {
+                what: "subsection runs past the end of the file",
+                ..
+            })
+        ),
+        "{verdict:?}"
+    );
+}

@@ -234,6 +234,20 @@ fn a_chunk_length_over_2_31_is_refused_as_such() {
         assert_eq!(error.to_string(), "at byte 33: chunk length over 2^31-1");
         assert_eq!(error.code(), "png_structure");
     }
+    // 2^31-1 itself is allowed by the format; this file just ends first.
+    chunks[2][..4].copy_from_slice(&0x7fff_ffffu32.to_be_bytes());
+    assert_eq!(validate(&chunks.concat(), LIMIT), Err(PngError::Truncated { at: 33 }));
+}
+
+#[test]
+fn unknown_chunks_are_skipped_only_when_ancillary() {
+    let with_chunk = |kind: &[u8; 4]| {
+        let mut chunks = png(ihdr(1, 1, 8, 0, 0), &[0, 0], 1);
+        chunks.insert(2, chunk(kind, b"data"));
+        validate(&chunks.concat(), LIMIT)
+    };
+    assert!(with_chunk(b"teXt").is_ok(), "an ancillary chunk is skipped");
+    assert!(with_chunk(b"ABCD").is_err(), "an unknown critical chunk is refused");
 }
 
 #[test]

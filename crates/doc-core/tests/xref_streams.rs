@@ -83,6 +83,29 @@ fn an_index_must_be_pairs_of_non_negative_numbers() {
 }
 
 #[test]
+fn w_filter_and_columns_are_checked() {
+    let with = |extra: &str| {
+        check(&pdf(&Xref {
+            extra: extra.into(),
+            ..Xref::default()
+        }))
+    };
+    // The later key wins: these replace the fixture's own entries.
+    assert_eq!(with(" /Filter [/FlateDecode]"), Ok(()));
+    let bad_w = with(" /W [1 4 2 0]");
+    assert!(matches!(bad_w, Err(PdfError::Xref { what: "bad /W", .. })), "{bad_w:?}");
+    assert!(matches!(
+        with(" /Filter /LZWDecode"),
+        Err(PdfError::StreamDecode { .. })
+    ));
+    let no_columns = with(" /DecodeParms << /Predictor 12 /Columns 0 >>");
+    assert!(
+        matches!(no_columns, Err(PdfError::StreamDecode { .. })),
+        "{no_columns:?}"
+    );
+}
+
+#[test]
 fn predictors_other_than_png_are_refused() {
     // Plain rows declared TIFF-predicted (2) or with an unknown predictor (5):
     // the validator decodes only the PNG predictors (10 and up) and says so.

@@ -293,6 +293,7 @@ impl<'a> Cursor<'a> {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
             && text.bytes().filter(|&b| b == b'.').count() <= 1
+            && text.bytes().any(|b| b.is_ascii_digit())
         {
             Ok(Value::Real)
         } else {
@@ -331,11 +332,20 @@ mod tests {
     }
 
     #[test]
+    fn hex_strings_hold_hex_digits_and_white_space_only() {
+        assert_eq!(value("<48 65\n6C>"), Value::Str);
+        let bad = Cursor::at(b"<4g>", 0).read_value().unwrap_err();
+        assert_eq!(bad.what, "bad hex string");
+    }
+
+    #[test]
     fn reals_take_a_sign_and_one_point() {
         for real in ["3.5", "-3.5", "+3.5", ".5", "-.002", "4."] {
             assert_eq!(value(real), Value::Real, "{real}");
         }
         assert!(Cursor::at(b"1.2.3", 0).read_value().is_err());
+        assert!(Cursor::at(b"1x", 0).read_value().is_err());
+        assert!(Cursor::at(b"-", 0).read_value().is_err());
     }
 
     #[test]
@@ -355,6 +365,10 @@ mod tests {
         let mut c = Cursor::at(b"(a (b (c)) d) 7", 0);
         assert_eq!(c.read_value().unwrap(), Value::Str);
         assert_eq!(c.read_value().unwrap(), Value::Int(7));
+        // An escaped parenthesis does not close the string.
+        let mut c = Cursor::at(b"(a \\) b) 8", 0);
+        assert_eq!(c.read_value().unwrap(), Value::Str);
+        assert_eq!(c.read_value().unwrap(), Value::Int(8));
     }
 
     #[test]
