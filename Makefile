@@ -128,7 +128,7 @@ clippy: wasm-target ## Lint native and wasm crates, warnings are errors
 
 ci: fmt-check clippy test tf-check gha-check names-check deploy-check k8s-check image-test ## What CI runs (.ci/run and ci.yml)
 
-bench: build dist ## Upstream direct, the service, and the image's static build, side by side; req/s, p50, p99, ratios
+bench: build dist ## Upstream direct, the service, the image's static build, and the service with the verdict cache off, side by side; req/s, p50, p99, ratios
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
 		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/components/doc_proxy.cwasm \
 		scripts/bench.sh
