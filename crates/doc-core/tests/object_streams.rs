@@ -156,3 +156,19 @@ fn a_length_reference_into_an_object_stream_must_have_generation_0() {
     gen_1[at + 10] = b'1'; // same size: every offset still holds
     assert_eq!(check(&gen_1), Err(PdfError::StreamLength { num: 6 }));
 }
+
+#[test]
+fn first_may_reach_the_end_of_the_data_but_not_pass_it() {
+    let what = |data: &[u8]| match check(data) {
+        Err(PdfError::Object { what, .. }) => what,
+        other => panic!("{other:?}"),
+    };
+    // /First 4 made /First 9, same size: past the 4 bytes of data.
+    let good = pdf("2 0 ", "", 1, 0);
+    let at = good.windows(9).position(|w| w == b"/First 4 ").unwrap();
+    let mut past = good.clone();
+    past[at + 7] = b'9';
+    assert_eq!(what(&past), "object stream /First is past its data");
+    // Exactly at the end (no object bodies): a different fault, found later.
+    assert_ne!(what(&good), "object stream /First is past its data");
+}
