@@ -41,6 +41,8 @@ fn error_pages_and_empty_bodies_are_rejected() {
     assert_eq!(check(b""), Err(Rejection::Empty));
     let html = check(b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>");
     assert_eq!(html, Err(Rejection::UnknownFormat { looks_like: "html" }));
+    let xml = check(b"<note>not a document</note>");
+    assert_eq!(xml, Err(Rejection::UnknownFormat { looks_like: "markup" }));
     let json = check(br#"{"error":"upstream exploded"}"#);
     assert_eq!(json, Err(Rejection::UnknownFormat { looks_like: "json" }));
     assert!(check(b"GIF89a....").is_err());

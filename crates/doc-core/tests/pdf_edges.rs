@@ -148,3 +148,37 @@ fn a_subsection_longer_than_the_file_is_refused_before_reading() {
         "{verdict:?}"
     );
 }
+
+#[test]
+fn the_encrypt_reference_must_match_its_object_and_entry() {
+    // Object 3 written as `3 1 obj` and named `3 1 R`, but its xref entry says
+    // generation 0: refused as a bad /Encrypt, before anything else.
+    let pdf = encrypted_pdf(AES_V4, &[7u8; 32]);
+    let replace = |data: &mut Vec<u8>, from: &[u8], to: &[u8]| {
+        let at = data.windows(from.len()).position(|w| w == from).unwrap();
+        data[at..at + from.len()].copy_from_slice(to);
+    };
+    let mut renumbered = pdf;
+    replace(&mut renumbered, b"3 0 obj", b"3 1 obj");
+    replace(&mut renumbered, b"/Encrypt 3 0 R", b"/Encrypt 3 1 R");
+    assert_eq!(
+        check(&renumbered),
+        Err(PdfError::Xref {
+            at: 0,
+            what: "bad /Encrypt"
+        })
+    );
+}
+
+#[test]
+fn objects_and_streams_are_counted() {
+    // Catalog, stream, /Encrypt dictionary: three objects, one with a stream.
+    let info = validate(&encrypted_pdf(AES_V4, &[7u8; 32]), &PdfLimits::default()).unwrap();
+    assert_eq!((info.objects, info.streams), (3, 1));
+    // Objects inside an object stream count too.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/valid/object-streams.pdf");
+    let packed = validate(&std::fs::read(path).unwrap(), &PdfLimits::default()).unwrap();
+    // qpdf --show-xref: objects 1, 6 and 7 (object stream, content, xref
+    // stream) in the file, 2 to 5 in object stream 1.
+    assert_eq!((packed.objects, packed.streams), (7, 3), "{packed:?}");
+}

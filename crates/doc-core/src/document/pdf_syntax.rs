@@ -332,6 +332,12 @@ mod tests {
     }
 
     #[test]
+    fn a_dictionary_ends_only_at_two_angle_brackets() {
+        let single = Cursor::at(b"<< /A 1 > /B 2 >>", 0).read_value().unwrap_err();
+        assert_eq!(single.what, "dictionary key is not a name");
+    }
+
+    #[test]
     fn hex_strings_hold_hex_digits_and_white_space_only() {
         assert_eq!(value("<48 65\n6C>"), Value::Str);
         let bad = Cursor::at(b"<4g>", 0).read_value().unwrap_err();
