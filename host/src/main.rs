@@ -99,7 +99,8 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
             memory::show(args.max_request_body_bytes)
         );
     }
-    let container_limit = memory::cgroup_limit(&args.cgroup_root);
+    let self_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let container_limit = memory::cgroup_limit(&args.cgroup_root, &self_cgroup);
     memory::check_fits(&plan, container_limit).map_err(anyhow::Error::msg)?;
     tracing::info!(
         concurrency = plan.concurrency,
@@ -196,11 +197,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let admin_listener = TcpListener::bind(args.admin_addr)
         .await
         .with_context(|| format!("binding {}", args.admin_addr))?;
-    tracing::info!(
-        public = %public_listener.local_addr()?,
-        admin = %admin_listener.local_addr()?,
-        "listening"
-    );
+    let (public_addr, admin_addr) = (public_listener.local_addr()?, admin_listener.local_addr()?);
 
     let limits = listener::ConnectionLimits {
         max_header_bytes: args.max_request_header_bytes as usize,
@@ -227,6 +224,8 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         move |req| admin.clone().handle(req),
     ));
     ready.store(true, Ordering::Release);
+    // Logged only once /readyz says ready: tests and scripts start on this line.
+    tracing::info!(public = %public_addr, admin = %admin_addr, "listening");
 
     listener::stopped(&mut shutdown.clone()).await;
     ready.store(false, Ordering::Release);

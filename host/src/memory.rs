@@ -92,10 +92,53 @@ pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
 /// The memory limit of the cgroup this process runs in, if it has one:
 /// `memory.max` on cgroup v2, `memory/memory.limit_in_bytes` on v1. "No limit"
 /// (v2's `max`, v1's page-rounded `i64::MAX`) is `None`.
-pub fn cgroup_limit(root: &Path) -> Option<u64> {
-    let v2 = std::fs::read_to_string(root.join("memory.max")).ok();
-    let v1 = || std::fs::read_to_string(root.join("memory/memory.limit_in_bytes")).ok();
-    parse_limit(&v2.or_else(v1)?)
+///
+/// `self_cgroup` is `/proc/self/cgroup`. In a container the mount's root is
+/// the container's own cgroup; elsewhere (a `systemd-run` scope, a cgroup made
+/// by hand) the process sits below it, so the limit is looked up from the
+/// process's own cgroup up to the root, and the smallest one found wins, as
+/// the kernel enforces every ancestor's limit.
+pub fn cgroup_limit(root: &Path, self_cgroup: &str) -> Option<u64> {
+    let own_path = |v2: bool| {
+        self_cgroup.lines().find_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+            let wanted = if v2 {
+                controllers.is_empty()
+            } else {
+                controllers.split(',').any(|c| c == "memory")
+            };
+            wanted.then(|| path.trim_start_matches('/').to_owned())
+        })
+    };
+    let v2 = smallest_limit(root, &own_path(true).unwrap_or_default(), "memory.max");
+    let v1 = || {
+        smallest_limit(
+            &root.join("memory"),
+            &own_path(false).unwrap_or_default(),
+            "memory.limit_in_bytes",
+        )
+    };
+    v2.or_else(v1)?
+}
+
+/// The smallest limit in `file` from `root/own_path` up to `root`: `None` when
+/// no such file exists, `Some(None)` when they all say "no limit".
+fn smallest_limit(root: &Path, own_path: &str, file: &str) -> Option<Option<u64>> {
+    let mut dir = root.join(own_path);
+    let mut found = None;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+            let limit = parse_limit(&text);
+            found = Some(match (found.flatten(), limit) {
+                (Some(a), Some(b)) => Some(u64::min(a, b)),
+                (a, b) => a.or(b),
+            });
+        }
+        if dir == root || !dir.pop() || !dir.starts_with(root) {
+            return found;
+        }
+    }
 }
 
 fn parse_limit(text: &str) -> Option<u64> {
@@ -169,16 +212,48 @@ mod tests {
     #[test]
     fn cgroup_limits_are_read_from_v2_then_v1() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(cgroup_limit(dir.path()), None);
+        let in_container = "0::/\n";
+        assert_eq!(cgroup_limit(dir.path(), in_container), None);
         std::fs::create_dir(dir.path().join("memory")).unwrap();
         std::fs::write(dir.path().join("memory/memory.limit_in_bytes"), "9223372036854771712\n").unwrap();
-        assert_eq!(cgroup_limit(dir.path()), None, "v1 unlimited");
+        assert_eq!(cgroup_limit(dir.path(), in_container), None, "v1 unlimited");
         std::fs::write(dir.path().join("memory/memory.limit_in_bytes"), "536870912\n").unwrap();
-        assert_eq!(cgroup_limit(dir.path()), Some(512 * MIB));
+        assert_eq!(cgroup_limit(dir.path(), in_container), Some(512 * MIB));
         std::fs::write(dir.path().join("memory.max"), "max\n").unwrap();
-        assert_eq!(cgroup_limit(dir.path()), None, "v2 wins over v1");
+        assert_eq!(cgroup_limit(dir.path(), in_container), None, "v2 wins over v1");
         std::fs::write(dir.path().join("memory.max"), "402653184\n").unwrap();
-        assert_eq!(cgroup_limit(dir.path()), Some(384 * MIB));
+        assert_eq!(cgroup_limit(dir.path(), in_container), Some(384 * MIB));
+    }
+
+    #[test]
+    fn the_process_own_cgroup_and_its_ancestors_are_read() {
+        // v1: the process is in /app/worker of the memory hierarchy.
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = "4:memory:/app/worker\n1:cpu,cpuacct:/other\n0::/\n";
+        let worker = dir.path().join("memory/app/worker");
+        std::fs::create_dir_all(&worker).unwrap();
+        let unlimited = "9223372036854771712\n";
+        std::fs::write(dir.path().join("memory/memory.limit_in_bytes"), unlimited).unwrap();
+        std::fs::write(dir.path().join("memory/app/memory.limit_in_bytes"), unlimited).unwrap();
+        std::fs::write(worker.join("memory.limit_in_bytes"), "268435456\n").unwrap();
+        assert_eq!(cgroup_limit(dir.path(), v1), Some(256 * MIB), "its own cgroup");
+        std::fs::write(dir.path().join("memory/app/memory.limit_in_bytes"), "134217728\n").unwrap();
+        assert_eq!(cgroup_limit(dir.path(), v1), Some(128 * MIB), "a smaller parent wins");
+
+        // v2: the same below the unified root.
+        let dir = tempfile::tempdir().unwrap();
+        let scope = dir.path().join("system.slice/run-1.scope");
+        std::fs::create_dir_all(&scope).unwrap();
+        std::fs::write(dir.path().join("system.slice/memory.max"), "max\n").unwrap();
+        std::fs::write(scope.join("memory.max"), "402653184\n").unwrap();
+        assert_eq!(
+            cgroup_limit(dir.path(), "0::/system.slice/run-1.scope\n"),
+            Some(384 * MIB)
+        );
+        // A path the mount does not show (a container without its own cgroup
+        // namespace): the mount's root still counts.
+        std::fs::write(dir.path().join("memory.max"), "536870912\n").unwrap();
+        assert_eq!(cgroup_limit(dir.path(), "0::/kubepods/pod1/ctr\n"), Some(512 * MIB));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! deadline (invalid bodies refused with 502, the valid one served, or shed
 //! with 503 + Retry-After; never a trap), and its resident high-water mark
 //! must stay under the budget plus the fixed overhead stated below. Also: the start-up check against the
-//! container's memory limit.
+//! container's memory limit, and, where the machine allows it, the same hostile load on a host inside
+//! a real memory cgroup sized by the README's rule: the kernel never has to kill it.
 
 mod support;
 
@@ -13,7 +14,7 @@ use doc_fixtures::hostile::Hostile;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{component, request, Host, Script, ScriptedUpstream};
+use support::{component, request, Host, MemoryCgroup, Script, ScriptedUpstream};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -88,10 +89,35 @@ async fn hostile_load(host: &Host, clients: usize, cases: &Arc<Vec<Hostile>>, ro
 }
 
 fn start_doc_proxy(component_path: &std::path::Path, upstream: &str, host_args: &[&str]) -> Host {
-    let deadline = format!("DEADLINE_MS={DEADLINE_MS}");
-    let mut args = vec!["--upstream-url", upstream, "--env", &deadline];
-    args.extend_from_slice(host_args);
-    Host::start(component_path, &args)
+    Host::start(
+        component_path,
+        &doc_proxy_args(upstream, host_args)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The host's arguments for doc-proxy against `upstream` with our deadline.
+fn doc_proxy_args(upstream: &str, host_args: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--upstream-url",
+        upstream,
+        "--env",
+        &format!("DEADLINE_MS={DEADLINE_MS}"),
+    ]
+    .map(String::from)
+    .into();
+    args.extend(host_args.iter().map(|a| a.to_string()));
+    args
+}
+
+/// The memory plan the host logged at start.
+fn memory_plan(host: &Host) -> serde_json::Value {
+    host.log_lines()
+        .into_iter()
+        .find(|l| l.to_string().contains("memory plan"))
+        .expect("the memory plan is logged at start")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -109,11 +135,7 @@ async fn hostile_bodies_32_at_a_time_stay_within_the_budget() {
             "32MiB",
         ],
     );
-    let plan = host
-        .log_lines()
-        .into_iter()
-        .find(|l| l.to_string().contains("memory plan"))
-        .expect("the memory plan is logged at start");
+    let plan = memory_plan(&host);
     assert_eq!(plan["concurrency"], 6, "{plan}");
 
     let tally = hostile_load(&host, 32, &cases, 2).await;
@@ -150,12 +172,10 @@ async fn hostile_bodies_32_at_a_time_stay_within_the_budget() {
     assert_eq!(livez.status, 200);
 }
 
-#[test]
-fn a_worst_case_over_the_container_limit_refuses_to_start() {
-    let cgroup = tempfile::tempdir().unwrap();
-    // 256 MiB of memory for 4 x 64 MiB instances plus 96 MiB of host: too little.
-    std::fs::write(cgroup.path().join("memory.max"), format!("{}\n", 256 * MIB)).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+/// Runs `host` (the host binary, or a wrapper that execs it) with 4 x 64 MiB
+/// of guest memory, which must not fit: it exits at once, saying why.
+fn start_refused(mut host: std::process::Command) -> String {
+    let output = host
         .arg("--component")
         .arg(component("doc_proxy"))
         .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
@@ -165,14 +185,24 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
             "--max-instance-memory-bytes",
             "64MiB",
         ])
-        .args(["--host-memory-overhead", "96MiB"])
-        .arg("--cgroup-root")
-        .arg(cgroup.path())
         .output()
         .unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!output.status.success(), "started anyway: {log}");
     assert!(log.contains("exceeds the container's memory limit"), "{log}");
+    log
+}
+
+#[test]
+fn a_worst_case_over_the_container_limit_refuses_to_start() {
+    let cgroup = tempfile::tempdir().unwrap();
+    // 256 MiB of memory for 4 x 64 MiB instances plus 96 MiB of host: too little.
+    std::fs::write(cgroup.path().join("memory.max"), format!("{}\n", 256 * MIB)).unwrap();
+    let mut host = std::process::Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"));
+    host.args(["--host-memory-overhead", "96MiB"])
+        .arg("--cgroup-root")
+        .arg(cgroup.path());
+    let log = start_refused(host);
     for flag in [
         "--guest-memory-budget",
         "--max-instance-memory-bytes",
@@ -195,6 +225,72 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
         ],
     );
     host.terminate();
+}
+
+/// The same hostile load on a host inside a real memory cgroup, limited to the
+/// README's rule: 6 instances x 32 MiB + 96 MiB host + 16 MiB of request
+/// bodies = 304 MiB, plus 16 MiB for the page cache the kernel also charges.
+/// The host reads the limit itself at start, and the kernel kills nothing.
+#[cfg_attr(
+    not(memory_cgroup),
+    ignore = "this machine does not let the tests make a memory cgroup"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_bodies_under_a_real_memory_limit_kill_nothing() {
+    let (upstream, cases) = hostile_upstream().await;
+    let limit = 320 * MIB;
+    let cgroup = MemoryCgroup::create(limit);
+    let budget = [
+        "--guest-memory-budget",
+        "192MiB",
+        "--max-instance-memory-bytes",
+        "32MiB",
+    ];
+    let args = doc_proxy_args(&upstream.url(), &budget);
+    let mut host = Host::start_in_cgroup(
+        &component("doc_proxy"),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &cgroup,
+    );
+    let plan = memory_plan(&host);
+    assert_eq!(
+        plan["container_limit"], "320.0 MiB",
+        "the host read its cgroup's limit: {plan}"
+    );
+    assert_eq!(plan["worst_case"], "304.0 MiB", "{plan}");
+
+    let tally = hostile_load(&host, 32, &cases, 2).await;
+    eprintln!(
+        "32 clients under a {} MiB cgroup: {tally:?}, VmHWM {} MiB, cgroup peak {:?} MiB",
+        limit / MIB,
+        host.memory_high_water_mark() / MIB,
+        cgroup.peak().map(|b| b / MIB)
+    );
+    assert!(host.is_running(), "the host died under hostile bodies");
+    assert_eq!(cgroup.oom_kills(), 0, "the kernel killed a process in the cgroup");
+    assert!(tally.wrong.is_empty(), "wrong answers: {:?}", tally.wrong);
+    assert!(
+        tally.statuses.get(&502).copied().unwrap_or(0) >= cases.len(),
+        "{tally:?}"
+    );
+    assert!(
+        tally.slowest < Duration::from_millis(DEADLINE_MS + 2_000),
+        "slowest answer {:?}",
+        tally.slowest
+    );
+    drop(host);
+}
+
+/// A real cgroup limit too small for the flags: the host refuses to start.
+#[cfg_attr(
+    not(memory_cgroup),
+    ignore = "this machine does not let the tests make a memory cgroup"
+)]
+#[test]
+fn a_real_memory_limit_too_small_for_the_flags_refuses_to_start() {
+    let cgroup = MemoryCgroup::create(256 * MIB);
+    let log = start_refused(cgroup.command(env!("CARGO_BIN_EXE_doc-proxy-host")));
+    assert!(log.contains("256.0 MiB"), "names the cgroup's limit: {log}");
 }
 
 /// Measurement, not a check: the high-water mark for the hostile set at 1, 8

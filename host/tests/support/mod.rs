@@ -5,6 +5,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+mod cgroup;
+mod memory_cgroup_dir;
+pub use cgroup::MemoryCgroup;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -46,10 +50,22 @@ pub struct Host {
 impl Host {
     /// Starts the host on `component` with extra command-line `args`.
     pub fn start(component: &std::path::Path, args: &[&str]) -> Host {
+        Host::spawn(Command::new(env!("CARGO_BIN_EXE_doc-proxy-host")), component, args)
+    }
+
+    /// Like `start`, but the host runs in `cgroup` from its first instruction,
+    /// so its start-up check reads that cgroup's limit and the kernel enforces it.
+    pub fn start_in_cgroup(component: &std::path::Path, args: &[&str], cgroup: &MemoryCgroup) -> Host {
+        Host::spawn(cgroup.command(env!("CARGO_BIN_EXE_doc-proxy-host")), component, args)
+    }
+
+    /// Runs `command` (the host binary, or a wrapper that execs it) with the
+    /// test's standard flags, and waits until it listens.
+    fn spawn(mut command: Command, component: &std::path::Path, args: &[&str]) -> Host {
         // Under target/, private to this user: the host refuses a cache
         // directory others can write.
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("doc-proxy-test-cache");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+        let mut child = command
             .arg("--component")
             .arg(component)
             .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
