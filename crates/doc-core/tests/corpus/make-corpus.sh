@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates this corpus from the project's own fixtures (doc-fixtures) with
-# real tools: qpdf rewrites the fixture PDF the ways real producers write
+# real tools: qpdf and Ghostscript rewrite the fixture PDF the ways real producers write
 # PDFs; ImageMagick, optipng and pngcrush re-encode the fixture PNG (palette,
 # 16-bit, grey of 1, 2, 8 and 16 bits, alpha, interlaced, split image data); damage.py breaks copies
 # of them the ways transfers and bad producers do
-# (apt install qpdf imagemagick optipng pngcrush). The outputs are checked in (qpdf's encryption salts and
+# (apt install qpdf ghostscript imagemagick optipng pngcrush). The outputs are checked in (qpdf's encryption salts and
 # IDs are random, so a rerun differs byte for byte but not in kind);
 # tests/corpus.rs requires every file in valid/ to be accepted and every file
 # in damaged/ to be refused.
@@ -13,8 +13,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
-for tool in qpdf /usr/bin/convert optipng pngcrush; do
-  command -v "$tool" >/dev/null || { echo "make-corpus.sh: needs $tool (apt install qpdf imagemagick optipng pngcrush)" >&2; exit 1; }
+for tool in qpdf gs /usr/bin/convert optipng pngcrush; do
+  command -v "$tool" >/dev/null || { echo "make-corpus.sh: needs $tool (apt install qpdf ghostscript imagemagick optipng pngcrush)" >&2; exit 1; }
 done
 
 work=$(mktemp -d)
@@ -36,6 +36,9 @@ qpdf --encrypt "" owner 256 -- "$src" "$v/encrypted-aes256.pdf"
 qpdf --encrypt "" owner 128 --use-aes=y -- "$src" "$v/encrypted-aes128.pdf"
 qpdf --allow-weak-crypto --encrypt "" owner 128 --use-aes=n -- "$src" "$v/encrypted-rc4.pdf"
 qpdf --encrypt "" owner 256 -- --object-streams=generate "$src" "$v/encrypted-aes256-object-streams.pdf"
+# Another producer: Ghostscript's pdfwrite writes the whole file anew (its own
+# object order, indirect /Length).
+gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=pdfwrite -o "$v/ghostscript.pdf" "$src"
 # An incremental update: the original bytes, then a new version of the
 # catalog and an xref section chained to the old one with /Prev.
 python3 "$here/damage.py" incremental "$src" "$v/incremental-update.pdf"
@@ -48,6 +51,7 @@ python3 "$here/damage.py" cut-middle "$src" "$d/middle-cut-out.pdf"
 python3 "$here/damage.py" truncate "$src" "$d/truncated.pdf"
 python3 "$here/damage.py" flip-stream "$v/object-streams.pdf" "$d/object-streams-flipped-xref-stream.pdf" --last
 python3 "$here/damage.py" shift "$v/object-streams.pdf" "$d/object-streams-offsets-shifted.pdf"
+python3 "$here/damage.py" flip-stream "$v/ghostscript.pdf" "$d/ghostscript-flipped-flate-byte.pdf"
 python3 "$here/damage.py" truncate "$v/encrypted-aes256.pdf" "$d/encrypted-truncated.pdf"
 python3 "$here/damage.py" cut-stream-byte "$v/encrypted-aes256.pdf" "$d/encrypted-stream-short.pdf"
 
