@@ -158,6 +158,14 @@ fn a_length_reference_into_an_object_stream_must_have_generation_0() {
 }
 
 #[test]
+fn an_object_offset_at_the_end_of_the_data_is_malformed() {
+    // The object would start exactly where the stream's data ends.
+    let header = format!("2 {} ", PAGES.len());
+    let verdict = check(&pdf(&header, PAGES, 1, 0)).unwrap_err().to_string();
+    assert!(verdict.contains("object stream header is malformed"), "{verdict}");
+}
+
+#[test]
 fn first_may_reach_the_end_of_the_data_but_not_pass_it() {
     let what = |data: &[u8]| match check(data) {
         Err(PdfError::Object { what, .. }) => what,

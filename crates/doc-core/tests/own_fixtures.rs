@@ -45,7 +45,12 @@ fn error_pages_and_empty_bodies_are_rejected() {
     assert_eq!(xml, Err(Rejection::UnknownFormat { looks_like: "markup" }));
     let json = check(br#"{"error":"upstream exploded"}"#);
     assert_eq!(json, Err(Rejection::UnknownFormat { looks_like: "json" }));
-    assert!(check(b"GIF89a....").is_err());
+    let array = check(b"[1, 2]");
+    assert_eq!(array, Err(Rejection::UnknownFormat { looks_like: "json" }));
+    let text = check(b"Service Unavailable\r\n");
+    assert_eq!(text, Err(Rejection::UnknownFormat { looks_like: "text" }));
+    let gif = check(b"GIF89a\x01\x00\x01\x00");
+    assert_eq!(gif, Err(Rejection::UnknownFormat { looks_like: "binary" }));
     assert!(check(b"%PDF-").is_err());
     // The version must be digits: the fixture with `%PDF-x.y` is not a PDF.
     let mut lettered = doc_fixtures::pdf();

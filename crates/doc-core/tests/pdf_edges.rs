@@ -133,20 +133,24 @@ fn a_subsection_longer_than_the_file_is_refused_before_reading() {
     // The fixture's table starts `xref\r\n0 N\r\n`.
     let at = pdf.windows(6).position(|w| w == b"xref\r\n").unwrap() + 6;
     let end = at + pdf[at..].iter().position(|&b| b == b'\r').unwrap();
-    let mut huge = pdf.clone();
-    huge.splice(at..end, b"0 99999999".iter().copied());
-    // Offsets after the table moved: the check must come first anyway.
-    let verdict = check(&huge);
-    assert!(
-        matches!(
-            verdict,
-            Err(PdfError::Xref {
-                what: "subsection runs past the end of the file",
-                ..
-            })
-        ),
-        "{verdict:?}"
-    );
+    // One row more than the rest of the file holds, and far more.
+    let just_past = (pdf.len() - at) / 20 + 1;
+    for count in [just_past, 99_999_999] {
+        let mut huge = pdf.clone();
+        huge.splice(at..end, format!("0 {count}").bytes());
+        // Offsets after the table moved: the check must come first anyway.
+        let verdict = check(&huge);
+        assert!(
+            matches!(
+                verdict,
+                Err(PdfError::Xref {
+                    what: "subsection runs past the end of the file",
+                    ..
+                })
+            ),
+            "{count} rows: {verdict:?}"
+        );
+    }
 }
 
 #[test]
@@ -181,4 +185,29 @@ fn objects_and_streams_are_counted() {
     // qpdf --show-xref: objects 1, 6 and 7 (object stream, content, xref
     // stream) in the file, 2 to 5 in object stream 1.
     assert_eq!((packed.objects, packed.streams), (7, 3), "{packed:?}");
+}
+
+/// `pdf` with `from` replaced by `to` once (same length, so offsets hold).
+fn edited(pdf: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let text = String::from_utf8(pdf.to_vec()).unwrap();
+    assert!(text.contains(from), "{from:?} not in the document");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn the_root_must_be_an_object_the_xref_holds() {
+    let pdf = one_stream_pdf("", b"x");
+    assert_eq!(check(&pdf), Ok(()));
+    assert_eq!(check(&edited(&pdf, "/Root 1 0 R", "/Root 7 0 R")), Err(PdfError::Root));
+}
+
+#[test]
+fn startxref_at_something_else_is_a_startxref_error() {
+    let pdf = one_stream_pdf("", b"x");
+    let text = String::from_utf8(pdf.clone()).unwrap();
+    let xref = text.rfind("\nxref\n").unwrap() + 1;
+    // Point startxref at the header line instead of the table.
+    let pointed = text.replacen(&format!("startxref\n{xref}\n"), "startxref\n0\n", 1);
+    assert_eq!(check(pointed.as_bytes()), Err(PdfError::StartXref { offset: 0 }));
 }

@@ -106,7 +106,8 @@ fn describe(data: &[u8]) -> &'static str {
     let head: Vec<u8> = data[start..].iter().take(16).map(u8::to_ascii_lowercase).collect();
     if head.starts_with(b"<!doctype html") || head.starts_with(b"<html") {
         "html"
-    } else if head.starts_with(b"<?xml") || head.starts_with(b"<") {
+    } else if head.starts_with(b"<") {
+        // XML, SVG, or any other markup.
         "markup"
     } else if head.starts_with(b"{") || head.starts_with(b"[") {
         "json"

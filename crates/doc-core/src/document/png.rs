@@ -310,14 +310,18 @@ impl ImageData {
         }
     }
 
-    /// Inflates one `IDAT` chunk's bytes, and whatever output they complete
-    /// (a full output buffer may hide more, so it is drained before returning).
+    /// Inflates one `IDAT` chunk's bytes, and whatever output they complete.
+    /// zlib is called until it makes no progress: its output can outlast its
+    /// input (a long match still being copied), so used-up input alone does
+    /// not mean the chunk is done.
     fn feed(&mut self, mut input: &[u8], at: usize) -> Result<(), PngError> {
         let error = |what| PngError::ImageData { at, what };
-        let mut buffer_full = false;
-        while !input.is_empty() || (buffer_full && !self.ended) {
+        loop {
             if self.ended {
-                return Err(error("data after the end of the zlib stream"));
+                return match input.is_empty() {
+                    true => Ok(()),
+                    false => Err(error("data after the end of the zlib stream")),
+                };
             }
             let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
             let status = self
@@ -325,24 +329,20 @@ impl ImageData {
                 .decompress(input, &mut self.buf, FlushDecompress::None)
                 .map_err(|_| error("not a valid zlib stream"))?;
             input = &input[(self.state.total_in() - before_in) as usize..];
-            let produced = self.state.total_out() - before_out;
-            buffer_full = produced == self.buf.len() as u64;
             if self.state.total_out() > self.expected {
                 return Err(error("more image data than IHDR describes"));
             }
-            match status {
-                Status::StreamEnd => self.ended = true,
-                Status::Ok | Status::BufError => {
-                    if self.state.total_in() == before_in && produced == 0 {
-                        if !input.is_empty() {
-                            return Err(error("the zlib stream makes no progress"));
-                        }
-                        break; // drained: the rest needs the next IDAT
-                    }
-                }
+            if status == Status::StreamEnd {
+                self.ended = true;
+            } else if (self.state.total_in(), self.state.total_out()) == (before_in, before_out) {
+                // With a whole free buffer, zlib stops only when its input is
+                // used up; the rest of the stream is in the next IDAT.
+                return match input.is_empty() {
+                    true => Ok(()),
+                    false => Err(error("the zlib stream makes no progress")),
+                };
             }
         }
-        Ok(())
     }
 
     /// After the last `IDAT`: the stream has ended (its Adler-32 checked) at

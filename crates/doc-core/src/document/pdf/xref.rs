@@ -234,7 +234,6 @@ impl<'a, 'i> XrefReader<'a, 'i> {
                 let kind = if widths[0] == 0 { 1 } else { values[0] };
                 let num = u32::try_from(first + i).map_err(|_| xref_error(at, "bad /Index"))?;
                 let entry = match kind {
-                    0 => continue,
                     1 => Entry::InUse {
                         offset: usize::try_from(values[1]).map_err(|_| xref_error(at, "bad offset"))?,
                         gen: u16::try_from(values[2]).map_err(|_| xref_error(at, "bad generation"))?,
@@ -243,7 +242,7 @@ impl<'a, 'i> XrefReader<'a, 'i> {
                         stream: u32::try_from(values[1]).map_err(|_| xref_error(at, "bad stream"))?,
                         index: u32::try_from(values[2]).map_err(|_| xref_error(at, "bad stream index"))?,
                     },
-                    _ => continue, // reserved types are treated as null references
+                    _ => continue, // free (0), or reserved types, which mean a null reference
                 };
                 table.entry(num).or_insert(entry);
             }
