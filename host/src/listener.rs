@@ -1,6 +1,8 @@
 //! The accept loop both listeners share: HTTP/1.1 with keep-alive, TCP_NODELAY,
 //! a bounded request head, and graceful shutdown that lets in-flight requests
-//! finish within the drain timeout.
+//! finish within the drain timeout. Connections hyper ends itself (a head too
+//! large or too slow, a malformed one) never reach the service, so they are
+//! counted here, by kind.
 
 use http_body::Body;
 use hyper::body::Incoming;
@@ -21,13 +23,15 @@ pub struct ConnectionLimits {
 }
 
 /// Serves `listener` with `handler` until `shutdown` turns true, then stops
-/// accepting and waits up to `drain` for open requests.
+/// accepting and waits up to `drain` for open requests. `errors` counts the
+/// connections that end in an error, by listener and `ConnectionError` kind.
 pub async fn serve<F, Fut, B>(
     name: &'static str,
     listener: TcpListener,
     limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
+    errors: prometheus::IntCounterVec,
     handler: F,
 ) where
     F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
@@ -58,9 +62,12 @@ pub async fn serve<F, Fut, B>(
                     .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service_fn(handler));
                 let connection = graceful.watch(connection);
+                let errors = errors.clone();
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
-                        tracing::debug!(listener = name, %peer, error = %e, "connection ended with an error");
+                        let kind = connection_error_kind(&e);
+                        errors.with_label_values(&[name, kind]).inc();
+                        tracing::debug!(listener = name, %peer, kind, error = %e, "connection ended with an error");
                     }
                 });
             }
@@ -71,6 +78,21 @@ pub async fn serve<F, Fut, B>(
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!(listener = name, "drained"),
         _ = tokio::time::sleep(drain) => tracing::warn!(listener = name, drain_ms = drain.as_millis() as u64, "drain timeout: closing open connections"),
+    }
+}
+
+/// The metric label for a connection hyper ended with `e`.
+fn connection_error_kind(e: &hyper::Error) -> &'static str {
+    if e.is_parse_too_large() {
+        "header_too_large"
+    } else if e.is_timeout() {
+        "header_timeout"
+    } else if e.is_parse() {
+        "malformed"
+    } else if e.is_incomplete_message() {
+        "incomplete"
+    } else {
+        "io"
     }
 }
 

@@ -186,6 +186,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         draining: draining.clone(),
     });
     let ready = Arc::new(AtomicBool::new(false));
+    let connection_errors = metrics.connection_errors.clone();
     let admin = Arc::new(admin::Admin {
         metrics,
         ready: ready.clone(),
@@ -212,6 +213,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         limits,
         public_stopped,
         args.drain_timeout,
+        connection_errors.clone(),
         move |req| proxy.clone().handle(req),
     ));
     let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
@@ -221,6 +223,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         limits,
         admin_stopped,
         args.drain_timeout,
+        connection_errors,
         move |req| admin.clone().handle(req),
     ));
     ready.store(true, Ordering::Release);

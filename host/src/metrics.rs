@@ -21,6 +21,7 @@ pub struct Metrics {
     pub verdict_cache_lookups: IntCounterVec,
     pub verdict_cache_puts: IntCounterVec,
     pub verdict_cache_entries: IntGauge,
+    pub connection_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -102,6 +103,17 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        let connection_errors = IntCounterVec::new(
+            Opts::new(
+                "http_connection_errors_total",
+                "Connections that ended in an error before or between requests, by listener and kind \
+                 (header_too_large: answered 431, or 414 for a URI; malformed: answered 400; header_timeout: the head did not \
+                 arrive in time, closed; incomplete: the client left mid-request; io: read or write failed).",
+            ),
+            &["listener", "kind"],
+        )
+        .expect("valid metric");
+
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -114,6 +126,7 @@ impl Metrics {
             Box::new(verdict_cache_lookups.clone()),
             Box::new(verdict_cache_puts.clone()),
             Box::new(verdict_cache_entries.clone()),
+            Box::new(connection_errors.clone()),
             Box::new(crate::logging::DROPPED.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
@@ -131,6 +144,7 @@ impl Metrics {
             verdict_cache_lookups,
             verdict_cache_puts,
             verdict_cache_entries,
+            connection_errors,
         }
     }
 

@@ -8,6 +8,7 @@ use doc_core::DocumentKind;
 use std::sync::Arc;
 use std::time::Duration;
 use support::{request, start_doc_proxy, start_dummy_upstream, Host};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn upstream_url(upstream: &Host) -> String {
     format!("http://{}", upstream.public)
@@ -145,6 +146,44 @@ async fn oversized_request_headers_get_431_and_the_host_keeps_serving() {
     let huge = "x".repeat(64 * 1024);
     let reply = request(proxy.public, "GET", "/1", &[("x-filler", &huge)]).await;
     assert_eq!(reply.status, 431);
+    assert_eq!(request(proxy.public, "GET", "/1", &[]).await.status, 200);
+    let counted = r#"http_connection_errors_total{kind="header_too_large",listener="public"}"#;
+    assert_eq!(proxy.metric(counted).await, 1.0);
+}
+
+#[tokio::test]
+async fn heads_too_slow_or_malformed_are_counted() {
+    let upstream = start_dummy_upstream(&[]);
+    let url = upstream_url(&upstream);
+    let proxy = Host::start(
+        &support::component("doc_proxy"),
+        &["--upstream-url", &url, "--header-read-timeout", "300ms"],
+    );
+    // Half a request line, then nothing: hyper closes the connection.
+    let mut slow = tokio::net::TcpStream::connect(proxy.public).await.unwrap();
+    slow.write_all(b"GET /1 HT").await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the slow connection was closed");
+    // Not HTTP at all: 400.
+    let mut garbage = tokio::net::TcpStream::connect(proxy.public).await.unwrap();
+    garbage.write_all(b"\x01\x02 nonsense\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), garbage.read_to_end(&mut answer)).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    let count = |kind: &'static str| {
+        let sample = format!(r#"http_connection_errors_total{{kind="{kind}",listener="public"}}"#);
+        let proxy = &proxy;
+        async move { proxy.metric(&sample).await }
+    };
+    assert_eq!(count("header_timeout").await, 1.0);
+    assert_eq!(count("malformed").await, 1.0);
+    // Still serving.
     assert_eq!(request(proxy.public, "GET", "/1", &[]).await.status, 200);
 }
 
