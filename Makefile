@@ -37,7 +37,7 @@ TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
 .PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory clean \
 	musl-target build-static dist image image-test k8s-check tools \
-	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check deny
+	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -130,6 +130,9 @@ ci: fmt-check clippy deny test tf-check gha-check names-check deploy-check k8s-c
 
 deny: ## Dependencies against deny.toml: licenses, bans, sources (offline; advisories run in GitHub CI). Needs cargo-deny
 	cargo deny --locked check --hide-inclusion-graph bans licenses sources
+
+fuzz: ## cargo-fuzz (nightly) on the document validators, the id parser and the configuration, FUZZ_SECONDS each (default 60)
+	scripts/fuzz.sh
 
 bench: build dist ## Upstream direct, the service, the image's static build, and the service with the verdict cache off, side by side; req/s, p50, p99, ratios
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
