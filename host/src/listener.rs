@@ -24,7 +24,7 @@ pub struct ConnectionLimits {
 
 /// Serves `listener` with `handler` until `shutdown` turns true, then stops
 /// accepting and waits up to `drain` for open requests. `errors` counts the
-/// connections that end in an error, by listener and `ConnectionError` kind.
+/// connections that end in an error, by listener and `connection_error_kind`.
 pub async fn serve<F, Fut, B>(
     name: &'static str,
     listener: TcpListener,
