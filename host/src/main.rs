@@ -8,6 +8,7 @@
 //! `compile` and `probe` are helpers for container images (see `cli.rs`).
 
 mod admin;
+mod cgroup_path;
 mod cli;
 mod compile_cache;
 mod engine;

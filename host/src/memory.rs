@@ -5,6 +5,7 @@
 //! is tested natively; `main.rs` applies the plan, `state.rs` enforces the
 //! per-instance share.
 
+use crate::cgroup_path::own_cgroup_path;
 use bytesize::ByteSize;
 use std::path::Path;
 
@@ -99,25 +100,14 @@ pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
 /// process's own cgroup up to the root, and the smallest one found wins, as
 /// the kernel enforces every ancestor's limit.
 pub fn cgroup_limit(root: &Path, self_cgroup: &str) -> Option<u64> {
-    let own_path = |v2: bool| {
-        self_cgroup.lines().find_map(|line| {
-            let mut fields = line.splitn(3, ':');
-            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-            let wanted = if v2 {
-                controllers.is_empty()
-            } else {
-                controllers.split(',').any(|c| c == "memory")
-            };
-            wanted.then(|| path.trim_start_matches('/').to_owned())
-        })
-    };
-    let v2 = smallest_limit(root, &own_path(true).unwrap_or_default(), "memory.max");
+    let v2 = smallest_limit(
+        root,
+        own_cgroup_path(self_cgroup, true).unwrap_or_default(),
+        "memory.max",
+    );
     let v1 = || {
-        smallest_limit(
-            &root.join("memory"),
-            &own_path(false).unwrap_or_default(),
-            "memory.limit_in_bytes",
-        )
+        let own = own_cgroup_path(self_cgroup, false).unwrap_or_default();
+        smallest_limit(&root.join("memory"), own, "memory.limit_in_bytes")
     };
     v2.or_else(v1)?
 }
