@@ -21,24 +21,31 @@ async fn fetch_through(script: impl Fn(usize) -> Script + Send + Sync + 'static)
     (reply, upstream.hits.load(std::sync::atomic::Ordering::SeqCst))
 }
 
-async fn expect_502(script: impl Fn(usize) -> Script + Send + Sync + 'static, detail: &str) {
+/// Documents the validator rejects get the content attempts (at once, no
+/// backoff); statuses and oversized bodies the transport attempts.
+const CONTENT: u64 = doc_core::config::MAX_CONTENT_ATTEMPTS.default;
+const TRANSPORT: u64 = doc_core::config::MAX_ATTEMPTS.default;
+
+/// The same bad answer every time: `attempts` are used up, then 502.
+async fn expect_502(script: impl Fn(usize) -> Script + Send + Sync + 'static, attempts: u64, detail: &str) {
     let (reply, hits) = fetch_through(script).await;
     let problem = reply.problem(502);
-    assert_eq!(problem["attempts"], 3);
-    assert_eq!(hits, 3);
+    assert_eq!(problem["attempts"], attempts);
+    assert_eq!(hits as u64, attempts);
     let text = problem["detail"].as_str().unwrap();
     assert!(text.contains(detail), "detail {text:?} lacks {detail:?}");
 }
 
 #[tokio::test]
 async fn empty_body_with_200() {
-    expect_502(|_| Script::ok("application/pdf", Vec::new()), "empty body").await;
+    expect_502(|_| Script::ok("application/pdf", Vec::new()), CONTENT, "empty body").await;
 }
 
 #[tokio::test]
 async fn html_error_page_with_200() {
     expect_502(
         |_| Script::ok("text/html", b"<!DOCTYPE html><html><body>Oops</body></html>".to_vec()),
+        CONTENT,
         "html",
     )
     .await;
@@ -48,6 +55,7 @@ async fn html_error_page_with_200() {
 async fn json_error_with_200() {
     expect_502(
         |_| Script::ok("application/json", br#"{"error":"internal"}"#.to_vec()),
+        CONTENT,
         "json",
     )
     .await;
@@ -57,6 +65,7 @@ async fn json_error_with_200() {
 async fn corrupt_pdf_labelled_pdf() {
     expect_502(
         |_| Script::ok("application/pdf", doc_fixtures::corrupt_pdf()),
+        CONTENT,
         "invalid PDF",
     )
     .await;
@@ -67,6 +76,7 @@ async fn truncated_png_with_matching_length() {
     let png = doc_fixtures::png();
     expect_502(
         move |_| Script::ok("image/png", png[..png.len() - 20].to_vec()),
+        CONTENT,
         "invalid PNG",
     )
     .await;
@@ -89,6 +99,7 @@ async fn body_shorter_than_its_content_length() {
 async fn other_formats_are_refused() {
     expect_502(
         |_| Script::ok("image/gif", b"GIF89a\x01\x00\x01\x00".to_vec()),
+        CONTENT,
         "neither PDF nor PNG",
     )
     .await;
@@ -98,6 +109,7 @@ async fn other_formats_are_refused() {
 async fn oversized_with_content_length_is_refused_unread() {
     expect_502(
         |_| Script::ok("application/pdf", vec![b'%'; 200_000]),
+        TRANSPORT,
         "larger than 65536",
     )
     .await;
@@ -111,7 +123,7 @@ async fn oversized_without_content_length_is_cut_off() {
         body: vec![b'%'; 200_000],
         content_length: Some(None),
     };
-    expect_502(script, "larger than 65536").await;
+    expect_502(script, TRANSPORT, "larger than 65536").await;
 }
 
 #[tokio::test]
@@ -122,7 +134,7 @@ async fn upstream_5xx() {
         body: b"busy".to_vec(),
         content_length: None,
     };
-    expect_502(script, "HTTP 503").await;
+    expect_502(script, TRANSPORT, "HTTP 503").await;
 }
 
 #[tokio::test]
@@ -213,4 +225,33 @@ async fn an_upstream_that_drops_connection_attempts_gives_503_at_the_connect_tim
     reply.problem(503);
     assert!(reply.elapsed < Duration::from_millis(1_000), "took {:?}", reply.elapsed);
     drop(listener);
+}
+
+#[tokio::test]
+async fn a_close_delimited_body_at_the_cap_fits_the_instance_memory() {
+    // 8 MiB without Content-Length, under 32 MiB instances (the k8s sizing):
+    // the buffer must not grow to twice the cap on the way (it did, and the
+    // component aborted: 500 instead of the document's own verdict).
+    let upstream = ScriptedUpstream::start(|_| Script::Flood {
+        bytes: 8 << 20,
+        declared: false,
+    })
+    .await;
+    let url = upstream.url();
+    let proxy = support::Host::start(
+        &support::component("doc_proxy"),
+        &[
+            "--upstream-url",
+            &url,
+            "--max-instance-memory-bytes",
+            "32MiB",
+            "--env",
+            "MAX_DOCUMENT_BYTES=8388608",
+            "--env",
+            "MAX_CONTENT_ATTEMPTS=1",
+        ],
+    );
+    let problem = request(proxy.public, "GET", "/1", &[]).await.problem(502);
+    assert!(problem["detail"].as_str().unwrap().contains("invalid PDF"), "{problem}");
+    assert_eq!(proxy.metric("wasm_traps_total").await, 0.0);
 }

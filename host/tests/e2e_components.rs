@@ -102,6 +102,9 @@ async fn two_thousand_requests_never_return_a_bad_document() {
     assert_eq!(proxy.metric("http_requests_in_flight").await, 0.0);
 }
 
+/// Attempts a request gets while every document is rejected.
+const CONTENT_ATTEMPTS: u64 = doc_core::config::MAX_CONTENT_ATTEMPTS.default;
+
 #[tokio::test]
 async fn routes_ids_and_methods() {
     let upstream = start_dummy_upstream(&[]);
@@ -188,18 +191,18 @@ async fn heads_too_slow_or_malformed_are_counted() {
 }
 
 #[tokio::test]
-async fn every_document_corrupt_gives_502_after_three_attempts() {
+async fn every_document_corrupt_gives_502_after_the_content_attempts() {
     let upstream = start_dummy_upstream(&["CORRUPT_PERCENT=100"]);
     let proxy = start_doc_proxy(&upstream_url(&upstream), &[]);
     let reply = request(proxy.public, "GET", "/7", &[]).await;
     let problem = reply.problem(502);
-    assert_eq!(problem["attempts"], 3);
+    assert_eq!(problem["attempts"], CONTENT_ATTEMPTS);
     assert!(problem["detail"].as_str().unwrap().contains("invalid PDF"));
     assert_eq!(
         upstream
             .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)
             .await,
-        3.0
+        CONTENT_ATTEMPTS as f64
     );
     // One warning per rejected document, with the reason and the request id.
     let id = reply.header("x-request-id").unwrap();
@@ -208,17 +211,21 @@ async fn every_document_corrupt_gives_502_after_three_attempts() {
         .into_iter()
         .filter(|l| l["message"] == "upstream document rejected" && l["request_id"] == id)
         .collect();
-    assert_eq!(warnings.len(), 3);
+    assert_eq!(warnings.len() as u64, CONTENT_ATTEMPTS);
     assert_eq!(warnings[0]["code"], "pdf_startxref");
     assert_eq!(warnings[0]["severity"], "WARNING");
 }
 
 #[tokio::test]
 async fn configured_attempts_are_honoured() {
-    let upstream = start_dummy_upstream(&["CORRUPT_PERCENT=100"]);
-    let proxy = start_doc_proxy(&upstream_url(&upstream), &["MAX_ATTEMPTS=5"]);
+    let corrupt = start_dummy_upstream(&["CORRUPT_PERCENT=100"]);
+    let proxy = start_doc_proxy(&upstream_url(&corrupt), &["MAX_CONTENT_ATTEMPTS=7", "MAX_ATTEMPTS=2"]);
     let problem = request(proxy.public, "GET", "/7", &[]).await.problem(502);
-    assert_eq!(problem["attempts"], 5);
+    assert_eq!(problem["attempts"], 7);
+    let failing = start_dummy_upstream(&["ERROR_PERCENT=100"]);
+    let proxy = start_doc_proxy(&upstream_url(&failing), &["MAX_CONTENT_ATTEMPTS=7", "MAX_ATTEMPTS=2"]);
+    let problem = request(proxy.public, "GET", "/7", &[]).await.problem(502);
+    assert_eq!(problem["attempts"], 2);
 }
 
 #[tokio::test]
@@ -288,15 +295,16 @@ async fn component_log_lines_carry_the_request_and_respect_the_level() {
         .into_iter()
         .filter(|l| l["request_id"] == id)
         .collect();
-    // Three rejection warnings and the request line (a 5xx logs at warn); no info lines.
-    assert_eq!(lines.len(), 4, "{lines:#?}");
+    // A rejection warning per attempt and the request line (a 5xx logs at
+    // warn); no info lines.
+    assert_eq!(lines.len() as u64, CONTENT_ATTEMPTS + 1, "{lines:#?}");
     assert!(lines
         .iter()
         .all(|l| l["severity"] == "WARNING" && l["component"] == "doc_proxy"));
     let summary = lines.iter().find(|l| l["message"] == "request").unwrap();
     assert_eq!(summary["status"], 502);
     assert_eq!(summary["id"], 5);
-    assert_eq!(summary["attempts"], 3);
+    assert_eq!(summary["attempts"], CONTENT_ATTEMPTS);
     assert!(summary["time"].is_string() && summary["duration_ms"].is_number());
 }
 

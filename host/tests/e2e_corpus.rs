@@ -38,7 +38,7 @@ async fn through_doc_proxy(path: &Path) -> support::Reply {
     let body = std::fs::read(path).unwrap();
     let label = mime_type(path);
     let upstream = ScriptedUpstream::start(move |_| Script::ok(label, body.clone())).await;
-    let proxy = start_doc_proxy(&upstream.url(), &["MAX_ATTEMPTS=1"]);
+    let proxy = start_doc_proxy(&upstream.url(), &["MAX_CONTENT_ATTEMPTS=1"]);
     request(proxy.public, "GET", "/42", &[]).await
 }
 

@@ -18,7 +18,14 @@ fn corpus_file(name: &str) -> Vec<u8> {
 /// doc-proxy with one attempt per request and these host flags.
 fn doc_proxy(upstream: &ScriptedUpstream, host_args: &[&str]) -> Host {
     let url = upstream.url();
-    let mut args = vec!["--upstream-url", url.as_str(), "--env", "MAX_ATTEMPTS=1"];
+    let mut args = vec![
+        "--upstream-url",
+        url.as_str(),
+        "--env",
+        "MAX_ATTEMPTS=1",
+        "--env",
+        "MAX_CONTENT_ATTEMPTS=1",
+    ];
     args.extend_from_slice(host_args);
     Host::start(&component("doc_proxy"), &args)
 }

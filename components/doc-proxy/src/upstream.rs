@@ -127,8 +127,16 @@ fn read_response(
         wait_ready(&readable, timer)?;
         match stream.read(READ_CHUNK) {
             Ok(chunk) => {
-                if buffer.len() as u64 + chunk.len() as u64 > max_bytes {
+                let needed = buffer.len() + chunk.len();
+                if needed as u64 > max_bytes {
                     return Err(AttemptOutcome::TooLarge { limit: max_bytes });
+                }
+                if needed > buffer.capacity() {
+                    // Doubling, but never past the cap: left to `Vec`, a body
+                    // just under the cap would ask for twice the cap, and the
+                    // instance's memory is sized for the cap (k8s sizing rule).
+                    let grown = (buffer.capacity() * 2).max(needed).min(max_bytes as usize);
+                    buffer.reserve_exact(grown - buffer.len());
                 }
                 buffer.extend_from_slice(&chunk);
             }
@@ -205,10 +213,15 @@ fn outcome_of(code: ErrorCode) -> AttemptOutcome {
         | ErrorCode::DnsTimeout
         | ErrorCode::DnsError(_)
         | ErrorCode::DestinationNotFound
-        | ErrorCode::DestinationUnavailable
         | ErrorCode::DestinationIpProhibited
         | ErrorCode::DestinationIpUnroutable => AttemptOutcome::Unreachable(format!("{code:?}")),
         ErrorCode::HttpRequestDenied => AttemptOutcome::Denied(format!("{code:?}")),
+        // What the doc-proxy host answers while its circuit breaker for the
+        // upstream is open, and when its retry budget refuses a retry
+        // (docs/reliability.md). Other runtimes do not send these for
+        // ordinary failures.
+        ErrorCode::DestinationUnavailable => AttemptOutcome::CircuitOpen,
+        ErrorCode::ConnectionLimitReached => AttemptOutcome::RetryRefused,
         other => AttemptOutcome::Broken(format!("{other:?}")),
     }
 }

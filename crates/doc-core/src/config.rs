@@ -24,6 +24,13 @@ pub const MAX_ATTEMPTS: Knob = Knob {
     max: 10,
     help: "attempts per request, the first included",
 };
+pub const MAX_CONTENT_ATTEMPTS: Knob = Knob {
+    name: "MAX_CONTENT_ATTEMPTS",
+    default: 5,
+    min: 1,
+    max: 10,
+    help: "attempts per request while the upstream's documents are rejected (corrupt, truncated, mislabelled); retried at once",
+};
 pub const DEADLINE_MS: Knob = Knob {
     name: "DEADLINE_MS",
     default: 5_000,
@@ -68,8 +75,9 @@ pub const MAX_DOCUMENT_BYTES: Knob = Knob {
 };
 
 /// All numeric knobs, in the order the README documents them.
-pub const KNOBS: [&Knob; 7] = [
+pub const KNOBS: [&Knob; 8] = [
     &MAX_ATTEMPTS,
+    &MAX_CONTENT_ATTEMPTS,
     &DEADLINE_MS,
     &ATTEMPT_TIMEOUT_MS,
     &CONNECT_TIMEOUT_MS,
@@ -171,6 +179,7 @@ impl Config {
         let ms = |knob: &Knob| read_knob(&lookup, knob).map(Duration::from_millis);
         let retry = RetryPolicy {
             max_attempts: read_knob(&lookup, &MAX_ATTEMPTS)? as u32,
+            max_content_attempts: read_knob(&lookup, &MAX_CONTENT_ATTEMPTS)? as u32,
             deadline: ms(&DEADLINE_MS)?,
             attempt_timeout: ms(&ATTEMPT_TIMEOUT_MS)?,
             backoff_base: ms(&BACKOFF_BASE_MS)?,
@@ -215,11 +224,14 @@ mod tests {
     fn values_are_read_and_bounded() {
         let c = config(&[
             ("MAX_ATTEMPTS", "5"),
+            ("MAX_CONTENT_ATTEMPTS", "7"),
             ("DEADLINE_MS", "800"),
             ("UPSTREAM_URL", "http://up:3000/docs/"),
         ])
         .unwrap();
         assert_eq!(c.retry.max_attempts, 5);
+        assert_eq!(c.retry.max_content_attempts, 7);
+        assert!(config(&[("MAX_CONTENT_ATTEMPTS", "0")]).is_err());
         assert_eq!(c.retry.deadline, Duration::from_millis(800));
         assert_eq!(c.upstream.document_path(7), "/docs/7");
         assert!(config(&[("MAX_ATTEMPTS", "0")]).is_err());

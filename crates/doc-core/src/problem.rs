@@ -205,9 +205,15 @@ impl Problem {
 /// Maps the failed attempts of one request to the error its client gets:
 /// 504 when time ran out (the deadline left no room for another attempt, or the
 /// last attempt timed out), 404 when the upstream says the document does not
-/// exist, 503 when no attempt could connect, 502 otherwise.
+/// exist, 503 when no attempt could connect or the host's circuit breaker is
+/// open, 502 otherwise. A retry the host's budget refused is not an attempt:
+/// the request is judged by the attempts before it.
 /// `deadline_hit` says the deadline, not the attempt count, ended the request.
 pub fn final_error(outcomes: &[AttemptOutcome], deadline_hit: bool, deadline_ms: u64) -> ProxyError {
+    let outcomes = match outcomes.split_last() {
+        Some((AttemptOutcome::RetryRefused, made)) if !made.is_empty() => made,
+        _ => outcomes,
+    };
     let attempts = outcomes.len() as u32;
     let last = outcomes
         .last()
@@ -222,6 +228,9 @@ pub fn final_error(outcomes: &[AttemptOutcome], deadline_hit: bool, deadline_ms:
         Some(AttemptOutcome::Denied(_)) => ProxyError::Misconfigured(
             "the host does not allow calls to the upstream: add its address to the host's outbound allow-list".into(),
         ),
+        Some(AttemptOutcome::CircuitOpen | AttemptOutcome::RetryRefused) => {
+            ProxyError::UpstreamUnavailable { attempts, last }
+        }
         _ if !outcomes.is_empty() && outcomes.iter().all(|o| matches!(o, AttemptOutcome::Unreachable(_))) => {
             ProxyError::UpstreamUnavailable { attempts, last }
         }
@@ -278,6 +287,19 @@ mod tests {
         assert_eq!(denied.status(), 500);
         assert!(denied.extra_headers().is_empty());
         assert_eq!(denied.slug(), "misconfigured");
+    }
+
+    #[test]
+    fn the_host_saying_no_is_a_503_or_the_attempts_before_it() {
+        let corrupt = AttemptOutcome::Rejected(Rejection::Empty);
+        let open = final_error(&[AttemptOutcome::Status(500), AttemptOutcome::CircuitOpen], false, 5000);
+        assert_eq!(open.status(), 503);
+        assert_eq!(open.extra_headers(), vec![("retry-after", "1".to_string())]);
+        // A refused retry is judged by the attempt before it, and not counted.
+        let refused = final_error(&[corrupt, AttemptOutcome::RetryRefused], false, 5000);
+        assert_eq!(refused.status(), 502);
+        assert_eq!(refused.attempts(), Some(1));
+        assert_eq!(final_error(&[AttemptOutcome::RetryRefused], false, 5000).status(), 503);
     }
 
     #[test]

@@ -10,8 +10,14 @@ pub const MIN_ATTEMPT: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts per client request, the first included (≥ 1).
+    /// Attempts per client request, the first included (≥ 1), while attempts
+    /// fail for transport reasons (status, connection, time).
     pub max_attempts: u32,
+    /// Attempts per client request when the last one brought back a document
+    /// that validation rejected. A corrupt document says nothing about the
+    /// upstream's health, so these retries start at once; the host's retry
+    /// budget, not a backoff, keeps them from multiplying load.
+    pub max_content_attempts: u32,
     /// Everything, backoff included, ends by this time after the request arrived.
     pub deadline: Duration,
     /// One attempt (connect, headers and the whole body) may take at most this long.
@@ -25,6 +31,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 3,
+            max_content_attempts: 5,
             deadline: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(2),
             backoff_base: Duration::from_millis(50),
@@ -49,6 +56,12 @@ pub enum AttemptOutcome {
     Denied(String),
     /// The attempt ran out of time (first byte, between bytes, or body).
     TimedOut,
+    /// The host's circuit breaker for the upstream is open: the upstream failed
+    /// recently for every caller, and the host answers for it at once.
+    CircuitOpen,
+    /// The host's retry budget refused this retry: across all requests,
+    /// retries are already at their share of first attempts.
+    RetryRefused,
     /// The connection broke while the response was being read.
     Broken(String),
 }
@@ -64,6 +77,8 @@ impl AttemptOutcome {
             AttemptOutcome::Denied(_) => "outbound_denied",
             AttemptOutcome::TimedOut => "timeout",
             AttemptOutcome::Broken(_) => "broken",
+            AttemptOutcome::CircuitOpen => "circuit_open",
+            AttemptOutcome::RetryRefused => "retry_budget_exhausted",
         }
     }
 
@@ -71,7 +86,7 @@ impl AttemptOutcome {
     pub fn is_retryable(&self) -> bool {
         match self {
             AttemptOutcome::Status(status) => matches!(status, 408 | 425 | 429 | 500..=599),
-            AttemptOutcome::Denied(_) => false,
+            AttemptOutcome::Denied(_) | AttemptOutcome::CircuitOpen | AttemptOutcome::RetryRefused => false,
             _ => true,
         }
     }
@@ -87,6 +102,8 @@ impl std::fmt::Display for AttemptOutcome {
             AttemptOutcome::Denied(why) => write!(f, "the host denied the call to the upstream: {why}"),
             AttemptOutcome::TimedOut => write!(f, "upstream attempt timed out"),
             AttemptOutcome::Broken(why) => write!(f, "upstream connection broke: {why}"),
+            AttemptOutcome::CircuitOpen => write!(f, "the upstream's circuit breaker is open"),
+            AttemptOutcome::RetryRefused => write!(f, "the retry budget refused another attempt"),
         }
     }
 }
@@ -120,10 +137,20 @@ impl RetryPolicy {
     /// Decides what follows a failed attempt number `attempts_made` (1-based),
     /// `elapsed` after the request arrived.
     pub fn next(&self, attempts_made: u32, outcome: &AttemptOutcome, elapsed: Duration, unit_random: f64) -> Next {
-        if !outcome.is_retryable() || attempts_made >= self.max_attempts {
+        let content = matches!(outcome, AttemptOutcome::Rejected(_));
+        let limit = if content {
+            self.max_content_attempts
+        } else {
+            self.max_attempts
+        };
+        if !outcome.is_retryable() || attempts_made >= limit {
             return Next::GiveUp;
         }
-        let delay = self.backoff(attempts_made, unit_random);
+        let delay = if content {
+            Duration::ZERO
+        } else {
+            self.backoff(attempts_made, unit_random)
+        };
         let remaining = self.deadline.saturating_sub(elapsed).saturating_sub(delay);
         if remaining < MIN_ATTEMPT {
             return Next::DeadlineExceeded;
@@ -160,10 +187,46 @@ mod tests {
     #[test]
     fn retries_until_attempts_are_used() {
         let p = RetryPolicy::default();
+        let status = AttemptOutcome::Status(503);
+        assert!(matches!(p.next(1, &status, ms(10), 0.5), Next::Retry { .. }));
+        assert!(matches!(p.next(2, &status, ms(10), 0.5), Next::Retry { .. }));
+        assert_eq!(p.next(3, &status, ms(10), 0.5), Next::GiveUp);
+    }
+
+    #[test]
+    fn rejected_documents_get_their_own_attempts_and_no_backoff() {
+        let p = RetryPolicy::default();
         let corrupt = AttemptOutcome::Rejected(Rejection::Empty);
-        assert!(matches!(p.next(1, &corrupt, ms(10), 0.5), Next::Retry { .. }));
-        assert!(matches!(p.next(2, &corrupt, ms(10), 0.5), Next::Retry { .. }));
-        assert_eq!(p.next(3, &corrupt, ms(10), 0.5), Next::GiveUp);
+        for made in 1..p.max_content_attempts {
+            assert_eq!(
+                p.next(made, &corrupt, ms(10), 0.9),
+                Next::Retry {
+                    delay: Duration::ZERO,
+                    timeout: p.attempt_timeout
+                },
+                "after attempt {made}"
+            );
+        }
+        assert_eq!(p.next(p.max_content_attempts, &corrupt, ms(10), 0.5), Next::GiveUp);
+        // A transport failure after three rejections has no attempts left.
+        assert_eq!(p.next(3, &AttemptOutcome::TimedOut, ms(10), 0.5), Next::GiveUp);
+        // And content attempts can be fewer than transport ones.
+        let strict = RetryPolicy {
+            max_content_attempts: 1,
+            ..p
+        };
+        assert_eq!(strict.next(1, &corrupt, ms(10), 0.5), Next::GiveUp);
+        assert!(matches!(
+            strict.next(1, &AttemptOutcome::TimedOut, ms(10), 0.5),
+            Next::Retry { .. }
+        ));
+    }
+
+    #[test]
+    fn the_host_saying_no_ends_the_request() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.next(1, &AttemptOutcome::CircuitOpen, ms(1), 0.5), Next::GiveUp);
+        assert_eq!(p.next(2, &AttemptOutcome::RetryRefused, ms(1), 0.5), Next::GiveUp);
     }
 
     #[test]

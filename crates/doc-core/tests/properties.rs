@@ -81,10 +81,11 @@ proptest! {
     }
 
     #[test]
-    fn configs_are_either_rejected_or_within_bounds(values in proptest::collection::vec("\\PC{0,8}|[0-9]{1,9}", 7)) {
+    fn configs_are_either_rejected_or_within_bounds(values in proptest::collection::vec("\\PC{0,8}|[0-9]{1,9}", KNOBS.len())) {
         let lookup = |name: &str| KNOBS.iter().position(|k| k.name == name).map(|i| values[i].clone());
         if let Ok(config) = Config::from_lookup(lookup) {
             prop_assert!((1..=10).contains(&config.retry.max_attempts));
+            prop_assert!((1..=10).contains(&config.retry.max_content_attempts));
             prop_assert!(config.retry.deadline >= Duration::from_millis(100));
             prop_assert!(config.max_document_bytes <= 100 * 1024 * 1024);
         }
@@ -96,17 +97,29 @@ proptest! {
         elapsed_ms in 0u64..10_000,
         random in 0.0f64..1.0,
         max_attempts in 1u32..=10,
+        max_content_attempts in 1u32..=10,
         deadline_ms in 100u64..=60_000,
+        content in proptest::bool::ANY,
     ) {
-        let policy = RetryPolicy { max_attempts, deadline: Duration::from_millis(deadline_ms), ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            max_attempts,
+            max_content_attempts,
+            deadline: Duration::from_millis(deadline_ms),
+            ..RetryPolicy::default()
+        };
         let elapsed = Duration::from_millis(elapsed_ms);
-        match policy.next(attempts, &AttemptOutcome::TimedOut, elapsed, random) {
+        let (outcome, limit) = if content {
+            (AttemptOutcome::Rejected(doc_core::Rejection::Empty), max_content_attempts)
+        } else {
+            (AttemptOutcome::TimedOut, max_attempts)
+        };
+        match policy.next(attempts, &outcome, elapsed, random) {
             Next::Retry { delay, timeout } => {
-                prop_assert!(attempts < max_attempts);
+                prop_assert!(attempts < limit);
                 prop_assert!(elapsed + delay + timeout <= policy.deadline);
                 prop_assert!(timeout <= policy.attempt_timeout);
             }
-            Next::GiveUp => prop_assert!(attempts >= max_attempts),
+            Next::GiveUp => prop_assert!(attempts >= limit),
             Next::DeadlineExceeded => prop_assert!(elapsed + policy.backoff_max >= policy.deadline - Duration::from_millis(10)),
         }
     }

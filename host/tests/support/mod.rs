@@ -50,25 +50,41 @@ pub struct Host {
 impl Host {
     /// Starts the host on `component` with extra command-line `args`.
     pub fn start(component: &std::path::Path, args: &[&str]) -> Host {
-        Host::spawn(Command::new(env!("CARGO_BIN_EXE_doc-proxy-host")), component, args)
+        Host::start_on(component, "127.0.0.1:0", args)
+    }
+
+    /// Like `start`, with the public listener on `listen_addr` (to restart a
+    /// host where its clients expect it).
+    pub fn start_on(component: &std::path::Path, listen_addr: &str, args: &[&str]) -> Host {
+        Host::spawn(
+            Command::new(env!("CARGO_BIN_EXE_doc-proxy-host")),
+            component,
+            listen_addr,
+            args,
+        )
     }
 
     /// Like `start`, but the host runs in `cgroup` from its first instruction,
     /// so its start-up check reads that cgroup's limit and the kernel enforces it.
     pub fn start_in_cgroup(component: &std::path::Path, args: &[&str], cgroup: &MemoryCgroup) -> Host {
-        Host::spawn(cgroup.command(env!("CARGO_BIN_EXE_doc-proxy-host")), component, args)
+        Host::spawn(
+            cgroup.command(env!("CARGO_BIN_EXE_doc-proxy-host")),
+            component,
+            "127.0.0.1:0",
+            args,
+        )
     }
 
     /// Runs `command` (the host binary, or a wrapper that execs it) with the
     /// test's standard flags, and waits until it listens.
-    fn spawn(mut command: Command, component: &std::path::Path, args: &[&str]) -> Host {
+    fn spawn(mut command: Command, component: &std::path::Path, listen_addr: &str, args: &[&str]) -> Host {
         // Under target/, private to this user: the host refuses a cache
         // directory others can write.
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("doc-proxy-test-cache");
         let mut child = command
             .arg("--component")
             .arg(component)
-            .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+            .args(["--listen-addr", listen_addr, "--admin-addr", "127.0.0.1:0"])
             // Tests stop hosts often; a test that wants the delay passes its own.
             .args(["--shutdown-delay", "0s"])
             .arg("--cache-dir")
@@ -290,6 +306,11 @@ pub enum Script {
     Drip { every: Duration },
     /// Accept, read the request, never answer.
     Hang,
+    /// Read the request, then reset the connection (RST, not FIN).
+    Reset,
+    /// A 200 with `bytes` of body, sent as fast as the client reads, with
+    /// its true `Content-Length` or (`declared: false`) close-delimited.
+    Flood { bytes: u64, declared: bool },
 }
 
 impl Script {
@@ -389,6 +410,30 @@ async fn serve_scripted(
                     return;
                 }
             }
+        }
+        Script::Reset => {
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+        Script::Flood { bytes, declared } => {
+            let mut head = String::from("HTTP/1.1 200 OK\r\ncontent-type: application/pdf\r\nconnection: close\r\n");
+            if declared {
+                head.push_str(&format!("content-length: {bytes}\r\n"));
+            }
+            head.push_str("\r\n%PDF-1.7\n");
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = bytes.saturating_sub(9);
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                if stream.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+            let _ = stream.shutdown().await;
         }
         Script::Hang => {
             let _ = tokio::time::timeout(Duration::from_secs(120), stream.read(&mut buf)).await;
