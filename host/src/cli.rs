@@ -66,6 +66,32 @@ pub struct Args {
     #[arg(long, env = "OUTBOUND_MAX_IDLE_PER_HOST", default_value_t = 64)]
     pub outbound_max_idle_per_host: usize,
 
+    /// Consecutive failed calls to a destination (no connection, no response
+    /// head in time, or a 5xx) that open its circuit breaker: calls then fail at
+    /// once, and components answer 503 + Retry-After. 0 turns it off.
+    #[arg(long, env = "BREAKER_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub breaker_failures: u32,
+
+    /// How long an open breaker refuses calls before it lets one probe through.
+    /// Short, because there is one upstream: while it is open nothing is
+    /// served, so this is also the outage added after the upstream recovers.
+    #[arg(long, env = "BREAKER_OPEN_FOR", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub breaker_open_for: Duration,
+
+    /// Retries allowed per first attempt, per destination, over the window
+    /// (0.2: retries add at most 20% to the upstream's load, plus the floor).
+    #[arg(long, env = "RETRY_BUDGET_RATIO", default_value_t = 0.2, value_parser = parse_ratio)]
+    pub retry_budget_ratio: f64,
+
+    /// Retries allowed per second whatever the first attempts, so a quiet
+    /// service still retries.
+    #[arg(long, env = "RETRY_BUDGET_MIN_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub retry_budget_min_per_second: u32,
+
+    /// The sliding window over which the retry budget counts attempts.
+    #[arg(long, env = "RETRY_BUDGET_WINDOW", default_value = "10s", value_parser = parse_window)]
+    pub retry_budget_window: Duration,
+
     /// Validated upstream bodies remembered by SHA-256, so components that
     /// speak the verdict-cache protocol (docs/verdict-cache.md) check each
     /// distinct document once. About 100 bytes per entry; 0 turns it off.
@@ -254,10 +280,41 @@ impl Args {
     }
 }
 
+/// A retry budget ratio: a number from 0 (no retries beyond the floor) to 10.
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    let ratio: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=10.0).contains(&ratio) {
+        Ok(ratio)
+    } else {
+        Err(format!("{ratio} is outside 0..=10"))
+    }
+}
+
+/// A retry budget window: 1 s to 10 min (it is counted in tenths).
+fn parse_window(text: &str) -> Result<Duration, String> {
+    let window = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if (Duration::from_secs(1)..=Duration::from_secs(600)).contains(&window) {
+        Ok(window)
+    } else {
+        Err(format!("{text} is outside 1s..=10m"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::logging::severity_rank;
+
+    #[test]
+    fn retry_budget_flags_are_bounded() {
+        assert_eq!(parse_ratio("0.2"), Ok(0.2));
+        assert!(parse_ratio("-0.1").is_err());
+        assert!(parse_ratio("NaN").is_err());
+        assert!(parse_ratio("11").is_err());
+        assert_eq!(parse_window("10s"), Ok(Duration::from_secs(10)));
+        assert!(parse_window("10ms").is_err());
+        assert!(parse_window("1h").is_err());
+    }
 
     #[test]
     fn guest_log_levels_rank_like_severities() {

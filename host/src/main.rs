@@ -8,6 +8,7 @@
 //! `compile` and `probe` are helpers for container images (see `cli.rs`).
 
 mod admin;
+mod breaker;
 mod cgroup_path;
 mod cli;
 mod compile_cache;
@@ -20,6 +21,7 @@ mod metrics;
 mod outbound;
 mod probe;
 mod proxy;
+mod retry_budget;
 mod shutdown;
 mod state;
 mod verdict;
@@ -150,6 +152,17 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
             between_bytes: args.outbound_between_bytes_timeout,
         },
         args.outbound_max_idle_per_host,
+        outbound::Protection {
+            breaker: breaker::BreakerSettings {
+                failures: args.breaker_failures,
+                open_for: args.breaker_open_for,
+            },
+            retry_budget: retry_budget::BudgetSettings {
+                ratio: args.retry_budget_ratio,
+                min_per_second: args.retry_budget_min_per_second,
+                window: args.retry_budget_window,
+            },
+        },
         metrics.clone(),
     ));
     tracing::info!(allowed = %outbound.allowed().join(","), "outbound allow-list");

@@ -22,6 +22,9 @@ pub struct Metrics {
     pub verdict_cache_puts: IntCounterVec,
     pub verdict_cache_entries: IntGauge,
     pub connection_errors: IntCounterVec,
+    pub outbound_attempts: IntCounterVec,
+    pub circuit_state: IntGaugeVec,
+    pub circuit_transitions: IntCounterVec,
 }
 
 impl Metrics {
@@ -49,7 +52,9 @@ impl Metrics {
         let outbound_requests = IntCounterVec::new(
             Opts::new(
                 "outbound_requests_total",
-                "Component requests to other services, by status code or error (denied, connect_error, timeout, error).",
+                "Component requests to other services, by status code or error (denied: not in the allow-list; \
+                 circuit_open: refused by the open circuit breaker; retry_budget_exhausted: a retry the budget refused; \
+                 connect_error, timeout, error).",
             ),
             &["status"],
         )
@@ -114,6 +119,32 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        let outbound_attempts = IntCounterVec::new(
+            Opts::new(
+                "outbound_attempts_total",
+                "Outbound calls sent, by attempt: first (the first call of a request to a destination) or retry \
+                 (a later one, allowed by the retry budget).",
+            ),
+            &["attempt"],
+        )
+        .expect("valid metric");
+        let circuit_state = IntGaugeVec::new(
+            Opts::new(
+                "outbound_circuit_state",
+                "Circuit breaker of each outbound destination: 0 closed, 1 open (calls fail at once), 2 half-open (one probe out).",
+            ),
+            &["destination"],
+        )
+        .expect("valid metric");
+        let circuit_transitions = IntCounterVec::new(
+            Opts::new(
+                "outbound_circuit_transitions_total",
+                "Circuit breaker changes, by destination and the state entered (closed, open, half_open).",
+            ),
+            &["destination", "state"],
+        )
+        .expect("valid metric");
+
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -127,6 +158,9 @@ impl Metrics {
             Box::new(verdict_cache_puts.clone()),
             Box::new(verdict_cache_entries.clone()),
             Box::new(connection_errors.clone()),
+            Box::new(outbound_attempts.clone()),
+            Box::new(circuit_state.clone()),
+            Box::new(circuit_transitions.clone()),
             Box::new(crate::logging::DROPPED.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
@@ -145,6 +179,9 @@ impl Metrics {
             verdict_cache_puts,
             verdict_cache_entries,
             connection_errors,
+            outbound_attempts,
+            circuit_state,
+            circuit_transitions,
         }
     }
 

@@ -5,7 +5,9 @@
 //! no allow-list, and waits up to 600 s; this replaces it through
 //! [`WasiHttpHooks::send_request`].
 
+use crate::breaker::{Admission, BreakerSettings, Breakers};
 use crate::metrics::Metrics;
+use crate::retry_budget::{Budget, BudgetSettings};
 use crate::verdict::{SeenDigests, VerdictCache};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -56,17 +58,37 @@ pub struct Outbound {
     /// ones than the host's (doc-proxy's `CONNECT_TIMEOUT_MS`). In practice one
     /// or two entries.
     clients: std::sync::Mutex<std::collections::HashMap<Duration, PooledClient>>,
+    breakers: Breakers,
+    budget_settings: BudgetSettings,
+    /// One retry budget per destination.
+    budgets: std::sync::Mutex<std::collections::HashMap<String, Budget>>,
     metrics: Metrics,
+}
+
+/// How much failure the host lets through to a destination.
+#[derive(Debug, Clone, Copy)]
+pub struct Protection {
+    pub breaker: BreakerSettings,
+    pub retry_budget: BudgetSettings,
 }
 
 impl Outbound {
     /// `allowed` holds `host:port` authorities; see [`normalize_authority`].
-    pub fn new(allowed: Vec<String>, timeouts: Timeouts, max_idle_per_host: usize, metrics: Metrics) -> Self {
+    pub fn new(
+        allowed: Vec<String>,
+        timeouts: Timeouts,
+        max_idle_per_host: usize,
+        protection: Protection,
+        metrics: Metrics,
+    ) -> Self {
         Outbound {
             allowed,
             timeouts,
             max_idle_per_host,
             clients: Default::default(),
+            breakers: Breakers::new(protection.breaker, metrics.clone()),
+            budget_settings: protection.retry_budget,
+            budgets: Default::default(),
             metrics,
         }
     }
@@ -98,26 +120,74 @@ impl Outbound {
         &self.allowed
     }
 
-    fn is_allowed(&self, uri: &http::Uri) -> bool {
-        match (uri.scheme_str(), uri.authority()) {
-            (Some(scheme), Some(authority)) => {
-                let wanted = normalize_authority(scheme, authority.as_str());
-                self.allowed.contains(&wanted)
-            }
-            _ => false,
-        }
+    /// The request's destination (`host:port`) when the allow-list has it.
+    fn allowed_destination(&self, uri: &http::Uri) -> Option<String> {
+        let wanted = normalize_authority(uri.scheme_str()?, uri.authority()?.as_str());
+        self.allowed.contains(&wanted).then_some(wanted)
     }
 
+    /// Whether the destination's retry budget lets this call out (first
+    /// attempts always go, and are counted).
+    fn budget_allows(&self, destination: &str, retry: bool) -> bool {
+        let now = Instant::now();
+        let mut budgets = self.budgets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        budgets
+            .entry(destination.to_string())
+            .or_insert_with(|| Budget::new(self.budget_settings, now))
+            .try_spend(retry, now)
+    }
+
+    fn refuse(&self, label: &str, error: Error) -> Result<http::Response<WasiBody>, Error> {
+        self.metrics.outbound_requests.with_label_values(&[label]).inc();
+        Err(error)
+    }
+
+    /// Sends one call: allow-list (`destination` is `None` when it refused),
+    /// circuit breaker, retry budget (`retry`: an earlier call of the same
+    /// request went to this destination), then the network. The breaker
+    /// learns how the call ended.
     async fn send(
         self: Arc<Self>,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
+        destination: Option<String>,
+        retry: bool,
     ) -> Result<http::Response<WasiBody>, Error> {
-        if !self.is_allowed(request.uri()) {
+        let Some(destination) = destination else {
             tracing::warn!(uri = %request.uri(), "outbound request denied: not in the allow-list");
-            self.metrics.outbound_requests.with_label_values(&["denied"]).inc();
-            return Err(Error::HttpRequestDenied);
+            return self.refuse("denied", Error::HttpRequestDenied);
+        };
+        let probe = match self.breakers.admit(&destination) {
+            Admission::Refused => return self.refuse("circuit_open", Error::DestinationUnavailable),
+            Admission::Allowed { probe } => probe,
+        };
+        if !self.budget_allows(&destination, retry) {
+            if probe {
+                self.breakers.release_probe(&destination);
+            }
+            return self.refuse("retry_budget_exhausted", Error::ConnectionLimitReached);
         }
+        let attempt = if retry { "retry" } else { "first" };
+        self.metrics.outbound_attempts.with_label_values(&[attempt]).inc();
+        // Releases the probe if the caller gives up before the answer.
+        let mut pending_probe = PendingProbe {
+            outbound: self.clone(),
+            destination: probe.then_some(destination.clone()),
+        };
+        let result = self.clone().send_allowed(request, options).await;
+        let failed = result
+            .as_ref()
+            .map_or(true, |response| response.status().is_server_error());
+        pending_probe.destination = None;
+        self.breakers.record(&destination, probe, failed);
+        result
+    }
+
+    async fn send_allowed(
+        self: Arc<Self>,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<http::Response<WasiBody>, Error> {
         let timeouts = self.timeouts.capped_by(options);
         let started = Instant::now();
         let result = if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
@@ -157,6 +227,21 @@ impl Outbound {
     }
 }
 
+/// A half-open breaker's probe in flight; dropped unanswered, it frees the
+/// probe slot.
+struct PendingProbe {
+    outbound: Arc<Outbound>,
+    destination: Option<String>,
+}
+
+impl Drop for PendingProbe {
+    fn drop(&mut self) {
+        if let Some(destination) = &self.destination {
+            self.outbound.breakers.release_probe(destination);
+        }
+    }
+}
+
 /// Sorts a connect failure into refused or timed out, for the guest's error code.
 fn connect_error(e: &hyper_util::client::legacy::Error) -> Error {
     let mut source = std::error::Error::source(e);
@@ -191,6 +276,8 @@ pub fn normalize_authority(scheme: &str, authority: &str) -> String {
 pub struct OutboundHooks {
     pub outbound: Arc<Outbound>,
     pub verdicts: Option<(Arc<VerdictCache>, SeenDigests)>,
+    /// Destinations this request has called: a second call to one is a retry.
+    pub called: Vec<String>,
 }
 
 type SendFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
@@ -204,8 +291,16 @@ impl WasiHttpHooks for OutboundHooks {
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, SendFuture), Error>> + Send> {
         let outbound = self.outbound.clone();
         let verdicts = self.verdicts.clone();
+        let destination = outbound.allowed_destination(request.uri());
+        let retry = destination.as_ref().is_some_and(|d| {
+            let retry = self.called.contains(d);
+            if !retry {
+                self.called.push(d.clone());
+            }
+            retry
+        });
         Box::new(async move {
-            let mut response = outbound.send(request, options).await?;
+            let mut response = outbound.send(request, options, destination, retry).await?;
             if let Some((cache, seen)) = verdicts.filter(|_| response.status().is_success()) {
                 response = response.map(|body| cache.digesting(body, seen));
             }

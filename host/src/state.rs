@@ -102,6 +102,7 @@ impl StoreTemplate {
             hooks: OutboundHooks {
                 outbound: self.outbound.clone(),
                 verdicts: self.verdicts.clone().map(|cache| (cache, seen.clone())),
+                called: Vec::new(),
             },
             memory: InstanceMemory {
                 limit: usize::try_from(self.instance_memory_bytes).unwrap_or(usize::MAX),
