@@ -16,6 +16,10 @@
 //!   panics (a trap), to exercise a host's fault isolation.
 //! - `BUSY_MS` (0-60000, default 0): compute this long without yielding, to
 //!   exercise a host's request timeout.
+//! - `FAULT_ROUTES` (0 or 1, default 0): with 1, `/fault/trap` panics,
+//!   `/fault/spin` computes forever and `/fault/grow` allocates until memory is
+//!   refused, while other paths answer as usual: one host then serves hostile
+//!   and ordinary requests side by side (`make chaos`).
 
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -34,6 +38,9 @@ fn handle(request: Request) -> Response {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(default, |v| v.min(max))
     };
+    if knob("FAULT_ROUTES", 0, 1) == 1 {
+        fault_route(request.path());
+    }
     if percent_roll() < knob("TRAP_PERCENT", 0, 100) {
         panic!("TRAP_PERCENT: trapping on purpose");
     }
@@ -66,6 +73,24 @@ fn handle(request: Request) -> Response {
         response.set_header("content-length", body.len().to_string());
     }
     response
+}
+
+/// Misbehaves as `path` says, or returns for an ordinary request.
+fn fault_route(path: &str) {
+    match path {
+        "/fault/trap" => panic!("/fault/trap: trapping on purpose"),
+        "/fault/spin" => loop {
+            std::hint::spin_loop();
+        },
+        "/fault/grow" => {
+            let mut held: Vec<Vec<u8>> = Vec::new();
+            loop {
+                // Written, so every page is really taken.
+                held.push(std::hint::black_box(vec![0xA5; 1 << 20]));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A uniform draw from 0..100.
