@@ -92,6 +92,19 @@ pub struct Args {
     #[arg(long, env = "RETRY_BUDGET_WINDOW", default_value = "10s", value_parser = parse_window)]
     pub retry_budget_window: Duration,
 
+    /// Bytes of linear memory (and of tables) each pooled instance slot keeps
+    /// mapped when its instance ends, zeroed with memset, so the next instance
+    /// takes fewer page faults; up to about 1.1 × concurrency × this stays
+    /// resident while idle. 0 hands everything back with madvise (wasmtime's
+    /// default). At most the instance memory.
+    #[arg(long, env = "POOL_KEEP_RESIDENT", default_value = "0", value_parser = crate::memory::parse_size)]
+    pub pool_keep_resident: u64,
+
+    /// Write /tmp/perf-PID.map as components are loaded, so `perf report`
+    /// names guest functions (`make profile`). For profiling only.
+    #[arg(long, env = "PERFMAP")]
+    pub perfmap: bool,
+
     /// Validated upstream bodies remembered by SHA-256, so components that
     /// speak the verdict-cache protocol (docs/verdict-cache.md) check each
     /// distinct document once. About 100 bytes per entry; 0 turns it off.

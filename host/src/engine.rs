@@ -27,13 +27,29 @@ pub enum CodeTarget {
     Portable,
 }
 
+/// Run-time settings of the engine that do not change the compiled code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tuning {
+    /// A freed pool slot keeps up to this many bytes of its linear memory and
+    /// tables mapped, zeroed with `memset`, instead of handing all of it back
+    /// with `madvise` (wasmtime's default, 0).
+    pub keep_resident: u64,
+    /// Write `/tmp/perf-PID.map`, so `perf report` names guest functions.
+    pub perfmap: bool,
+}
+
 /// The engine for `concurrency` instances of at most `instance_memory_bytes`
 /// each (see `memory.rs` for how the two come from the memory budget).
-pub fn new_engine(concurrency: u32, instance_memory_bytes: u64, target: CodeTarget) -> anyhow::Result<Engine> {
+pub fn new_engine(
+    concurrency: u32,
+    instance_memory_bytes: u64,
+    tuning: Tuning,
+    target: CodeTarget,
+) -> anyhow::Result<Engine> {
     // A slot per concurrent request, plus headroom for instances being torn
     // down. Slots only reserve address space; what a slot holds in memory is
     // bounded per store by `state::InstanceMemory`, and stores by the permits.
-    let slots = concurrency + concurrency / 8 + 8;
+    let slots = crate::memory::pool_slots(concurrency);
     let max_memory_bytes = usize::try_from(instance_memory_bytes).unwrap_or(usize::MAX);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
@@ -41,12 +57,17 @@ pub fn new_engine(concurrency: u32, instance_memory_bytes: u64, target: CodeTarg
         .total_memories(slots * 2)
         .total_tables(slots * 4)
         .total_stacks(slots)
-        .max_memory_size(max_memory_bytes);
+        .max_memory_size(max_memory_bytes)
+        .linear_memory_keep_resident(usize::try_from(tuning.keep_resident).unwrap_or(usize::MAX))
+        .table_keep_resident(usize::try_from(tuning.keep_resident).unwrap_or(usize::MAX));
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if tuning.perfmap {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if target == CodeTarget::Portable && cfg!(target_arch = "x86_64") {
         // Naming the target turns off detection of this CPU's features; then
         // enable exactly the x86-64-v2 set.

@@ -78,7 +78,12 @@ fn main() -> ExitCode {
 /// `doc-proxy-host compile`: the same engine as `serve`, so what it writes loads.
 fn compile(args: &cli::Args, input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
     let plan = memory_plan(args)?;
-    let engine = engine::new_engine(plan.concurrency, plan.per_instance, engine::CodeTarget::Portable)?;
+    let engine = engine::new_engine(
+        plan.concurrency,
+        plan.per_instance,
+        engine::Tuning::default(),
+        engine::CodeTarget::Portable,
+    )?;
     let started = std::time::Instant::now();
     engine::compile_to_file(&engine, input, output)?;
     tracing::info!(
@@ -111,11 +116,27 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         guest_worst_case = %memory::show(plan.guest_worst_case()),
         host_overhead = %memory::show(plan.host_overhead),
         body_buffer = %memory::show(plan.body_buffer),
+        pool_resident = %memory::show(plan.pool_resident),
         worst_case = %memory::show(plan.worst_case()),
         container_limit = %container_limit.map_or_else(|| "none".to_string(), memory::show),
         "memory plan"
     );
-    let engine = engine::new_engine(plan.concurrency, plan.per_instance, engine::CodeTarget::Native)?;
+    if args.pool_keep_resident > plan.per_instance {
+        anyhow::bail!(
+            "--pool-keep-resident ({}) is more than an instance may hold ({}): lower it",
+            memory::show(args.pool_keep_resident),
+            memory::show(plan.per_instance)
+        );
+    }
+    let engine = engine::new_engine(
+        plan.concurrency,
+        plan.per_instance,
+        engine::Tuning {
+            keep_resident: args.pool_keep_resident,
+            perfmap: args.perfmap,
+        },
+        engine::CodeTarget::Native,
+    )?;
     engine::start_epoch_ticker(&engine);
     let loaded = engine::load_component(&engine, &args.component, args.cache_dir().as_deref())?;
     let component_name: Arc<str> = args
@@ -270,7 +291,10 @@ fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {
         args.guest_memory_budget,
         args.host_memory_overhead,
     )
-    .map(|plan| plan.with_body_buffer(args.request_body_buffer_bytes))
+    .map(|plan| {
+        plan.with_body_buffer(args.request_body_buffer_bytes)
+            .with_pool_resident(args.pool_keep_resident)
+    })
     .map_err(anyhow::Error::msg)
 }
 

@@ -23,6 +23,10 @@ pub struct MemoryPlan {
     pub host_overhead: u64,
     /// Request bodies buffered at once (`--request-body-buffer-bytes`).
     pub body_buffer: u64,
+    /// Linear memory that idle pool slots keep mapped (`--pool-keep-resident`
+    /// for each slot beyond `concurrency`: those can sit idle while every
+    /// permit is in use; a busy slot's memory is in the guest worst case).
+    pub pool_resident: u64,
 }
 
 impl MemoryPlan {
@@ -32,9 +36,18 @@ impl MemoryPlan {
     }
 
     /// The process's worst case: every instance full, every request body
-    /// buffer full, plus the host itself.
+    /// buffer full, every idle slot's kept memory, plus the host itself.
     pub fn worst_case(&self) -> u64 {
-        self.guest_worst_case() + self.host_overhead + self.body_buffer
+        self.guest_worst_case() + self.host_overhead + self.body_buffer + self.pool_resident
+    }
+
+    /// The plan with pool slots keeping `bytes` each when idle.
+    pub fn with_pool_resident(self, bytes: u64) -> Self {
+        let idle_slots = pool_slots(self.concurrency) - self.concurrency;
+        MemoryPlan {
+            pool_resident: u64::from(idle_slots) * bytes,
+            ..self
+        }
     }
 
     /// The plan with `bytes` of request bodies buffered at most.
@@ -44,6 +57,13 @@ impl MemoryPlan {
             ..self
         }
     }
+}
+
+/// Instance slots in the pool for `concurrency` requests at once: one each,
+/// plus headroom for instances still being torn down. Slots reserve address
+/// space; what they hold is bounded per store and by the permits.
+pub fn pool_slots(concurrency: u32) -> u32 {
+    concurrency + concurrency / 8 + 8
 }
 
 /// Sizes concurrency from the budget: `min(max_concurrent, budget / per_instance)`.
@@ -68,6 +88,7 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
         budget,
         host_overhead,
         body_buffer: 0,
+        pool_resident: 0,
     })
 }
 
@@ -76,14 +97,15 @@ pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
     match limit {
         Some(limit) if plan.worst_case() > limit => Err(format!(
             "memory worst case {} ({} instances x {} --max-instance-memory-bytes + {} --host-memory-overhead \
-             + {} --request-body-buffer-bytes) exceeds the container's memory limit {}; lower \
-             --guest-memory-budget, --max-instance-memory-bytes, --max-concurrent-requests or \
-             --request-body-buffer-bytes, or raise the limit",
+             + {} --request-body-buffer-bytes + {} kept by idle pool slots) exceeds the container's memory \
+             limit {}; lower --guest-memory-budget, --max-instance-memory-bytes, --max-concurrent-requests, \
+             --request-body-buffer-bytes or --pool-keep-resident, or raise the limit",
             show(plan.worst_case()),
             plan.concurrency,
             show(plan.per_instance),
             show(plan.host_overhead),
             show(plan.body_buffer),
+            show(plan.pool_resident),
             show(limit)
         )),
         _ => Ok(()),
@@ -197,6 +219,19 @@ mod tests {
         let e = check_fits(&with_bodies, Some(623 * MIB)).unwrap_err();
         assert!(e.contains("--request-body-buffer-bytes"), "{e}");
         assert!(check_fits(&p, None).is_ok());
+    }
+
+    #[test]
+    fn memory_kept_by_idle_pool_slots_counts() {
+        // 16 instances: 16 / 8 + 8 = 10 slots beyond them may sit idle.
+        let p = plan(256, 32 * MIB, 512 * MIB, 96 * MIB).unwrap();
+        assert_eq!(pool_slots(p.concurrency), 26);
+        let kept = p.with_pool_resident(MIB);
+        assert_eq!(kept.pool_resident, 10 * MIB);
+        assert_eq!(kept.worst_case(), 618 * MIB);
+        let e = check_fits(&kept, Some(617 * MIB)).unwrap_err();
+        assert!(e.contains("--pool-keep-resident"), "{e}");
+        assert_eq!(p.with_pool_resident(0).worst_case(), p.worst_case());
     }
 
     #[test]
