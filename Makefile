@@ -19,6 +19,8 @@ TOOLS        := .cache/tools
 TOOLS_BIN    := $(TOOLS)/bin
 TOOLS_PATH   := PATH="$(abspath $(TOOLS_BIN)):$$PATH"
 HCL_TOOLS    := scripts/tf/node_modules/.installed
+BENCH_TOOLS  := .cache/bench-tools
+WASMTIME_BIN ?= target/wasmtime-cli/bin/wasmtime
 
 # Overridable on the command line or from the environment.
 UPSTREAM_URL ?= http://127.0.0.1:3000
@@ -35,7 +37,7 @@ COMPONENT_ENV := $(foreach v,MAX_ATTEMPTS MAX_CONTENT_ATTEMPTS DEADLINE_MS ATTEM
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory chaos clean \
+.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz
 
@@ -134,10 +136,26 @@ deny: ## Dependencies against deny.toml: licenses, bans, sources (offline; advis
 fuzz: ## cargo-fuzz (nightly) on the document validators, the id parser and the configuration, FUZZ_SECONDS each (default 60)
 	scripts/fuzz.sh
 
-bench: build dist ## Upstream direct, the service, the image's static build, and the service with the verdict cache off, side by side; req/s, p50, p99, ratios
-	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
+bench: build dist ## Upstream direct, a native Rust proxy (bench/native-proxy), the service, its variants, and wasmtime serve (after make bench-tools), side by side; req/s, p50, p99, CPU/request, ratios
+	cargo build --release -p native-proxy
+	NATIVE_PROXY_BIN=target/release/native-proxy WASMTIME_BIN=$(WASMTIME_BIN) \
+		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
 		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/components/doc_proxy.cwasm \
 		scripts/bench.sh
+
+profile: build ## perf record -g of the service host under wrk load: CPU by binary and top symbols, guest frames named (PROFILE_SECONDS, PROFILE_HOST_ARGS)
+	HOST_BIN=$(HOST_BIN) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/profile.sh
+
+bench-tools: $(BENCH_TOOLS)/.installed ## matplotlib for bench-chart (pip, in $(BENCH_TOOLS)), and wasmtime-cli 48.0.8 for the bench's (w) path (cargo install, ~10 min once)
+	test -x $(WASMTIME_BIN) || cargo install wasmtime-cli --version =48.0.8 --locked --root $(dir $(patsubst %/,%,$(dir $(WASMTIME_BIN))))
+
+$(BENCH_TOOLS)/.installed: scripts/bench-requirements.txt
+	python3 -m venv $(BENCH_TOOLS)
+	$(BENCH_TOOLS)/bin/pip install -q -r scripts/bench-requirements.txt
+	touch $@
+
+bench-chart: $(BENCH_TOOLS)/.installed ## docs/performance.png from the last make bench (target/bench/results.tsv)
+	$(BENCH_TOOLS)/bin/python scripts/bench-chart.py target/bench/results.tsv docs/performance.png
 
 chaos: build ## The seven chaos scenarios at full scale (about 5 minutes, loopback only); rewrites the table in docs/reliability.md. CHAOS_ONLY=2,3 runs some
 	CHAOS_ONLY=$(CHAOS_ONLY) $(TEST_ENV) cargo test --release -p doc-proxy-host --test chaos -- --ignored full_suite --nocapture

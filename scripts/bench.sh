@@ -10,6 +10,15 @@
 # says what the image's build costs against the regular release build.
 # (d) is (b) with the verdict cache off (`--verdict-cache-entries 0`), so every
 # document is validated: the validation share with and without the cache.
+# When NATIVE_PROXY_BIN is set (`make bench` sets it), (n) is bench/native-proxy:
+# the same job as a plain native Rust proxy (same doc-core validation and attempt
+# policy), the yardstick for the component path: ratios b/n.
+# When WASMTIME_BIN is an executable (`make bench-tools` installs wasmtime-cli
+# 48.0.8), (w) is `wasmtime serve -Scli` with the same .wasm: ratio b/w.
+# BENCH_VARIANT_ARGS="--flag value ..." adds (v): (b) with those extra host
+# flags, loaded right after (b), so a lever is measured side by side (ratio v/b).
+# Every load's figures are also written, tab-separated, to BENCH_RESULTS
+# (default target/bench/results.tsv) for `make bench-chart`.
 # Everything runs on 127.0.0.1 and stops when this script ends.
 #
 # Knobs: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
@@ -20,6 +29,10 @@ duration="${BENCH_DURATION:-10s}"
 connections="${BENCH_CONNECTIONS:-32}"
 threads="${BENCH_THREADS:-2}"
 rounds="${BENCH_ROUNDS:-1}"
+results="${BENCH_RESULTS:-target/bench/results.tsv}"
+mkdir -p "$(dirname "$results")"
+printf 'round\tpath\trps\tp50_ms\tp99_ms\tcpu_us_per_request\n' >"$results"
+round=0
 
 if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
@@ -45,6 +58,38 @@ static=""
 if [ -n "${STATIC_HOST_BIN:-}" ]; then
   HOST_BIN="$STATIC_HOST_BIN" start_host static "$workdir/static.log" \
     --component "${STATIC_COMPONENT:?}" --upstream-url "http://$upstream"
+fi
+
+variant="" variant_pid=""
+if [ -n "${BENCH_VARIANT_ARGS:-}" ]; then
+  # shellcheck disable=SC2086 # the flags are meant to split
+  start_host variant "$workdir/variant.log" --component "$COMPONENT" --upstream-url "http://$upstream" $BENCH_VARIANT_ARGS
+  variant_pid=${pids[-1]}
+fi
+wasmtime_addr="" wasmtime_pid=""
+if [ -x "${WASMTIME_BIN:-}" ]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$WASMTIME_BIN" serve -Scli --addr "127.0.0.1:$port" --env "UPSTREAM_URL=http://$upstream" "$COMPONENT" \
+    >/dev/null 2>"$workdir/wasmtime.log" &
+  wasmtime_pid=$!
+  pids+=("$wasmtime_pid")
+  for _ in $(seq 1 300); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then wasmtime_addr="127.0.0.1:$port"; break; fi
+    sleep 0.1
+  done
+  [ -n "$wasmtime_addr" ] || { echo "bench: wasmtime serve did not start:" >&2; cat "$workdir/wasmtime.log" >&2; exit 1; }
+fi
+native="" native_pid=""
+if [ -n "${NATIVE_PROXY_BIN:-}" ]; then
+  UPSTREAM_URL="http://$upstream" LISTEN_ADDR=127.0.0.1:0 "$NATIVE_PROXY_BIN" >/dev/null 2>"$workdir/native.log" &
+  native_pid=$!
+  pids+=("$native_pid")
+  for _ in $(seq 1 100); do
+    native=$(sed -n 's/^native-proxy listening on //p' "$workdir/native.log")
+    [ -n "$native" ] && break
+    sleep 0.1
+  done
+  [ -n "$native" ] || { echo "bench: native-proxy did not start:" >&2; cat "$workdir/native.log" >&2; exit 1; }
 fi
 
 # wrk prints latencies as 850.00us, 1.23ms or 1.01s: convert to milliseconds.
@@ -77,6 +122,7 @@ load() {
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
   printf "%-24s %9s req/s   p50 %7s ms   p99 %7s ms   server CPU %5s us/req   non-2xx %s\n" \
     "$name" "$rps" "$p50" "$p99" "$load_cpu_us" "${errors:-0}" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" "$load_cpu_us" >>"$results"
   load_rps=$rps
 }
 
@@ -98,12 +144,31 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round" >&2
   load "(a) upstream direct" "http://$upstream/1" "$upstream_pid"
   a=$load_rps
+  if [ -n "$native" ]; then
+    load "(n) native proxy" "http://$native/1" "$native_pid"
+    n=$load_rps
+    native_cpu_us=$load_cpu_us
+  fi
   lines_before=$(wc -l <"$workdir/service.log")
   load "(b) doc-proxy service" "http://$service/1" "$service_pid"
   b=$load_rps
   service_cpu_us=$load_cpu_us
   awk -v a="$a" -v b="$b" 'BEGIN { printf "ratio b/a (throughput)   %.3f\n", b / a }' >&2
+  if [ -n "$native" ]; then
+    awk -v n="$n" -v b="$b" -v nc="$native_cpu_us" -v bc="$service_cpu_us" \
+      'BEGIN { printf "ratio b/n (throughput)   %.3f   (CPU per request %.2fx the native proxy)\n", b / n, bc / nc }' >&2
+  fi
   validation_share "$workdir/service.log" "$lines_before" "$service_cpu_us" "(b)"
+  if [ -n "$variant" ]; then
+    load "(v) (b) $BENCH_VARIANT_ARGS" "http://$variant/1" "$variant_pid"
+    awk -v b="$b" -v v="$load_rps" -v bc="$service_cpu_us" -v vc="$load_cpu_us" \
+      'BEGIN { printf "ratio v/b (throughput)   %.3f   (CPU per request %.3f)\n", v / b, vc / bc }' >&2
+  fi
+  if [ -n "$wasmtime_addr" ]; then
+    load "(w) wasmtime serve" "http://$wasmtime_addr/1" "$wasmtime_pid"
+    awk -v b="$b" -v w="$load_rps" -v bc="$service_cpu_us" -v wc="$load_cpu_us" \
+      'BEGIN { printf "ratio b/w (throughput)   %.3f   (CPU per request %.3f)\n", b / w, bc / wc }' >&2
+  fi
   if [ -n "$static" ]; then
     load "(c) image's static host" "http://$static/1" "${pids[3]}"
     awk -v b="$b" -v c="$load_rps" -v bc="$service_cpu_us" -v cc="$load_cpu_us" \
@@ -115,3 +180,25 @@ for round in $(seq 1 "$rounds"); do
     'BEGIN { printf "ratio d/b (throughput)   %.3f   (CPU per request %.3f)\n", d / b, dc / bc }' >&2
   validation_share "$workdir/nocache.log" "$lines_before" "$load_cpu_us" "(d)"
 done
+
+# The summary: each path's median over the rounds, then the ratios the
+# performance issue tracks (docs/performance.md).
+python3 - "$results" <<'PY' >&2
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+paths = {}
+for row in rows:
+    paths.setdefault(row["path"], []).append(row)
+median = {p: {k: statistics.median(float(r[k]) for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request")}
+          for p, rs in paths.items()}
+print(f"summary: median of {len(next(iter(paths.values())))} round(s)")
+for p, m in median.items():
+    print(f"  {p:<32} {m['rps']:>9.0f} req/s  p50 {m['p50_ms']:>7.2f} ms  p99 {m['p99_ms']:>7.2f} ms  CPU {m['cpu_us_per_request']:>5.0f} us/req")
+def ratio(a, b, label):
+    if a in median and b in median:
+        t = median[a]["rps"] / median[b]["rps"]
+        c = median[a]["cpu_us_per_request"] / median[b]["cpu_us_per_request"]
+        print(f"  {label:<32} throughput {t:.3f}   CPU per request {c:.2f}x")
+ratio("(b) doc-proxy service", "(n) native proxy", "service / native proxy")
+ratio("(b) doc-proxy service", "(w) wasmtime serve", "service / wasmtime serve")
+PY

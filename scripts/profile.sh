@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Where the service host's CPU goes under load: `perf record -g` on the host
+# while wrk drives doc-proxy through it against the upstream emulator, then the
+# split by binary (kernel, host code, guest code, libc) and the top symbols.
+# The component is the served one (`wasm` profile) built again with its
+# function names kept, and the host writes a perf map (--perfmap), so guest
+# frames have names. Everything runs on 127.0.0.1.
+#
+# Knobs: PROFILE_SECONDS (default 8), PROFILE_CONNECTIONS (32),
+# PROFILE_HOST_ARGS (extra host flags, e.g. a lever to compare).
+set -euo pipefail
+: "${HOST_BIN:?}" "${UPSTREAM_WASM:?}"
+seconds="${PROFILE_SECONDS:-8}"
+connections="${PROFILE_CONNECTIONS:-32}"
+command -v perf >/dev/null || { echo "profile: perf is required (apt-get install linux-perf)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "profile: wrk is required (apt-get install wrk)" >&2; exit 1; }
+
+CARGO_PROFILE_WASM_STRIP=false cargo build -q --target wasm32-wasip2 --profile wasm -p doc-proxy \
+  --target-dir target/profile
+component=target/profile/wasm32-wasip2/wasm/doc_proxy.wasm
+
+# shellcheck source=scripts/lib/hosts.sh
+source "$(dirname "$0")/lib/hosts.sh"
+upstream="" service=""
+start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
+# shellcheck disable=SC2086 # the flags are meant to split
+start_host service "$workdir/service.log" --component "$component" --upstream-url "http://$upstream" \
+  --perfmap --no-cache ${PROFILE_HOST_ARGS:-}
+service_pid=${pids[1]}
+
+wrk -t2 -c"$connections" -d"$((seconds + 2))s" "http://$service/1" >"$workdir/wrk.txt" &
+wrk_pid=$!
+sleep 1
+perf record -q -F 499 -g -p "$service_pid" -o "$workdir/perf.data" -- sleep "$seconds" 2>/dev/null
+wait "$wrk_pid"
+echo "profile: wrk -t2 -c$connections, $(awk '/^Requests\/sec:/ {print $2}' "$workdir/wrk.txt") req/s while sampled" \
+  "for ${seconds}s at 499 Hz; host flags: ${PROFILE_HOST_ARGS:-(defaults)}"
+echo
+echo "By binary (self time):"
+perf report -i "$workdir/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+  grep -E '^ +[0-9]' | sed -E "s#\[JIT\] tid [0-9]+ *#guest (JIT)#" | head -12
+echo
+echo "Top symbols (self time, ≥ 0.8%):"
+perf report -i "$workdir/perf.data" --no-children --sort dso,sym --stdio --percent-limit 0.8 2>/dev/null |
+  grep -E '^ +[0-9]' | sed -E "s#\[JIT\] tid [0-9]+ *#guest (JIT)#" | cut -c1-150 | head -40
