@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side load test on this machine: (a) the upstream emulator directly,
+# Side-by-side load test on this machine: (a) the upstream directly,
 # then (b) doc-proxy in front of it, with the same load generator, concurrency
 # and duration, repeated BENCH_ROUNDS times interleaved. Prints req/s, p50, p99
 # and the ratio b/a, the service host's CPU time per request (from /proc), and
@@ -10,6 +10,10 @@
 # says what the image's build costs against the regular release build.
 # (d) is (b) with the verdict cache off (`--verdict-cache-entries 0`), so every
 # document is validated: the validation share with and without the cache.
+# With NATIVE_UPSTREAM_BIN set (`make bench` sets it), the upstream for every
+# path is bench/native-proxy's native-upstream: the emulator's answers from a
+# plain hyper server, so that the proxies, not the emulator component, are
+# measured (BENCH_UPSTREAM=emulator uses the emulator on our host instead).
 # When NATIVE_PROXY_BIN is set (`make bench` sets it), (n) is bench/native-proxy:
 # the same job as a plain native Rust proxy (same doc-core validation and attempt
 # policy), the yardstick for the component path: ratios b/n.
@@ -48,8 +52,31 @@ fi
 source "$(dirname "$0")/lib/hosts.sh"
 load_rps="" load_cpu_us=""
 
+# Starts a bench/native-proxy binary ($3) on an ephemeral port with the
+# environment in the remaining arguments, and stores its address in the
+# variable named by $1 ($2 is its log).
+start_native() {
+  local var="$1" log="$2" bin="$3"; shift 3
+  env LISTEN_ADDR=127.0.0.1:0 "$@" "$bin" >/dev/null 2>"$log" &
+  pids+=("$!")
+  local addr=""
+  for _ in $(seq 1 100); do
+    addr=$(sed -n 's/^native-[a-z]* listening on //p' "$log")
+    [ -n "$addr" ] && break
+    sleep 0.1
+  done
+  [ -n "$addr" ] || { echo "bench: $bin did not start:" >&2; cat "$log" >&2; exit 1; }
+  printf -v "$var" '%s' "$addr"
+}
+
 upstream="" service=""
-start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
+if [ -n "${NATIVE_UPSTREAM_BIN:-}" ] && [ "${BENCH_UPSTREAM:-native}" = native ]; then
+  start_native upstream "$workdir/upstream.log" "$NATIVE_UPSTREAM_BIN"
+  upstream_name="(a) native upstream"
+else
+  start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
+  upstream_name="(a) upstream emulator"
+fi
 start_host service "$workdir/service.log" --component "$COMPONENT" --upstream-url "http://$upstream"
 nocache=""
 start_host nocache "$workdir/nocache.log" --component "$COMPONENT" --upstream-url "http://$upstream" \
@@ -81,15 +108,8 @@ if [ -x "${WASMTIME_BIN:-}" ]; then
 fi
 native="" native_pid=""
 if [ -n "${NATIVE_PROXY_BIN:-}" ]; then
-  UPSTREAM_URL="http://$upstream" LISTEN_ADDR=127.0.0.1:0 "$NATIVE_PROXY_BIN" >/dev/null 2>"$workdir/native.log" &
-  native_pid=$!
-  pids+=("$native_pid")
-  for _ in $(seq 1 100); do
-    native=$(sed -n 's/^native-proxy listening on //p' "$workdir/native.log")
-    [ -n "$native" ] && break
-    sleep 0.1
-  done
-  [ -n "$native" ] || { echo "bench: native-proxy did not start:" >&2; cat "$workdir/native.log" >&2; exit 1; }
+  start_native native "$workdir/native.log" "$NATIVE_PROXY_BIN" UPSTREAM_URL="http://$upstream"
+  native_pid=${pids[-1]}
 fi
 
 # wrk prints latencies as 850.00us, 1.23ms or 1.01s: convert to milliseconds.
@@ -142,7 +162,7 @@ service_pid=${pids[1]}
 nocache_pid=${pids[2]}
 for round in $(seq 1 "$rounds"); do
   echo "round $round" >&2
-  load "(a) upstream direct" "http://$upstream/1" "$upstream_pid"
+  load "$upstream_name" "http://$upstream/1" "$upstream_pid"
   a=$load_rps
   if [ -n "$native" ]; then
     load "(n) native proxy" "http://$native/1" "$native_pid"
