@@ -161,20 +161,18 @@ impl Outbound {
             Admission::Refused => return self.refuse("circuit_open", Error::DestinationUnavailable),
             Admission::Allowed { probe } => probe,
         };
+        // Releases the probe if no answer is recorded: the budget refuses the
+        // call, or the caller gives up before the answer.
+        let mut pending_probe = PendingProbe {
+            outbound: self.clone(),
+            destination: probe.then(|| destination.clone()),
+        };
         if !self.budget_allows(&destination, retry) {
-            if probe {
-                self.breakers.release_probe(&destination);
-            }
             return self.refuse("retry_budget_exhausted", Error::ConnectionLimitReached);
         }
         let attempt = if retry { "retry" } else { "first" };
         self.metrics.outbound_attempts.with_label_values(&[attempt]).inc();
-        // Releases the probe if the caller gives up before the answer.
-        let mut pending_probe = PendingProbe {
-            outbound: self.clone(),
-            destination: probe.then_some(destination.clone()),
-        };
-        let result = self.clone().send_allowed(request, options).await;
+        let result = self.send_allowed(request, options).await;
         let failed = result
             .as_ref()
             .map_or(true, |response| response.status().is_server_error());
@@ -184,7 +182,7 @@ impl Outbound {
     }
 
     async fn send_allowed(
-        self: Arc<Self>,
+        &self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> Result<http::Response<WasiBody>, Error> {
