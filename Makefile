@@ -137,8 +137,8 @@ fuzz: ## cargo-fuzz (nightly) on the document validators, the id parser and the 
 	scripts/fuzz.sh
 
 bench: build dist ## The upstream (native, or the emulator with BENCH_UPSTREAM=emulator) direct, a native Rust proxy (bench/native-proxy), the service, its variants, and wasmtime serve (after make bench-tools), side by side; req/s, p50, p99, CPU/request, ratios
-	cargo build --release -p native-proxy
-	NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
+	cargo build --release -p native-proxy -p loadgen
+	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
 		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
 		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/components/doc_proxy.cwasm \
 		scripts/bench.sh

@@ -11,6 +11,7 @@ would dwarf theirs.
 import csv
 import statistics
 import sys
+import textwrap
 
 import matplotlib
 
@@ -36,15 +37,17 @@ def medians(path):
 def main(results, out):
     data = {name: v for name, v in medians(results).items() if not name.startswith("(a)")}
     names = list(data)
+    # A variant's label carries its flags: wrap it so the panels keep their width.
+    labels = [textwrap.fill(n, 34) for n in names]
     rps = [data[n][0] for n in names]
     cpu = [data[n][1] for n in names]
     rounds = max(v[2] for v in data.values())
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2))
     for axis, values, title, unit in (
         (left, rps, "Throughput", "requests / s"),
         (right, cpu, "Server CPU per request", "µs"),
     ):
-        bars = axis.barh(names, values, color="#4472c4")
+        bars = axis.barh(labels, values, color="#4472c4")
         axis.invert_yaxis()
         axis.set_title(title)
         axis.set_xlabel(unit)

@@ -19,10 +19,19 @@
 # policy), the yardstick for the component path: ratios b/n.
 # When WASMTIME_BIN is an executable (`make bench-tools` installs wasmtime-cli
 # 48.0.8), (w) is `wasmtime serve -Scli` with the same .wasm: ratio b/w.
-# BENCH_VARIANT_ARGS="--flag value ..." adds (v): (b) with those extra host
-# flags, loaded right after (b), so a lever is measured side by side (ratio v/b).
+# BENCH_VARIANT_ARGS="--flag value ...", BENCH_VARIANT_ENV="NAME=value ..." and
+# BENCH_VARIANT_COMPONENT=path.wasm add (v): (b) with those extra host flags,
+# that environment or that build of the component, loaded right after (b), so
+# a lever is measured side by side (ratio v/b).
 # Every load's figures are also written, tab-separated, to BENCH_RESULTS
 # (default target/bench/results.tsv) for `make bench-chart`.
+# With LOADGEN_BIN set (`make bench` sets it), after the rounds: the upstream
+# and the service under an open-loop load at half the native proxy's median
+# req/s (BENCH_OPEN_RATE overrides) for BENCH_OPEN_DURATION (10s), and the p99
+# the service adds over the upstream at that rate; then each path's peak RSS
+# (VmHWM) over the wrk rounds and again after the open loop; then start to first 200
+# of the image's static host with its .cwasm and of the release host with the
+# .wasm (compile cache warm), the median of 5 starts each.
 # Everything runs on 127.0.0.1 and stops when this script ends.
 #
 # Knobs: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
@@ -81,16 +90,22 @@ start_host service "$workdir/service.log" --component "$COMPONENT" --upstream-ur
 nocache=""
 start_host nocache "$workdir/nocache.log" --component "$COMPONENT" --upstream-url "http://$upstream" \
   --verdict-cache-entries 0
-static=""
+static="" static_pid=""
 if [ -n "${STATIC_HOST_BIN:-}" ]; then
   HOST_BIN="$STATIC_HOST_BIN" start_host static "$workdir/static.log" \
     --component "${STATIC_COMPONENT:?}" --upstream-url "http://$upstream"
+  static_pid=${pids[-1]}
 fi
 
-variant="" variant_pid=""
-if [ -n "${BENCH_VARIANT_ARGS:-}" ]; then
+variant="" variant_pid="" variant_name=""
+if [ -n "${BENCH_VARIANT_ARGS:-}${BENCH_VARIANT_ENV:-}${BENCH_VARIANT_COMPONENT:-}" ]; then
+  variant_name="(v) (b) ${BENCH_VARIANT_ENV:-}${BENCH_VARIANT_COMPONENT:+ $(basename "$BENCH_VARIANT_COMPONENT")} ${BENCH_VARIANT_ARGS:-}"
+  # The variant's environment is set for its start only.
+  for kv in ${BENCH_VARIANT_ENV:-}; do export "${kv?}"; done
   # shellcheck disable=SC2086 # the flags are meant to split
-  start_host variant "$workdir/variant.log" --component "$COMPONENT" --upstream-url "http://$upstream" $BENCH_VARIANT_ARGS
+  start_host variant "$workdir/variant.log" --component "${BENCH_VARIANT_COMPONENT:-$COMPONENT}" \
+    --upstream-url "http://$upstream" ${BENCH_VARIANT_ARGS:-}
+  for kv in ${BENCH_VARIANT_ENV:-}; do unset "${kv%%=*}"; done
   variant_pid=${pids[-1]}
 fi
 wasmtime_addr="" wasmtime_pid=""
@@ -180,7 +195,7 @@ for round in $(seq 1 "$rounds"); do
   fi
   validation_share "$workdir/service.log" "$lines_before" "$service_cpu_us" "(b)"
   if [ -n "$variant" ]; then
-    load "(v) (b) $BENCH_VARIANT_ARGS" "http://$variant/1" "$variant_pid"
+    load "$variant_name" "http://$variant/1" "$variant_pid"
     awk -v b="$b" -v v="$load_rps" -v bc="$service_cpu_us" -v vc="$load_cpu_us" \
       'BEGIN { printf "ratio v/b (throughput)   %.3f   (CPU per request %.3f)\n", v / b, vc / bc }' >&2
   fi
@@ -190,7 +205,7 @@ for round in $(seq 1 "$rounds"); do
       'BEGIN { printf "ratio b/w (throughput)   %.3f   (CPU per request %.3f)\n", b / w, bc / wc }' >&2
   fi
   if [ -n "$static" ]; then
-    load "(c) image's static host" "http://$static/1" "${pids[3]}"
+    load "(c) image's static host" "http://$static/1" "$static_pid"
     awk -v b="$b" -v c="$load_rps" -v bc="$service_cpu_us" -v cc="$load_cpu_us" \
       'BEGIN { printf "ratio c/b (throughput)   %.3f   (CPU per request %.3f)\n", c / b, cc / bc }' >&2
   fi
@@ -200,6 +215,72 @@ for round in $(seq 1 "$rounds"); do
     'BEGIN { printf "ratio d/b (throughput)   %.3f   (CPU per request %.3f)\n", d / b, dc / bc }' >&2
   validation_share "$workdir/nocache.log" "$lines_before" "$load_cpu_us" "(d)"
 done
+
+# Peak resident memory (VmHWM) of each process so far.
+report_peaks() {
+  echo "peak RSS, $1:" >&2
+  local name pid
+  while IFS='|' read -r name pid; do
+    if [ -n "$pid" ]; then
+      awk -v name="$name" '/^VmHWM:/ { printf "  %-32s %6.1f MiB\n", name, $2 / 1024 }' "/proc/$pid/status" >&2
+    fi
+  done <<EOF
+$upstream_name|$upstream_pid
+(n) native proxy|$native_pid
+(b) doc-proxy service|$service_pid
+$variant_name|$variant_pid
+(w) wasmtime serve|$wasmtime_pid
+(c) image's static host|$static_pid
+(d) (b), cache off|$nocache_pid
+EOF
+}
+report_peaks "over the wrk rounds (wrk -c$connections)"
+
+# Open-loop load: the p99 the service adds over the upstream at a fixed rate
+# (wrk's closed loop cannot hold a rate: it waits for answers).
+if [ -n "${LOADGEN_BIN:-}" ]; then
+  open_rate=${BENCH_OPEN_RATE:-}
+  if [ -z "$open_rate" ] && [ -n "$native" ]; then
+    open_rate=$(awk -F'\t' '$2 == "(n) native proxy" { print $3 }' "$results" | sort -n |
+      awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f", m / 2 }')
+  fi
+  open_duration=${BENCH_OPEN_DURATION:-10s}
+  if [ -n "$open_rate" ]; then
+    echo "open loop: $open_rate req/s for $open_duration (loadgen run)" >&2
+    open_p99() {
+      local name="$1" url="$2" json
+      json=$("$LOADGEN_BIN" run --json --rate "$open_rate" --duration "$open_duration" --timeout 5s "$url")
+      python3 -c 'import json, sys
+s = json.loads(sys.argv[2])
+print("%-24s answered %7.0f req/s  p50 %6.2f ms  p99 %7.2f ms  outcomes %s  not sent %d  generator lag p99 %.2f ms" % (
+    sys.argv[1], s["achieved_rate"], s["p50_ms"], s["p99_ms"], s["outcomes"], s["not_sent"], s["lag_p99_ms"]), file=sys.stderr)
+print(s["p99_ms"])' "$name" "$json"
+    }
+    upstream_p99=$(open_p99 "$upstream_name" "http://$upstream/{n}")
+    service_p99=$(open_p99 "(b) doc-proxy service" "http://$service/{n}")
+    awk -v a="$upstream_p99" -v b="$service_p99" 'BEGIN { printf "p99 added by (b) over the upstream: %.2f ms\n", b - a }' >&2
+    if [ -n "$variant" ]; then
+      variant_p99=$(open_p99 "$variant_name" "http://$variant/{n}")
+      awk -v a="$upstream_p99" -v v="$variant_p99" 'BEGIN { printf "p99 added by (v) over the upstream: %.2f ms\n", v - a }' >&2
+    fi
+  fi
+fi
+
+report_peaks "over the open loop too"
+
+# Start to first 200, the upstream already up.
+if [ -n "${LOADGEN_BIN:-}" ]; then
+  first_200() {
+    local name="$1"; shift
+    printf '%-40s ' "$name" >&2
+    "$LOADGEN_BIN" first-200 --url 'http://127.0.0.1:{port}/1' -- "$@" \
+      --listen-addr '127.0.0.1:{port}' --admin-addr 127.0.0.1:0 --upstream-url "http://$upstream" >&2
+  }
+  if [ -n "${STATIC_HOST_BIN:-}" ]; then
+    first_200 "(c) image's static host + .cwasm" "$STATIC_HOST_BIN" --component "$STATIC_COMPONENT"
+  fi
+  first_200 "(b) release host + .wasm (cache warm)" "$HOST_BIN" --component "$COMPONENT"
+fi
 
 # The summary: each path's median over the rounds, then the ratios the
 # performance issue tracks (docs/performance.md).
