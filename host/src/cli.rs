@@ -66,6 +66,13 @@ pub struct Args {
     #[arg(long, env = "OUTBOUND_MAX_IDLE_PER_HOST", default_value_t = 64)]
     pub outbound_max_idle_per_host: usize,
 
+    /// Largest read buffer of one outbound connection (8KiB–1MiB). hyper
+    /// grows a buffer while reads fill it and a pooled connection keeps it:
+    /// a larger cap reads big bodies in fewer chunks and holds more memory
+    /// per idle connection.
+    #[arg(long, env = "OUTBOUND_READ_BUFFER_BYTES", default_value = "16KiB", value_parser = parse_read_buffer)]
+    pub outbound_read_buffer_bytes: u64,
+
     /// Consecutive failed calls to a destination (no connection, no response
     /// head in time, or a 5xx) that open its circuit breaker: calls then fail at
     /// once, and components answer 503 + Retry-After. 0 turns it off.
@@ -93,11 +100,13 @@ pub struct Args {
     pub retry_budget_window: Duration,
 
     /// Bytes of linear memory (and of tables) each pooled instance slot keeps
-    /// mapped when its instance ends, zeroed with memset, so the next instance
-    /// takes fewer page faults; up to about 1.1 × concurrency × this stays
-    /// resident while idle. 0 hands everything back with madvise (wasmtime's
-    /// default). At most the instance memory.
-    #[arg(long, env = "POOL_KEEP_RESIDENT", default_value = "0", value_parser = crate::memory::parse_size)]
+    /// mapped when its instance ends, zeroed with memset, instead of handing
+    /// them back with madvise (wasmtime's default, 0), whose TLB shootdowns
+    /// and page faults cost more than the zeroing. Our component spans about
+    /// 384 KiB serving a document, so 1 MiB covers it whole
+    /// (docs/performance.md). Counted in the memory plan for the slots beyond
+    /// concurrency; at most the instance memory.
+    #[arg(long, env = "POOL_KEEP_RESIDENT", default_value = "1MiB", value_parser = crate::memory::parse_size)]
     pub pool_keep_resident: u64,
 
     /// Write /tmp/perf-PID.map as components are loaded, so `perf report`
@@ -313,10 +322,29 @@ fn parse_window(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A size in 8 KiB..=1 MiB: hyper refuses (panics on) a read buffer under its
+/// 8 KiB minimum.
+fn parse_read_buffer(text: &str) -> Result<u64, String> {
+    let bytes = crate::memory::parse_size(text)?;
+    if (8 * 1024..=1024 * 1024).contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(format!("{text} is outside 8KiB..=1MiB"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::logging::severity_rank;
+
+    #[test]
+    fn the_outbound_read_buffer_is_bounded() {
+        assert_eq!(parse_read_buffer("16KiB"), Ok(16 * 1024));
+        assert_eq!(parse_read_buffer("8192"), Ok(8192));
+        assert!(parse_read_buffer("8191").is_err());
+        assert!(parse_read_buffer("2MiB").is_err());
+    }
 
     #[test]
     fn retry_budget_flags_are_bounded() {

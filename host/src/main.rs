@@ -121,18 +121,11 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         container_limit = %container_limit.map_or_else(|| "none".to_string(), memory::show),
         "memory plan"
     );
-    if args.pool_keep_resident > plan.per_instance {
-        anyhow::bail!(
-            "--pool-keep-resident ({}) is more than an instance may hold ({}): lower it",
-            memory::show(args.pool_keep_resident),
-            memory::show(plan.per_instance)
-        );
-    }
     let engine = engine::new_engine(
         plan.concurrency,
         plan.per_instance,
         engine::Tuning {
-            keep_resident: args.pool_keep_resident,
+            keep_resident: plan.keep_resident,
             perfmap: args.perfmap,
         },
         engine::CodeTarget::Native,
@@ -172,7 +165,10 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
             first_byte: args.outbound_first_byte_timeout,
             between_bytes: args.outbound_between_bytes_timeout,
         },
-        args.outbound_max_idle_per_host,
+        outbound::PoolSettings {
+            max_idle_per_host: args.outbound_max_idle_per_host,
+            read_buffer_bytes: args.outbound_read_buffer_bytes as usize,
+        },
         outbound::Protection {
             breaker: breaker::BreakerSettings {
                 failures: args.breaker_failures,

@@ -27,6 +27,9 @@ pub struct MemoryPlan {
     /// for each slot beyond `concurrency`: those can sit idle while every
     /// permit is in use; a busy slot's memory is in the guest worst case).
     pub pool_resident: u64,
+    /// What each freed slot keeps: `--pool-keep-resident`, at most the
+    /// instance memory (a slot never holds more).
+    pub keep_resident: u64,
 }
 
 impl MemoryPlan {
@@ -41,11 +44,14 @@ impl MemoryPlan {
         self.guest_worst_case() + self.host_overhead + self.body_buffer + self.pool_resident
     }
 
-    /// The plan with pool slots keeping `bytes` each when idle.
+    /// The plan with pool slots keeping `bytes` each when idle (cut to the
+    /// instance memory).
     pub fn with_pool_resident(self, bytes: u64) -> Self {
         let idle_slots = pool_slots(self.concurrency) - self.concurrency;
+        let keep_resident = bytes.min(self.per_instance);
         MemoryPlan {
-            pool_resident: u64::from(idle_slots) * bytes,
+            pool_resident: u64::from(idle_slots) * keep_resident,
+            keep_resident,
             ..self
         }
     }
@@ -89,6 +95,7 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
         host_overhead,
         body_buffer: 0,
         pool_resident: 0,
+        keep_resident: 0,
     })
 }
 
@@ -232,6 +239,10 @@ mod tests {
         let e = check_fits(&kept, Some(617 * MIB)).unwrap_err();
         assert!(e.contains("--pool-keep-resident"), "{e}");
         assert_eq!(p.with_pool_resident(0).worst_case(), p.worst_case());
+        // A slot never keeps more than an instance may hold.
+        let cut = p.with_pool_resident(64 * MIB);
+        assert_eq!(cut.keep_resident, 32 * MIB);
+        assert_eq!(cut.pool_resident, 10 * 32 * MIB);
     }
 
     #[test]

@@ -255,3 +255,34 @@ async fn a_close_delimited_body_at_the_cap_fits_the_instance_memory() {
     assert!(problem["detail"].as_str().unwrap().contains("invalid PDF"), "{problem}");
     assert_eq!(proxy.metric("wasm_traps_total").await, 0.0);
 }
+
+/// The fixture PDF with `levels` of alternating dictionaries and arrays nested
+/// in its trailer (itself one level), the deepest value a `1`.
+fn pdf_nested_in_the_trailer(levels: usize) -> Vec<u8> {
+    let open: String = (0..levels).map(|i| if i % 2 == 0 { "<</A " } else { "[" }).collect();
+    let close: String = (0..levels).rev().map(|i| if i % 2 == 0 { ">>" } else { "]" }).collect();
+    let pdf = doc_fixtures::pdf();
+    let end = b"/Root 1 0 R>>";
+    let at = pdf.windows(end.len()).rposition(|w| w == end).unwrap() + end.len() - 2;
+    [&pdf[..at], format!("/Deep {open}1{close}").as_bytes(), &pdf[at..]].concat()
+}
+
+/// The validator recurses into nested PDF values and stops at 64 levels. The
+/// component's stack (`-zstack-size` in .cargo/config.toml) must hold the
+/// deepest nesting it accepts: that document is served; one level more is
+/// refused by the depth check (the trailer does not parse), not by a stack
+/// overflow (a trap, 500).
+#[tokio::test]
+async fn the_deepest_pdf_nesting_accepted_fits_the_component_stack() {
+    let deepest = pdf_nested_in_the_trailer(63);
+    let served = deepest.clone();
+    let (reply, _) = fetch_through(move |_| Script::ok("application/pdf", served.clone())).await;
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(&reply.body[..], &deepest[..]);
+    expect_502(
+        |_| Script::ok("application/pdf", pdf_nested_in_the_trailer(64)),
+        CONTENT,
+        "trailer is not a dictionary",
+    )
+    .await;
+}

@@ -126,11 +126,12 @@ async fn the_memory_budget_caps_concurrency_below_the_flag() {
 
 #[tokio::test]
 async fn a_document_larger_than_an_instance_may_hold_fails_alone() {
-    // A valid 15 MiB PDF, served by an upstream, through doc-proxy with
-    // instances of 16 MiB: the body and the guest's own memory cannot fit,
+    // A valid PDF 4 KiB short of 16 MiB (under MAX_DOCUMENT_BYTES), served by
+    // an upstream, through doc-proxy with instances of 16 MiB: the body and
+    // the guest's own memory (its 128 KiB stack alone) cannot fit,
     // memory.grow is refused, the guest aborts, and that request alone gets a
     // 500. A small document on the same host is still served.
-    let big = doc_fixtures::hostile::one_stream_pdf("", &vec![b' '; 15 << 20]);
+    let big = doc_fixtures::hostile::one_stream_pdf("", &vec![b' '; (16 << 20) - 4096]);
     let small = doc_fixtures::pdf();
     let upstream = ScriptedUpstream::start_by_path(move |_, path| {
         Script::ok(

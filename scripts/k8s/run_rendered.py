@@ -193,7 +193,8 @@ def memory_plan(log: str, limit: int | None) -> str:
             plan = json.loads(line)
             assert plan["container_limit"] != "none" or limit is None, f"the host did not see the limit: {plan}"
             return (f"memory plan: {plan['concurrency']} instances x {plan['instance_memory']} + "
-                    f"{plan['host_overhead']} + {plan['body_buffer']} bodies = {plan['worst_case']} "
+                    f"{plan['host_overhead']} + {plan['body_buffer']} bodies + {plan['pool_resident']} kept by idle "
+                    f"pool slots = {plan['worst_case']} "
                     f"within limits.memory {plan['container_limit']}")
     raise AssertionError("the host logged no memory plan")
 
