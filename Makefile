@@ -37,7 +37,7 @@ COMPONENT_ENV := $(foreach v,MAX_ATTEMPTS MAX_CONTENT_ATTEMPTS DEADLINE_MS ATTEM
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile chaos clean \
+.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz
 
@@ -156,6 +156,16 @@ $(BENCH_TOOLS)/.installed: scripts/bench-requirements.txt
 
 bench-chart: $(BENCH_TOOLS)/.installed ## docs/performance.png from the last make bench (target/bench/results.tsv)
 	$(BENCH_TOOLS)/bin/python scripts/bench-chart.py target/bench/results.tsv docs/performance.png
+
+LOAD_URL      ?= http://$(LISTEN_ADDR)/{n}
+LOAD_RATE     ?= 50
+LOAD_DURATION ?= 30s
+load: $(BENCH_TOOLS)/.installed ## Open-loop traffic at LOAD_RATE req/s for LOAD_DURATION against make run (or LOAD_URL, {n} = request number): live progress, a summary, target/load/latency.png
+	cargo build -q --release -p loadgen
+	mkdir -p target/load
+	target/release/loadgen run --rate $(LOAD_RATE) --duration $(LOAD_DURATION) --samples target/load/samples.tsv '$(LOAD_URL)'
+	$(BENCH_TOOLS)/bin/python scripts/load-chart.py target/load/samples.tsv target/load/latency.png
+	@echo "chart: target/load/latency.png"
 
 chaos: build ## The seven chaos scenarios at full scale (about 5 minutes, loopback only); rewrites the table in docs/reliability.md. CHAOS_ONLY=2,3 runs some
 	CHAOS_ONLY=$(CHAOS_ONLY) $(TEST_ENV) cargo test --release -p doc-proxy-host --test chaos -- --ignored full_suite --nocapture
