@@ -116,7 +116,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         guest_worst_case = %memory::show(plan.guest_worst_case()),
         host_overhead = %memory::show(plan.host_overhead),
         body_buffer = %memory::show(plan.body_buffer),
-        pool_resident = %memory::show(plan.pool_resident),
+        pool_resident = %memory::show(plan.pool_resident()),
         worst_case = %memory::show(plan.worst_case()),
         container_limit = %container_limit.map_or_else(|| "none".to_string(), memory::show),
         "memory plan"

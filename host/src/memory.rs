@@ -23,10 +23,6 @@ pub struct MemoryPlan {
     pub host_overhead: u64,
     /// Request bodies buffered at once (`--request-body-buffer-bytes`).
     pub body_buffer: u64,
-    /// Linear memory that idle pool slots keep mapped (`--pool-keep-resident`
-    /// for each slot beyond `concurrency`: those can sit idle while every
-    /// permit is in use; a busy slot's memory is in the guest worst case).
-    pub pool_resident: u64,
     /// What each freed slot keeps: `--pool-keep-resident`, at most the
     /// instance memory (a slot never holds more).
     pub keep_resident: u64,
@@ -38,20 +34,24 @@ impl MemoryPlan {
         u64::from(self.concurrency) * self.per_instance
     }
 
+    /// Linear memory that idle pool slots keep mapped: each slot beyond
+    /// `concurrency` can sit idle while every permit is in use (a busy
+    /// slot's memory is in the guest worst case).
+    pub fn pool_resident(&self) -> u64 {
+        u64::from(pool_slots(self.concurrency) - self.concurrency) * self.keep_resident
+    }
+
     /// The process's worst case: every instance full, every request body
     /// buffer full, every idle slot's kept memory, plus the host itself.
     pub fn worst_case(&self) -> u64 {
-        self.guest_worst_case() + self.host_overhead + self.body_buffer + self.pool_resident
+        self.guest_worst_case() + self.host_overhead + self.body_buffer + self.pool_resident()
     }
 
     /// The plan with pool slots keeping `bytes` each when idle (cut to the
     /// instance memory).
     pub fn with_pool_resident(self, bytes: u64) -> Self {
-        let idle_slots = pool_slots(self.concurrency) - self.concurrency;
-        let keep_resident = bytes.min(self.per_instance);
         MemoryPlan {
-            pool_resident: u64::from(idle_slots) * keep_resident,
-            keep_resident,
+            keep_resident: bytes.min(self.per_instance),
             ..self
         }
     }
@@ -94,7 +94,6 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
         budget,
         host_overhead,
         body_buffer: 0,
-        pool_resident: 0,
         keep_resident: 0,
     })
 }
@@ -112,7 +111,7 @@ pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
             show(plan.per_instance),
             show(plan.host_overhead),
             show(plan.body_buffer),
-            show(plan.pool_resident),
+            show(plan.pool_resident()),
             show(limit)
         )),
         _ => Ok(()),
@@ -234,7 +233,7 @@ mod tests {
         let p = plan(256, 32 * MIB, 512 * MIB, 96 * MIB).unwrap();
         assert_eq!(pool_slots(p.concurrency), 26);
         let kept = p.with_pool_resident(MIB);
-        assert_eq!(kept.pool_resident, 10 * MIB);
+        assert_eq!(kept.pool_resident(), 10 * MIB);
         assert_eq!(kept.worst_case(), 618 * MIB);
         let e = check_fits(&kept, Some(617 * MIB)).unwrap_err();
         assert!(e.contains("--pool-keep-resident"), "{e}");
@@ -242,7 +241,7 @@ mod tests {
         // A slot never keeps more than an instance may hold.
         let cut = p.with_pool_resident(64 * MIB);
         assert_eq!(cut.keep_resident, 32 * MIB);
-        assert_eq!(cut.pool_resident, 10 * 32 * MIB);
+        assert_eq!(cut.pool_resident(), 10 * 32 * MIB);
     }
 
     #[test]
