@@ -39,7 +39,7 @@ TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
 .PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
-	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz
+	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -105,6 +105,21 @@ gha-check: tools ## Workflows offline: actionlint (+shellcheck), zizmor --offlin
 names-check: tools hcl-tools ## Terraform outputs, workflow env and the gke overlay name the same things (with self-tests)
 	$(TOOLS_BIN)/python -m unittest discover -s scripts/names
 
+rules-check: tools ## Prometheus rules offline: promtool check and test rules (every alert fires / stays quiet), k8s copies equal and schema-valid, a runbook section per alert
+	$(TOOLS_PATH) scripts/observability/rules-check.sh
+
+rules-write: ## Regenerate the k8s copies (Rules, PrometheusRule) of observability/prometheus/rules
+	python3 scripts/observability/k8s_rules.py --write
+
+OBSERVE_ADDR ?= 127.0.0.1:9099
+observe: ## Prometheus (Debian's) on $(OBSERVE_ADDR) scraping make run, with the production rules; data in target/prometheus
+	mkdir -p target/prometheus
+	prometheus --config.file=observability/prometheus/prometheus.yml --storage.tsdb.path=target/prometheus \
+		--web.listen-address=$(OBSERVE_ADDR) --log.level=warn
+
+observe-screenshot: ## docs/prometheus-graph.png: headless Chromium on make observe's graph page (needs make run, make observe, some make load)
+	OBSERVE_ADDR=$(OBSERVE_ADDR) scripts/observability/screenshot.sh docs/prometheus-graph.png
+
 deploy-check: build ## deploy.yml's render and smoke test, run here: pinned digest, a healthy service passes, a broken one fails
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/deploy-check.sh
 
@@ -128,7 +143,7 @@ clippy: wasm-target ## Lint native and wasm crates, warnings are errors
 	cargo clippy --workspace --exclude doc-proxy --exclude dummy-pdf-or-png --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p doc-proxy -p dummy-pdf-or-png -- -D warnings
 
-ci: fmt-check clippy deny test tf-check gha-check names-check deploy-check k8s-check image-test ## What CI runs (.ci/run and ci.yml)
+ci: fmt-check clippy deny test rules-check tf-check gha-check names-check deploy-check k8s-check image-test ## What CI runs (.ci/run and ci.yml)
 
 deny: ## Dependencies against deny.toml: licenses, bans, sources (offline; advisories run in GitHub CI). Needs cargo-deny
 	cargo deny --locked check --hide-inclusion-graph bans licenses sources

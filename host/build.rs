@@ -1,12 +1,20 @@
-//! Decides at build time whether this machine lets the tests make a memory
-//! cgroup of their own (root, a writable cgroup filesystem). The tests that run
-//! the host under a real kernel memory limit then run; elsewhere (a CI runner
-//! without the rights) they show as ignored, with the reason, instead of
-//! passing without having checked anything.
+//! Decides at build time what this machine lets the tests use, so tests that
+//! need it run where it exists and show as ignored, with the reason, elsewhere,
+//! instead of passing without having checked anything:
+//! - a memory cgroup of their own (root, a writable cgroup filesystem), for the
+//!   tests that run the host under a real kernel memory limit;
+//! - `prometheus` and `promtool` on the PATH (Debian's `prometheus` package,
+//!   which `.ci/run` installs), for the observability tests.
 
 include!("tests/support/memory_cgroup_dir.rs");
 
 fn main() {
+    println!("cargo::rustc-check-cfg=cfg(prometheus_tools)");
+    println!("cargo::rerun-if-env-changed=PATH");
+    if ["prometheus", "promtool"].iter().all(|tool| on_path(tool)) {
+        println!("cargo::rustc-cfg=prometheus_tools");
+    }
+
     println!("cargo::rustc-check-cfg=cfg(memory_cgroup)");
     println!("cargo::rerun-if-changed=tests/support/memory_cgroup_dir.rs");
     println!("cargo::rerun-if-changed=src/cgroup_path.rs");
@@ -22,4 +30,8 @@ fn main() {
             println!("cargo::rustc-cfg=memory_cgroup");
         }
     }
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }

@@ -7,7 +7,7 @@ set -euo pipefail
 upstream_addr="${UPSTREAM_URL#http://}"
 
 "$HOST_BIN" --component "$UPSTREAM_WASM" --listen-addr "$upstream_addr" --admin-addr 127.0.0.1:3001 --shutdown-delay 0s \
-  --env CORRUPT_PERCENT --env ERROR_PERCENT --env DELAY_MS &
+  --env CORRUPT_PERCENT --env ERROR_PERCENT --env DELAY_MS --env LOG_REQUESTS="${LOG_REQUESTS:-1}" &
 upstream_pid=$!
 trap 'kill -TERM "$upstream_pid" 2>/dev/null || true; wait "$upstream_pid" 2>/dev/null || true' EXIT
 

@@ -40,7 +40,7 @@ impl State {
         }
     }
 
-    /// The value of `upstream_circuit_state`.
+    /// The value of `outbound_circuit_state`.
     fn gauge(&self) -> i64 {
         match self {
             State::Closed { .. } => 0,
@@ -172,9 +172,11 @@ impl Breakers {
     /// logged and counted.
     fn update<T>(&self, destination: &str, change: impl FnOnce(&mut Breaker) -> T) -> T {
         let mut breakers = self.breakers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let breaker = breakers
-            .entry(destination.to_string())
-            .or_insert_with(|| Breaker::new(self.settings));
+        let breaker = breakers.entry(destination.to_string()).or_insert_with(|| {
+            // The destination's series exists, closed, from its first call.
+            self.metrics.circuit_state.with_label_values(&[destination]).set(0);
+            Breaker::new(self.settings)
+        });
         let before = breaker.state();
         let result = change(breaker);
         let after = breaker.state();

@@ -193,6 +193,12 @@ pub struct Args {
     #[arg(long, env = "GUEST_LOG_LEVEL", value_enum, default_value_t = GuestLogLevel::Info)]
     pub guest_log_level: GuestLogLevel,
 
+    /// Pass the component's `Server-Timing` header on to clients. By default
+    /// the host reads it into metrics (`server_timing_*`, docs/metrics.md) and
+    /// strips it: it tells how upstream attempts ended, which is for operators.
+    #[arg(long, env = "EXPOSE_SERVER_TIMING")]
+    pub expose_server_timing: bool,
+
     /// On SIGTERM/SIGINT readiness fails at once, but the host keeps accepting
     /// and serving for this long: Kubernetes removes a terminating pod from its
     /// Service endpoints asynchronously, so new connections keep arriving for a
@@ -216,9 +222,10 @@ pub struct Args {
     #[arg(long, env = "NO_COMPILE_CACHE")]
     pub no_cache: bool,
 
-    /// Log filter, in `tracing` EnvFilter syntax.
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
-    pub log_level: String,
+    /// Log filter, in `tracing` EnvFilter syntax (`info`, `warn`,
+    /// `doc_proxy_host=debug`). Without it, `RUST_LOG` is used, then `info`.
+    #[arg(long, env = "LOG_LEVEL")]
+    pub log_level: Option<String>,
 
     /// Log lines queued for the writer thread; when the log output cannot keep
     /// up and the queue is full, lines are dropped and counted
@@ -280,6 +287,14 @@ impl Args {
                 .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
                 .map(|base| base.join("doc-proxy"))
         })
+    }
+
+    /// The host's log filter: `--log-level`/`LOG_LEVEL`, else `RUST_LOG`, else `info`.
+    pub fn log_filter(&self) -> String {
+        self.log_level
+            .clone()
+            .or_else(|| std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty()))
+            .unwrap_or_else(|| "info".to_string())
     }
 
     /// The component's environment: `UPSTREAM_URL` (if given) and each `--env`.

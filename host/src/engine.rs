@@ -101,8 +101,21 @@ pub fn start_epoch_ticker(engine: &Engine) {
 pub struct LoadedComponent {
     pub component: Component,
     pub sha256: String,
+    /// The file was a `.cwasm` made by `doc-proxy-host compile`.
+    pub precompiled: bool,
     pub from_cache: bool,
     pub load_time: Duration,
+}
+
+impl LoadedComponent {
+    /// How the code was obtained: `precompiled`, `compile_cache` or `compiled`.
+    pub fn loaded_from(&self) -> &'static str {
+        match (self.precompiled, self.from_cache) {
+            (true, _) => "precompiled",
+            (false, true) => "compile_cache",
+            (false, false) => "compiled",
+        }
+    }
 }
 
 /// Loads `path`: a precompiled `.cwasm` as it is, or a `.wasm` from the compile
@@ -130,6 +143,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
             return Ok(LoadedComponent {
                 component,
                 sha256,
+                precompiled: true,
                 from_cache: false,
                 load_time: started.elapsed(),
             });
@@ -150,6 +164,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
                 return Ok(LoadedComponent {
                     component,
                     sha256,
+                    precompiled: false,
                     from_cache: true,
                     load_time: started.elapsed(),
                 })
@@ -172,6 +187,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
     Ok(LoadedComponent {
         component,
         sha256,
+        precompiled: false,
         from_cache: false,
         load_time: started.elapsed(),
     })

@@ -5,6 +5,7 @@
 //! output per request and stream is capped.
 
 use crate::logging::{severity_of_guest_level, severity_rank, write_line};
+use crate::trace::TraceContext;
 use serde_json::{Map, Value};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -32,10 +33,13 @@ pub struct GuestLogSettings {
 pub struct GuestOutput(Arc<Mutex<LineSink>>);
 
 impl GuestOutput {
-    pub fn new(stream: &'static str, request_id: &str, settings: &GuestLogSettings) -> Self {
+    pub fn new(stream: &'static str, request_id: &str, trace: &TraceContext, settings: &GuestLogSettings) -> Self {
         GuestOutput(Arc::new(Mutex::new(LineSink {
             stream,
             request_id: request_id.to_string(),
+            trace_id: trace.trace_id_hex(),
+            span_id: trace.span_id_hex(),
+            parent_span_id: trace.parent_span_id.map(|id| format!("{id:016x}")),
             budget: settings.budget,
             settings: settings.clone(),
             partial: Vec::new(),
@@ -48,6 +52,9 @@ impl GuestOutput {
 struct LineSink {
     stream: &'static str,
     request_id: String,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: Option<String>,
     settings: GuestLogSettings,
     partial: Vec<u8>,
     budget: usize,
@@ -122,6 +129,11 @@ impl LineSink {
     fn context(&self) -> Map<String, Value> {
         let mut fields = Map::new();
         fields.insert("request_id".into(), self.request_id.clone().into());
+        fields.insert("trace_id".into(), self.trace_id.clone().into());
+        fields.insert("span_id".into(), self.span_id.clone().into());
+        if let Some(parent) = &self.parent_span_id {
+            fields.insert("parent_span_id".into(), parent.clone().into());
+        }
         fields.insert("component".into(), self.settings.component.to_string().into());
         fields.insert("stream".into(), self.stream.into());
         fields
@@ -190,6 +202,9 @@ mod tests {
         let mut sink = LineSink {
             stream: "stdout",
             request_id: "rid".into(),
+            trace_id: "t".into(),
+            span_id: "s".into(),
+            parent_span_id: None,
             budget,
             settings,
             partial: Vec::new(),

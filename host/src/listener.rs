@@ -81,6 +81,9 @@ pub async fn serve<F, Fut, B>(
     }
 }
 
+/// Every value [`connection_error_kind`] returns.
+pub const CONNECTION_ERROR_KINDS: [&str; 5] = ["header_too_large", "header_timeout", "malformed", "incomplete", "io"];
+
 /// The metric label for a connection hyper ended with `e`.
 fn connection_error_kind(e: &hyper::Error) -> &'static str {
     if e.is_parse_too_large() {

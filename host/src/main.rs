@@ -22,8 +22,10 @@ mod outbound;
 mod probe;
 mod proxy;
 mod retry_budget;
+mod server_timing;
 mod shutdown;
 mod state;
+mod trace;
 mod verdict;
 
 use anyhow::Context as _;
@@ -44,7 +46,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    if let Err(e) = logging::init(&args.log_level, args.log_queue_lines as usize) {
+    if let Err(e) = logging::init(&args.log_filter(), args.log_queue_lines as usize) {
         eprintln!("doc-proxy-host: invalid --log-level: {e}");
         return ExitCode::from(2);
     }
@@ -145,8 +147,15 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     );
     metrics
         .component_info
-        .with_label_values(&[&args.component.display().to_string(), &loaded.sha256])
+        .with_label_values(&[
+            &args.component.display().to_string(),
+            &loaded.sha256,
+            loaded.loaded_from(),
+            "0.2",
+        ])
         .set(1);
+    metrics.component_load.set(loaded.load_time.as_secs_f64());
+    metrics.instances_max.set(i64::from(plan.concurrency));
 
     let mut linker = Linker::new(&engine);
     state::add_to_linker(&mut linker)?;
@@ -214,6 +223,8 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         body_buffer: Arc::new(tokio::sync::Semaphore::new(
             proxy::body_buffer_permits(args.request_body_buffer_bytes) as usize,
         )),
+        server_timing: server_timing::Recorder::new(metrics.clone()),
+        expose_server_timing: args.expose_server_timing,
         draining: draining.clone(),
     });
     let ready = Arc::new(AtomicBool::new(false));

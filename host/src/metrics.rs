@@ -3,9 +3,14 @@
 //! whatever clients send.
 
 use prometheus::{
-    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    exponential_buckets, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
+
+/// The host's version, for `doc_proxy_host_build_info`.
+pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The wasmtime this host is built on (pinned in the workspace).
+pub const WASMTIME_VERSION: &str = "48.0.8";
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -16,8 +21,16 @@ pub struct Metrics {
     pub outbound_requests: IntCounterVec,
     pub outbound_duration: Histogram,
     pub instantiation: Histogram,
-    pub traps: IntCounter,
+    pub traps: IntCounterVec,
+    pub instances_live: IntGauge,
+    pub instances_max: IntGauge,
     pub component_info: IntGaugeVec,
+    pub component_load: Gauge,
+    pub shed: IntCounterVec,
+    pub responses_by_type: IntCounterVec,
+    pub response_bytes: IntCounterVec,
+    pub server_timing_entries: IntCounterVec,
+    pub server_timing_duration: HistogramVec,
     pub verdict_cache_lookups: IntCounterVec,
     pub verdict_cache_puts: IntCounterVec,
     pub verdict_cache_entries: IntGauge,
@@ -75,14 +88,91 @@ impl Metrics {
             .buckets(exponential_buckets(0.000_01, 2.0, 14).expect("valid buckets")), // 10 µs … 80 ms
         )
         .expect("valid metric");
-        let traps = IntCounter::new(
-            "wasm_traps_total",
-            "Requests where the component trapped, failed or timed out.",
+        let traps = IntCounterVec::new(
+            Opts::new(
+                "wasm_traps_total",
+                "Requests the component failed, by kind (trap: it trapped or a host call failed; timeout: it ran past \
+                 the request timeout; no_response: it returned without a response; error_code: it answered with a \
+                 wasi:http error code). Each is answered by the host with a problem.",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
+        let instances_live = IntGauge::new(
+            "wasm_instances_live",
+            "Component instances alive now (each holds a pool slot and a concurrency permit).",
+        )
+        .expect("valid metric");
+        let instances_max = IntGauge::new(
+            "wasm_instances_max",
+            "Instances that may be alive at once (--max-concurrency): the pool's size.",
         )
         .expect("valid metric");
         let component_info = IntGaugeVec::new(
-            Opts::new("wasm_component_info", "The component being served (value is always 1)."),
-            &["path", "sha256"],
+            Opts::new(
+                "wasm_component_info",
+                "The component being served (value is always 1): file, SHA-256 of its bytes, how it was loaded \
+                 (precompiled, compile_cache, compiled) and the WASI version of its handler.",
+            ),
+            &["path", "sha256", "loaded_from", "wasi"],
+        )
+        .expect("valid metric");
+        let component_load = Gauge::new(
+            "wasm_component_load_seconds",
+            "Time the component took to load at start: compiling it, or reading precompiled code.",
+        )
+        .expect("valid metric");
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "doc_proxy_host_build_info",
+                "The host binary (value is always 1): its version and the wasmtime it embeds.",
+            ),
+            &["version", "wasmtime"],
+        )
+        .expect("valid metric");
+        build_info.with_label_values(&[HOST_VERSION, WASMTIME_VERSION]).set(1);
+        let shed = IntCounterVec::new(
+            Opts::new(
+                "http_requests_shed_total",
+                "Requests answered 503 without running the component, by reason (concurrency: every instance \
+                 was busy; body_buffer: the request-body memory budget was spent).",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let responses_by_type = IntCounterVec::new(
+            Opts::new(
+                "http_responses_by_type_total",
+                "Responses by route template and Content-Type (application/pdf, image/png, \
+                 application/problem+json, text/plain, none, other).",
+            ),
+            &["route", "content_type"],
+        )
+        .expect("valid metric");
+        let response_bytes = IntCounterVec::new(
+            Opts::new(
+                "http_response_body_bytes_total",
+                "Response body bytes handed to clients' connections, by route template and Content-Type.",
+            ),
+            &["route", "content_type"],
+        )
+        .expect("valid metric");
+        let server_timing_entries = IntCounterVec::new(
+            Opts::new(
+                "server_timing_entries_total",
+                "Server-Timing entries components reported, by entry name and description (doc-proxy: \
+                 entry=upstream, desc=how an attempt ended; entry=validate). Bounded to 64 pairs, then other.",
+            ),
+            &["entry", "desc"],
+        )
+        .expect("valid metric");
+        let server_timing_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "server_timing_duration_seconds",
+                "Durations of the Server-Timing entries components reported, by entry name.",
+            )
+            .buckets(exponential_buckets(0.000_1, 2.0, 17).expect("valid buckets")), // 0.1 ms … 6.5 s
+            &["entry"],
         )
         .expect("valid metric");
 
@@ -145,6 +235,19 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        // Series that alerts and dashboards divide by exist from the start, at 0.
+        for kind in ["trap", "timeout", "no_response", "error_code"] {
+            traps.with_label_values(&[kind]);
+        }
+        for reason in ["concurrency", "body_buffer"] {
+            shed.with_label_values(&[reason]);
+        }
+        for listener in ["public", "admin"] {
+            for kind in crate::listener::CONNECTION_ERROR_KINDS {
+                connection_errors.with_label_values(&[listener, kind]);
+            }
+        }
+
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -153,7 +256,17 @@ impl Metrics {
             Box::new(outbound_duration.clone()),
             Box::new(instantiation.clone()),
             Box::new(traps.clone()),
+            Box::new(instances_live.clone()),
+            Box::new(instances_max.clone()),
             Box::new(component_info.clone()),
+            Box::new(component_load.clone()),
+            Box::new(build_info.clone()),
+            Box::new(shed.clone()),
+            Box::new(responses_by_type.clone()),
+            Box::new(response_bytes.clone()),
+            Box::new(server_timing_entries.clone()),
+            Box::new(server_timing_duration.clone()),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
             Box::new(verdict_cache_lookups.clone()),
             Box::new(verdict_cache_puts.clone()),
             Box::new(verdict_cache_entries.clone()),
@@ -174,7 +287,15 @@ impl Metrics {
             outbound_duration,
             instantiation,
             traps,
+            instances_live,
+            instances_max,
             component_info,
+            component_load,
+            shed,
+            responses_by_type,
+            response_bytes,
+            server_timing_entries,
+            server_timing_duration,
             verdict_cache_lookups,
             verdict_cache_puts,
             verdict_cache_entries,
@@ -207,6 +328,29 @@ pub fn route_label(path: &str) -> &'static str {
         "/" => "/",
         crate::proxy::SPIN_HEALTH_PATH => crate::proxy::SPIN_HEALTH_PATH,
         p if p.len() > 1 && !p[1..].contains('/') => "/{id}",
+        _ => "other",
+    }
+}
+
+/// The Content-Type label: the types the service answers with, without
+/// parameters, or `other`/`none`.
+pub fn content_type_label(headers: &http::HeaderMap) -> &'static str {
+    let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
+        return "none";
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/pdf" => "application/pdf",
+        "image/png" => "image/png",
+        "application/problem+json" => "application/problem+json",
+        "text/plain" => "text/plain",
         _ => "other",
     }
 }

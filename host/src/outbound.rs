@@ -8,6 +8,7 @@
 use crate::breaker::{Admission, BreakerSettings, Breakers};
 use crate::metrics::Metrics;
 use crate::retry_budget::{Budget, BudgetSettings};
+use crate::trace::{TraceContext, TRACEPARENT};
 use crate::verdict::{SeenDigests, VerdictCache};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -290,6 +291,8 @@ pub struct OutboundHooks {
     pub verdicts: Option<(Arc<VerdictCache>, SeenDigests)>,
     /// Destinations this request has called: a second call to one is a retry.
     pub called: Vec<String>,
+    /// The request's span: each call gets a child span's `traceparent`.
+    pub trace: TraceContext,
 }
 
 type SendFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
@@ -297,10 +300,14 @@ type SendFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
 impl WasiHttpHooks for OutboundHooks {
     fn send_request(
         &mut self,
-        request: http::Request<WasiBody>,
+        mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: SendFuture,
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, SendFuture), Error>> + Send> {
+        // A component that propagates its own trace context keeps it.
+        if !request.headers().contains_key(TRACEPARENT) {
+            self.trace.child().inject(request.headers_mut());
+        }
         let outbound = self.outbound.clone();
         let verdicts = self.verdicts.clone();
         let destination = outbound.allowed_destination(request.uri());

@@ -1,9 +1,13 @@
-//! The public listener's handler: each request gets a request id, a concurrency
-//! permit, a fresh instance of the component, and a time limit. A trap, a
-//! missing response or a timeout becomes a problem+json for that request only.
+//! The public listener's handler: each request gets a request id, a span of
+//! its trace, a concurrency permit, a fresh instance of the component, and a
+//! time limit. A trap, a missing response or a timeout becomes a problem+json
+//! for that request only. What the component reports in `Server-Timing`
+//! becomes metrics on the way out.
 
-use crate::metrics::{method_label, route_label, Metrics};
+use crate::metrics::{content_type_label, method_label, route_label, Metrics};
+use crate::server_timing;
 use crate::state::{HostState, StoreTemplate};
+use crate::trace::TraceContext;
 use crate::verdict::SeenDigests;
 use bytes::Bytes;
 use doc_core::problem::ProxyError;
@@ -36,6 +40,10 @@ pub struct Proxy {
     pub body_timeout: Duration,
     /// Request bodies held at once, in KiB ([`body_buffer_permits`]).
     pub body_buffer: Arc<Semaphore>,
+    /// Turns the component's `Server-Timing` entries into metrics.
+    pub server_timing: server_timing::Recorder,
+    /// Pass `Server-Timing` on to clients instead of stripping it.
+    pub expose_server_timing: bool,
     /// Set at the first shutdown signal: responses then carry `Connection:
     /// close`, so keep-alive clients reconnect (to another pod) instead of
     /// reusing a connection that is about to be closed under them.
@@ -44,8 +52,34 @@ pub struct Proxy {
 
 /// How a guest run ended, when it did not end well.
 enum GuestFailure {
+    /// It trapped, a host call failed, or its task panicked.
     Trap,
     Timeout,
+    /// It returned without setting a response.
+    NoResponse,
+    /// It set a `wasi:http` error code instead of a response.
+    ErrorCode,
+}
+
+impl GuestFailure {
+    /// The `kind` label of `wasm_traps_total`.
+    fn kind(&self) -> &'static str {
+        match self {
+            GuestFailure::Trap => "trap",
+            GuestFailure::Timeout => "timeout",
+            GuestFailure::NoResponse => "no_response",
+            GuestFailure::ErrorCode => "error_code",
+        }
+    }
+}
+
+/// Why a request was shed (`http_requests_shed_total`).
+fn shed_reason(error: &ProxyError, before_guest: bool) -> Option<&'static str> {
+    match error {
+        ProxyError::Overloaded if before_guest => Some("body_buffer"),
+        ProxyError::Overloaded => Some("concurrency"),
+        _ => None,
+    }
 }
 
 impl Proxy {
@@ -56,7 +90,7 @@ impl Proxy {
         let started = Instant::now();
         let route = route_label(request.uri().path());
         let method = method_label(request.method());
-        let in_flight = InFlight::new(&self.metrics);
+        let in_flight = Live::new(&self.metrics.in_flight);
 
         let request_id = request
             .headers()
@@ -67,6 +101,9 @@ impl Proxy {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let header_value = http::HeaderValue::from_str(&request_id).expect("sanitized ids are valid header values");
         request.headers_mut().insert(REQUEST_ID, header_value.clone());
+        // The component sees this host's span as its caller.
+        let trace = TraceContext::for_request(request.headers());
+        trace.inject(request.headers_mut());
         let instance = request.uri().path().to_owned();
 
         let declared_body: Option<u64> = request
@@ -85,17 +122,30 @@ impl Proxy {
                 &request_id,
             )
         } else {
+            let shed = |error: ProxyError, before_guest: bool| {
+                if let Some(reason) = shed_reason(&error, before_guest) {
+                    self.metrics.shed.with_label_values(&[reason]).inc();
+                }
+                problem(&error, &instance, &request_id)
+            };
             match self.receive_body(request, declared_body).await {
-                Err(error) => problem(&error, &instance, &request_id),
+                Err(error) => shed(error, true),
                 Ok((request, reservation)) => match self.permits.clone().try_acquire_owned() {
-                    Err(_) => problem(&ProxyError::Overloaded, &instance, &request_id),
-                    Ok(permit) => match self.run_guest(request, &request_id, (permit, reservation)).await {
-                        Ok(response) => response,
-                        Err(GuestFailure::Trap) => problem(&ProxyError::Internal, &instance, &request_id),
+                    Err(_) => shed(ProxyError::Overloaded, false),
+                    Ok(permit) => match self
+                        .run_guest(request, &request_id, &trace, (permit, reservation))
+                        .await
+                    {
+                        Ok(mut response) => {
+                            self.server_timing
+                                .consume(response.headers_mut(), self.expose_server_timing);
+                            response
+                        }
                         Err(GuestFailure::Timeout) => {
                             let timeout_ms = self.request_timeout.as_millis() as u64;
                             problem(&ProxyError::RequestTimeout { timeout_ms }, &instance, &request_id)
                         }
+                        Err(_) => problem(&ProxyError::Internal, &instance, &request_id),
                     },
                 },
             }
@@ -116,11 +166,21 @@ impl Proxy {
             .request_duration
             .with_label_values(&[route])
             .observe(started.elapsed().as_secs_f64());
+        let content_type = content_type_label(response.headers());
+        self.metrics
+            .responses_by_type
+            .with_label_values(&[route, content_type])
+            .inc();
+        let body_bytes = self.metrics.response_bytes.with_label_values(&[route, content_type]);
         // A request is in flight until its body has gone out (or the client
-        // went away), not just its head: the gauge goes with the body.
+        // went away), not just its head: the gauge goes with the body, and
+        // bytes are counted as they are handed to the connection.
         Ok(response.map(|body| {
             body.map_frame(move |frame| {
                 let _ = &in_flight;
+                if let Some(data) = frame.data_ref() {
+                    body_bytes.inc_by(data.len() as u64);
+                }
                 frame
             })
             .boxed_unsync()
@@ -167,10 +227,11 @@ impl Proxy {
         &self,
         request: http::Request<Full<Bytes>>,
         request_id: &str,
+        trace: &TraceContext,
         permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let seen = SeenDigests::default();
-        let mut store = self.template.new_store(self.pre.engine(), request_id, &seen);
+        let mut store = self.template.new_store(self.pre.engine(), request_id, trace, &seen);
         let request =
             request.map(|body| body.map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} }));
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -188,7 +249,9 @@ impl Proxy {
         let metrics = self.metrics.clone();
         let timeout = self.request_timeout;
         let id = request_id.to_owned();
+        let trace_id = trace.trace_id_hex();
         let task = tokio::spawn(async move {
+            let live = Live::new(&metrics.instances_live);
             let run = async {
                 let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
@@ -202,19 +265,20 @@ impl Proxy {
             // The instance's memory goes back to the pool before the permit
             // lets the next request in: live instances never exceed the plan.
             drop(store);
+            drop(live);
             drop(permits);
             let failure = match outcome {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err(e)) => {
-                    tracing::error!(request_id = %id, error = %format!("{e:?}"), "component trapped");
+                    tracing::error!(request_id = %id, trace_id, error = %format!("{e:?}"), "component trapped");
                     GuestFailure::Trap
                 }
                 Err(_) => {
-                    tracing::error!(request_id = %id, timeout_ms = timeout.as_millis() as u64, "component timed out");
+                    tracing::error!(request_id = %id, trace_id, timeout_ms = timeout.as_millis() as u64, "component timed out");
                     GuestFailure::Timeout
                 }
             };
-            metrics.traps.inc();
+            metrics.traps.with_label_values(&[failure.kind()]).inc();
             Err(failure)
         });
 
@@ -227,21 +291,27 @@ impl Proxy {
             }
             Ok(Err(code)) => {
                 tracing::error!(request_id, error = ?code, "component answered with an error code");
-                Err(GuestFailure::Trap)
+                Err(self.count_failure(GuestFailure::ErrorCode))
             }
             // The sender was dropped with the store: the task ended without answering.
             Err(_) => match task.await {
+                // Counted by the task.
                 Ok(Err(failure)) => Err(failure),
                 Ok(Ok(())) => {
                     tracing::error!(request_id, "component returned without setting a response");
-                    Err(GuestFailure::Trap)
+                    Err(self.count_failure(GuestFailure::NoResponse))
                 }
                 Err(join) => {
                     tracing::error!(request_id, error = %join, "component task failed");
-                    Err(GuestFailure::Trap)
+                    Err(self.count_failure(GuestFailure::Trap))
                 }
             },
         }
+    }
+
+    fn count_failure(&self, failure: GuestFailure) -> GuestFailure {
+        self.metrics.traps.with_label_values(&[failure.kind()]).inc();
+        failure
     }
 }
 
@@ -275,17 +345,18 @@ pub fn problem(error: &ProxyError, instance: &str, request_id: &str) -> http::Re
         .expect("problem responses have valid parts")
 }
 
-/// Counts a request in flight for as long as it lives.
-struct InFlight(prometheus::IntGauge);
+/// Counts one in a gauge (requests in flight, live instances) for as long as
+/// it lives, however the code holding it ends.
+struct Live(prometheus::IntGauge);
 
-impl InFlight {
-    fn new(metrics: &Metrics) -> Self {
-        metrics.in_flight.inc();
-        InFlight(metrics.in_flight.clone())
+impl Live {
+    fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Live(gauge.clone())
     }
 }
 
-impl Drop for InFlight {
+impl Drop for Live {
     fn drop(&mut self) {
         self.0.dec();
     }

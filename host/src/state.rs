@@ -4,6 +4,7 @@
 
 use crate::guest_log::{GuestLogSettings, GuestOutput};
 use crate::outbound::{Outbound, OutboundHooks};
+use crate::trace::TraceContext;
 use crate::verdict::{SeenDigests, VerdictCache};
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
@@ -86,12 +87,19 @@ pub struct StoreTemplate {
 impl StoreTemplate {
     /// A store for one request. Sockets, files and stdin are not given to the
     /// guest: it reaches the network only through `wasi:http` and the allow-list.
-    /// `seen` collects the digests of the bodies this request fetches.
-    pub fn new_store(&self, engine: &Engine, request_id: &str, seen: &SeenDigests) -> Store<HostState> {
+    /// `seen` collects the digests of the bodies this request fetches; `trace`
+    /// is the request's span, named in its log lines and outbound calls.
+    pub fn new_store(
+        &self,
+        engine: &Engine,
+        request_id: &str,
+        trace: &TraceContext,
+        seen: &SeenDigests,
+    ) -> Store<HostState> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env)
-            .stdout(GuestOutput::new("stdout", request_id, &self.guest_log))
-            .stderr(GuestOutput::new("stderr", request_id, &self.guest_log))
+            .stdout(GuestOutput::new("stdout", request_id, trace, &self.guest_log))
+            .stderr(GuestOutput::new("stderr", request_id, trace, &self.guest_log))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
@@ -103,6 +111,7 @@ impl StoreTemplate {
                 outbound: self.outbound.clone(),
                 verdicts: self.verdicts.clone().map(|cache| (cache, seen.clone())),
                 called: Vec::new(),
+                trace: trace.clone(),
             },
             memory: InstanceMemory {
                 limit: usize::try_from(self.instance_memory_bytes).unwrap_or(usize::MAX),

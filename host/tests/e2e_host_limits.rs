@@ -63,7 +63,9 @@ async fn a_body_over_the_limit_is_refused_before_the_guest_runs() {
 /// With a slow emulator started with `limits` (which must allow one request
 /// at a time): a second request while the first runs gets 503 + Retry-After,
 /// and the first still completes.
-async fn second_request_is_shed(limits: &[&str]) {
+/// Holds the one instance with a slow request, checks a second is shed with a
+/// 503, and returns the host.
+async fn second_request_is_shed(limits: &[&str]) -> Host {
     let mut args = vec!["--env", "DELAY_MS=1500"];
     args.extend_from_slice(limits);
     let slow = emulator(&args);
@@ -74,11 +76,22 @@ async fn second_request_is_shed(limits: &[&str]) {
     second.problem(503);
     assert_eq!(second.header("retry-after"), Some("1"));
     assert_eq!(first.await.unwrap().status, 200);
+    slow
 }
 
 #[tokio::test]
 async fn requests_over_the_concurrency_limit_get_503() {
-    second_request_is_shed(&["--max-concurrent-requests", "1"]).await;
+    let host = second_request_is_shed(&["--max-concurrent-requests", "1"]).await;
+    assert_eq!(
+        host.metric(r#"http_requests_shed_total{reason="concurrency"}"#).await,
+        1.0
+    );
+    assert_eq!(
+        host.metric(r#"http_requests_shed_total{reason="body_buffer"}"#).await,
+        0.0
+    );
+    assert_eq!(host.metric("wasm_instances_live").await, 0.0);
+    assert_eq!(host.metric("wasm_instances_max").await, 1.0);
 }
 
 #[tokio::test]
@@ -113,7 +126,7 @@ async fn a_chunked_body_over_the_limit_is_cut_off() {
 #[tokio::test]
 async fn the_memory_budget_caps_concurrency_below_the_flag() {
     // 256 allowed by the flag, but a budget of one 4 MiB instance: one at a time.
-    second_request_is_shed(&[
+    let host = second_request_is_shed(&[
         "--max-concurrent-requests",
         "256",
         "--max-instance-memory-bytes",
@@ -122,6 +135,11 @@ async fn the_memory_budget_caps_concurrency_below_the_flag() {
         "4MiB",
     ])
     .await;
+    assert_eq!(
+        host.metric("wasm_instances_max").await,
+        1.0,
+        "the pool's size is the plan's"
+    );
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use doc_core::problem::{final_error, ProxyError};
 use doc_core::response::{document_headers, USAGE};
 use doc_core::retry::{AttemptOutcome, Next};
 use doc_core::route::{route, sanitize_request_id, Route, RouteError};
+use doc_core::telemetry::{AttemptClass, Timings};
 use doc_core::DocumentKind;
 use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
@@ -40,7 +41,8 @@ fn handle(request: Request) -> Response {
         Ok(Route::Document(id)) => Some(id),
         _ => None,
     };
-    let (mut response, summary) = match answer(routed, &request_id, started) {
+    let mut timings = Timings::default();
+    let (mut response, summary) = match answer(routed, &request_id, started, &mut timings) {
         Ok(served) => served,
         Err((error, attempts)) => {
             let response = problem_response(&error, &path, &request_id);
@@ -56,6 +58,9 @@ fn handle(request: Request) -> Response {
     };
     let status = *response.status();
     response.set_header("x-request-id", request_id.clone());
+    if let Some(value) = timings.header_value() {
+        response.set_header("server-timing", value);
+    }
     if is_head {
         // Same headers as GET (Content-Length included), no body.
         response = strip_body(response);
@@ -96,13 +101,18 @@ struct Summary {
 /// A failed request: the error and how many upstream attempts it took.
 type Failure = (ProxyError, u32);
 
-fn answer(routed: Result<Route, RouteError>, request_id: &str, started: u64) -> Result<(Response, Summary), Failure> {
+fn answer(
+    routed: Result<Route, RouteError>,
+    request_id: &str,
+    started: u64,
+    timings: &mut Timings,
+) -> Result<(Response, Summary), Failure> {
     match routed {
         Ok(Route::Usage) => Ok((text_response(200, USAGE), Summary::default())),
         Ok(Route::Document(id)) => {
             let config = Config::from_lookup(|k| std::env::var(k).ok())
                 .map_err(|e| (ProxyError::Misconfigured(e.to_string()), 0))?;
-            serve_document(&config, id, request_id, started)
+            serve_document(&config, id, request_id, started, timings)
         }
         Err(RouteError::BadId(e)) => Err((ProxyError::BadId(e), 0)),
         Err(RouteError::NotFound) => Err((ProxyError::NotFound, 0)),
@@ -110,8 +120,15 @@ fn answer(routed: Result<Route, RouteError>, request_id: &str, started: u64) -> 
     }
 }
 
-/// Fetches, validates and retries until a document passes or the policy gives up.
-fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> Result<(Response, Summary), Failure> {
+/// Fetches, validates and retries until a document passes or the policy gives
+/// up; `timings` gets each attempt's class and duration, and validation's total.
+fn serve_document(
+    config: &Config,
+    id: u64,
+    request_id: &str,
+    started: u64,
+    timings: &mut Timings,
+) -> Result<(Response, Summary), Failure> {
     let policy = &config.retry;
     let path = config.upstream.document_path(id);
     let mut outcomes: Vec<AttemptOutcome> = Vec::new();
@@ -127,9 +144,12 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
             verdict_token: verdict_token.as_deref(),
         };
         let attempt = outcomes.len() as u32 + 1;
+        let attempt_started = monotonic_clock::now();
         let outcome = match upstream::fetch(&config.upstream, &path, &limits, request_id) {
             Ok(fetched) => match timed(&mut validate_ns, || checked_kind(&fetched, config)) {
                 Ok(kind) => {
+                    timings.attempt(AttemptClass::Ok, elapsed(attempt_started).as_secs_f64() * 1e3);
+                    timings.validation(validate_ns as f64 / 1e6);
                     let headers = document_headers(kind, id, fetched.body.len(), request_id);
                     let bytes = fetched.body.len();
                     let mut response = Response::new(200, fetched.body);
@@ -177,6 +197,7 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
                 outcome
             }
         };
+        timings.attempt(AttemptClass::of(&outcome), elapsed(attempt_started).as_secs_f64() * 1e3);
         let next = policy.next(attempt, &outcome, elapsed(started), unit_random());
         outcomes.push(outcome);
         match next {
@@ -188,6 +209,9 @@ fn serve_document(config: &Config, id: u64, request_id: &str, started: u64) -> R
                 timeout = next_timeout;
             }
             Next::GiveUp | Next::DeadlineExceeded => {
+                if validate_ns > 0 {
+                    timings.validation(validate_ns as f64 / 1e6);
+                }
                 let deadline_ms = policy.deadline.as_millis() as u64;
                 let error = final_error(&outcomes, next == Next::DeadlineExceeded, deadline_ms);
                 return Err((error, attempt));

@@ -20,6 +20,9 @@
 //!   `/fault/spin` computes forever and `/fault/grow` allocates until memory is
 //!   refused, while other paths answer as usual: one host then serves hostile
 //!   and ordinary requests side by side (`make chaos`).
+//! - `LOG_REQUESTS` (0 or 1, default 0): with 1, one JSON line on stderr per
+//!   answer (status and what was sent). `make run` turns it on, so the
+//!   emulator's lines show the trace id the caller's host propagated.
 
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -55,17 +58,25 @@ fn handle(request: Request) -> Response {
     if delay_ms > 0 {
         wasi::clocks::monotonic_clock::subscribe_duration(delay_ms * 1_000_000).block();
     }
-    let (status, content_type, body): (u16, &str, &[u8]) = if percent_roll() < knob("ERROR_PERCENT", 0, 100) {
-        (500, "text/html; charset=utf-8", ERROR_PAGE.as_bytes())
+    let (status, sent, content_type, body): (u16, &str, &str, &[u8]) = if percent_roll() < knob("ERROR_PERCENT", 0, 100)
+    {
+        (500, "error_page", "text/html; charset=utf-8", ERROR_PAGE.as_bytes())
     } else {
         let corrupt = knob("CORRUPT_PERCENT", 10, 100);
         let png_share = (100 - corrupt) * 5 / 9;
         match percent_roll() {
-            r if r < corrupt => (200, "application/pdf", CORRUPT_PDF),
-            r if r < corrupt + png_share => (200, "image/png", PNG),
-            _ => (200, "application/pdf", PDF),
+            r if r < corrupt => (200, "corrupt_pdf", "application/pdf", CORRUPT_PDF),
+            r if r < corrupt + png_share => (200, "png", "image/png", PNG),
+            _ => (200, "pdf", "application/pdf", PDF),
         }
     };
+    if knob("LOG_REQUESTS", 0, 1) == 1 {
+        // Fixed words and numbers only: no escaping needed.
+        eprintln!(
+            r#"{{"level":"info","msg":"answered","status":{status},"sent":"{sent}","bytes":{}}}"#,
+            body.len()
+        );
+    }
     let is_head = matches!(request.method(), Method::Head);
     let mut response = Response::new(status, if is_head { Vec::new() } else { body.to_vec() });
     response.set_header("content-type", content_type);

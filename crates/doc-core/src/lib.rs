@@ -10,5 +10,6 @@ pub mod problem;
 pub mod response;
 pub mod retry;
 pub mod route;
+pub mod telemetry;
 
 pub use document::{sniff, validate, DocumentKind, Rejection};

@@ -182,13 +182,22 @@ impl Host {
         }
     }
 
-    /// The value of a Prometheus sample, e.g. `http_requests_total{method="GET",…}`.
+    /// The value of a Prometheus sample, e.g. `http_requests_total{method="GET",…}`;
+    /// a bare name sums every series of that name.
     pub async fn metric(&self, sample: &str) -> f64 {
         let reply = request(self.admin, "GET", "/metrics", &[]).await;
         let text = String::from_utf8_lossy(&reply.body).into_owned();
+        let any_labels = !sample.contains('{');
         text.lines()
-            .filter(|l| l.starts_with(sample) && l[sample.len()..].starts_with(' '))
-            .map(|l| l[sample.len() + 1..].trim().parse::<f64>().unwrap())
+            .filter_map(|l| {
+                let rest = l.strip_prefix(sample)?;
+                let value = match rest.strip_prefix(' ') {
+                    Some(value) => value,
+                    None if any_labels && rest.starts_with('{') => rest.rsplit_once("} ")?.1,
+                    None => return None,
+                };
+                Some(value.trim().parse::<f64>().unwrap())
+            })
             .sum()
     }
 }
