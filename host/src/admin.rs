@@ -1,10 +1,13 @@
-//! The admin listener: `/metrics` (Prometheus text format), `/livez` and `/readyz`.
-//! Readiness means the component is loaded, the public listener is bound, and
-//! the host is not draining.
+//! The admin listener: `/metrics` (Prometheus text format), `/livez`,
+//! `/readyz`, and `POST /admin/reload`. Readiness means the component is
+//! loaded, the public listener is bound, and the host is not draining; a
+//! refused reload does not change it (the served version stays).
 
 use crate::metrics::Metrics;
+use crate::reload::{Reloaded, Reloader};
 use bytes::Bytes;
 use http_body_util::Full;
+use serde_json::json;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,6 +15,7 @@ use std::sync::Arc;
 pub struct Admin {
     pub metrics: Metrics,
     pub ready: Arc<AtomicBool>,
+    pub component: Arc<Reloader>,
 }
 
 impl Admin {
@@ -27,10 +31,41 @@ impl Admin {
                 .body(Full::new(body))
                 .expect("static response parts")
         };
+        let path = request.uri().path();
+        if path == "/admin/reload" {
+            if request.method() != http::Method::POST {
+                let mut response = reply(405, "text/plain", Bytes::from_static(b"POST /admin/reload\n"));
+                response
+                    .headers_mut()
+                    .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+                return Ok(response);
+            }
+            return Ok(match self.component.reload("POST /admin/reload").await {
+                Ok(Reloaded::Swapped { from, to }) => {
+                    let body = json!({"result": "swapped", "from": &*from, "sha256": &*to});
+                    reply(200, "application/json", Bytes::from(body.to_string()))
+                }
+                Ok(Reloaded::Unchanged { sha256 }) => {
+                    let body = json!({"result": "unchanged", "sha256": &*sha256});
+                    reply(200, "application/json", Bytes::from(body.to_string()))
+                }
+                Err(error) => {
+                    // RFC 9457: the served version stays, and the reason is given.
+                    let body = json!({
+                        "type": "tag:doc-proxy,2026:problem:reload-refused",
+                        "title": "Component reload refused",
+                        "status": 422,
+                        "detail": format!("{error:#}"),
+                        "serving": &*self.component.current().sha256,
+                    });
+                    reply(422, "application/problem+json", Bytes::from(body.to_string()))
+                }
+            });
+        }
         if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
             return Ok(reply(405, "text/plain", Bytes::from_static(b"method not allowed\n")));
         }
-        Ok(match request.uri().path() {
+        Ok(match path {
             "/metrics" => reply(200, prometheus::TEXT_FORMAT, Bytes::from(self.metrics.render())),
             "/livez" => reply(200, "text/plain", Bytes::from_static(b"ok\n")),
             "/readyz" if self.ready.load(Ordering::Acquire) => reply(200, "text/plain", Bytes::from_static(b"ready\n")),
@@ -38,7 +73,7 @@ impl Admin {
             _ => reply(
                 404,
                 "text/plain",
-                Bytes::from_static(b"admin endpoints: /metrics /livez /readyz\n"),
+                Bytes::from_static(b"admin endpoints: /metrics /livez /readyz, POST /admin/reload\n"),
             ),
         })
     }

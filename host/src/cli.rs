@@ -193,6 +193,12 @@ pub struct Args {
     #[arg(long, env = "GUEST_LOG_LEVEL", value_enum, default_value_t = GuestLogLevel::Info)]
     pub guest_log_level: GuestLogLevel,
 
+    /// Reload the component when its file changes (size or modification
+    /// time), checked this often; 0 turns watching off. SIGHUP and
+    /// `POST /admin/reload` reload it whatever this is.
+    #[arg(long, env = "WATCH_INTERVAL", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub watch_interval: Duration,
+
     /// Pass the component's `Server-Timing` header on to clients. By default
     /// the host reads it into metrics (`server_timing_*`, docs/metrics.md) and
     /// strips it: it tells how upstream attempts ended, which is for operators.

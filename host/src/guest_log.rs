@@ -27,19 +27,28 @@ pub struct GuestLogSettings {
     pub min_rank: u8,
 }
 
+/// What every line of one request names.
+pub struct RequestContext<'a> {
+    pub request_id: &'a str,
+    pub trace: &'a TraceContext,
+    /// The served component version's SHA-256 (reloads change it).
+    pub component_sha256: &'a Arc<str>,
+}
+
 /// One request's output stream (`stdout` or `stderr`), shared by every handle the
 /// guest opens on it.
 #[derive(Clone)]
 pub struct GuestOutput(Arc<Mutex<LineSink>>);
 
 impl GuestOutput {
-    pub fn new(stream: &'static str, request_id: &str, trace: &TraceContext, settings: &GuestLogSettings) -> Self {
+    pub fn new(stream: &'static str, request: &RequestContext<'_>, settings: &GuestLogSettings) -> Self {
         GuestOutput(Arc::new(Mutex::new(LineSink {
             stream,
-            request_id: request_id.to_string(),
-            trace_id: trace.trace_id_hex(),
-            span_id: trace.span_id_hex(),
-            parent_span_id: trace.parent_span_id.map(|id| format!("{id:016x}")),
+            request_id: request.request_id.to_string(),
+            trace_id: request.trace.trace_id_hex(),
+            span_id: request.trace.span_id_hex(),
+            parent_span_id: request.trace.parent_span_id.map(|id| format!("{id:016x}")),
+            component_sha256: request.component_sha256.clone(),
             budget: settings.budget,
             settings: settings.clone(),
             partial: Vec::new(),
@@ -55,6 +64,7 @@ struct LineSink {
     trace_id: String,
     span_id: String,
     parent_span_id: Option<String>,
+    component_sha256: Arc<str>,
     settings: GuestLogSettings,
     partial: Vec<u8>,
     budget: usize,
@@ -135,6 +145,7 @@ impl LineSink {
             fields.insert("parent_span_id".into(), parent.clone().into());
         }
         fields.insert("component".into(), self.settings.component.to_string().into());
+        fields.insert("component_sha256".into(), self.component_sha256.to_string().into());
         fields.insert("stream".into(), self.stream.into());
         fields
     }
@@ -205,6 +216,7 @@ mod tests {
             trace_id: "t".into(),
             span_id: "s".into(),
             parent_span_id: None,
+            component_sha256: "c".into(),
             budget,
             settings,
             partial: Vec::new(),

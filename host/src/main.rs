@@ -3,7 +3,8 @@
 //! Start-up, in order: build the engine, load (or compile and cache) the
 //! component, link WASI, pre-instantiate, bind both listeners, report ready.
 //! Then serve until SIGTERM/SIGINT: readiness off, keep serving for the
-//! shutdown delay, stop accepting, drain.
+//! shutdown delay, stop accepting, drain. Meanwhile the component can be
+//! swapped live (`reload.rs`).
 //!
 //! `compile` and `probe` are helpers for container images (see `cli.rs`).
 
@@ -21,6 +22,7 @@ mod metrics;
 mod outbound;
 mod probe;
 mod proxy;
+mod reload;
 mod retry_budget;
 mod server_timing;
 mod shutdown;
@@ -36,7 +38,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use wasmtime::component::Linker;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 // musl's allocator serialises threads on one lock; the static image would pay
 // for it on every request. mimalloc is used in every build so the image and the
@@ -133,39 +134,24 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         engine::CodeTarget::Native,
     )?;
     engine::start_epoch_ticker(&engine);
-    let loaded = engine::load_component(&engine, &args.component, args.cache_dir().as_deref())?;
     let component_name: Arc<str> = args
         .component
         .file_stem()
         .map_or_else(|| "component".into(), |s| s.to_string_lossy().into());
-    tracing::info!(
-        component = %args.component.display(),
-        sha256 = %loaded.sha256,
-        from_cache = loaded.from_cache,
-        load_ms = loaded.load_time.as_secs_f64() * 1e3,
-        "component loaded"
-    );
-    metrics
-        .component_info
-        .with_label_values(&[
-            &args.component.display().to_string(),
-            &loaded.sha256,
-            loaded.loaded_from(),
-            "0.2",
-        ])
-        .set(1);
-    metrics.component_load.set(loaded.load_time.as_secs_f64());
-    metrics.instances_max.set(i64::from(plan.concurrency));
-
     let mut linker = Linker::new(&engine);
     state::add_to_linker(&mut linker)?;
-    let pre = linker
-        .instantiate_pre(&loaded.component)
-        .map_err(anyhow::Error::from)
-        .context("the component imports something this host does not provide (only wasi:* 0.2 is linked)")?;
-    let pre = ProxyPre::new(pre)
-        .map_err(anyhow::Error::from)
-        .context("the component does not export wasi:http/incoming-handler@0.2.x")?;
+    let component = Arc::new(reload::Reloader::start(
+        engine,
+        linker,
+        args.component.clone(),
+        args.cache_dir(),
+        metrics.clone(),
+    )?);
+    component.reload_on_sighup()?;
+    if !args.watch_interval.is_zero() {
+        component.reload_on_change(args.watch_interval);
+    }
+    metrics.instances_max.set(i64::from(plan.concurrency));
 
     let outbound = Arc::new(outbound::Outbound::new(
         allowed_outbound(&args)?,
@@ -203,7 +189,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
 
     let draining = Arc::new(AtomicBool::new(false));
     let proxy = Arc::new(proxy::Proxy {
-        pre,
+        component: component.clone(),
         template: state::StoreTemplate {
             env,
             instance_memory_bytes: plan.per_instance,
@@ -232,6 +218,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let admin = Arc::new(admin::Admin {
         metrics,
         ready: ready.clone(),
+        component,
     });
 
     let public_listener = TcpListener::bind(args.listen_addr)

@@ -26,6 +26,7 @@ pub struct Metrics {
     pub instances_max: IntGauge,
     pub component_info: IntGaugeVec,
     pub component_load: Gauge,
+    pub component_reloads: IntCounterVec,
     pub shed: IntCounterVec,
     pub responses_by_type: IntCounterVec,
     pub response_bytes: IntCounterVec,
@@ -120,6 +121,16 @@ impl Metrics {
         let component_load = Gauge::new(
             "wasm_component_load_seconds",
             "Time the component took to load at start: compiling it, or reading precompiled code.",
+        )
+        .expect("valid metric");
+        let component_reloads = IntCounterVec::new(
+            Opts::new(
+                "wasm_component_reloads_total",
+                "Component reloads (SIGHUP, POST /admin/reload, a watched file's change), by result (swapped: a new \
+                 version serves; unchanged: the file held the served version; refused: it did not load, link or \
+                 export the handler, and the served version stays).",
+            ),
+            &["result"],
         )
         .expect("valid metric");
         let build_info = IntGaugeVec::new(
@@ -239,6 +250,9 @@ impl Metrics {
         for kind in ["trap", "timeout", "no_response", "error_code"] {
             traps.with_label_values(&[kind]);
         }
+        for result in ["swapped", "unchanged", "refused"] {
+            component_reloads.with_label_values(&[result]);
+        }
         for reason in ["concurrency", "body_buffer"] {
             shed.with_label_values(&[reason]);
         }
@@ -260,6 +274,7 @@ impl Metrics {
             Box::new(instances_max.clone()),
             Box::new(component_info.clone()),
             Box::new(component_load.clone()),
+            Box::new(component_reloads.clone()),
             Box::new(build_info.clone()),
             Box::new(shed.clone()),
             Box::new(responses_by_type.clone()),
@@ -291,6 +306,7 @@ impl Metrics {
             instances_max,
             component_info,
             component_load,
+            component_reloads,
             shed,
             responses_by_type,
             response_bytes,

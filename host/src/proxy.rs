@@ -5,8 +5,9 @@
 //! becomes metrics on the way out.
 
 use crate::metrics::{content_type_label, method_label, route_label, Metrics};
+use crate::reload::Reloader;
 use crate::server_timing;
-use crate::state::{HostState, StoreTemplate};
+use crate::state::StoreTemplate;
 use crate::trace::TraceContext;
 use crate::verdict::SeenDigests;
 use bytes::Bytes;
@@ -20,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
 
@@ -30,7 +30,8 @@ pub const SPIN_HEALTH_PATH: &str = "/.well-known/spin/health";
 const REQUEST_ID: &str = "x-request-id";
 
 pub struct Proxy {
-    pub pre: ProxyPre<HostState>,
+    /// The component version new requests get; swapped by reloads.
+    pub component: Arc<Reloader>,
     pub template: StoreTemplate,
     pub metrics: Metrics,
     pub permits: Arc<Semaphore>,
@@ -74,9 +75,9 @@ impl GuestFailure {
 }
 
 /// Why a request was shed (`http_requests_shed_total`).
-fn shed_reason(error: &ProxyError, before_guest: bool) -> Option<&'static str> {
+fn shed_reason(error: &ProxyError, receiving_body: bool) -> Option<&'static str> {
     match error {
-        ProxyError::Overloaded if before_guest => Some("body_buffer"),
+        ProxyError::Overloaded if receiving_body => Some("body_buffer"),
         ProxyError::Overloaded => Some("concurrency"),
         _ => None,
     }
@@ -122,8 +123,8 @@ impl Proxy {
                 &request_id,
             )
         } else {
-            let shed = |error: ProxyError, before_guest: bool| {
-                if let Some(reason) = shed_reason(&error, before_guest) {
+            let shed = |error: ProxyError, receiving_body: bool| {
+                if let Some(reason) = shed_reason(&error, receiving_body) {
                     self.metrics.shed.with_label_values(&[reason]).inc();
                 }
                 problem(&error, &instance, &request_id)
@@ -231,7 +232,11 @@ impl Proxy {
         permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let seen = SeenDigests::default();
-        let mut store = self.template.new_store(self.pre.engine(), request_id, trace, &seen);
+        // This request keeps its version to the end, whatever reloads happen.
+        let served = self.component.current();
+        let mut store = self
+            .template
+            .new_store(served.pre.engine(), request_id, trace, &served.sha256, &seen);
         let request =
             request.map(|body| body.map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} }));
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -245,7 +250,7 @@ impl Proxy {
             GuestFailure::Trap
         })?;
 
-        let pre = self.pre.clone();
+        let pre = served.pre.clone();
         let metrics = self.metrics.clone();
         let timeout = self.request_timeout;
         let id = request_id.to_owned();

@@ -88,18 +88,25 @@ impl StoreTemplate {
     /// A store for one request. Sockets, files and stdin are not given to the
     /// guest: it reaches the network only through `wasi:http` and the allow-list.
     /// `seen` collects the digests of the bodies this request fetches; `trace`
-    /// is the request's span, named in its log lines and outbound calls.
+    /// is the request's span, named in its log lines and outbound calls, as is
+    /// the served component's digest in its log lines.
     pub fn new_store(
         &self,
         engine: &Engine,
         request_id: &str,
         trace: &TraceContext,
+        component_sha256: &Arc<str>,
         seen: &SeenDigests,
     ) -> Store<HostState> {
+        let request = crate::guest_log::RequestContext {
+            request_id,
+            trace,
+            component_sha256,
+        };
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env)
-            .stdout(GuestOutput::new("stdout", request_id, trace, &self.guest_log))
-            .stderr(GuestOutput::new("stderr", request_id, trace, &self.guest_log))
+            .stdout(GuestOutput::new("stdout", &request, &self.guest_log))
+            .stderr(GuestOutput::new("stderr", &request, &self.guest_log))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);

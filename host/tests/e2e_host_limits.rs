@@ -82,14 +82,7 @@ async fn second_request_is_shed(limits: &[&str]) -> Host {
 #[tokio::test]
 async fn requests_over_the_concurrency_limit_get_503() {
     let host = second_request_is_shed(&["--max-concurrent-requests", "1"]).await;
-    assert_eq!(
-        host.metric(r#"http_requests_shed_total{reason="concurrency"}"#).await,
-        1.0
-    );
-    assert_eq!(
-        host.metric(r#"http_requests_shed_total{reason="body_buffer"}"#).await,
-        0.0
-    );
+    assert_eq!(shed_counts(&host).await, (1.0, 0.0));
     assert_eq!(host.metric("wasm_instances_live").await, 0.0);
     assert_eq!(host.metric("wasm_instances_max").await, 1.0);
 }
@@ -275,6 +268,16 @@ async fn bodies_beyond_the_buffer_budget_get_503() {
     second.problem(503);
     assert_eq!(second.header("retry-after"), Some("1"));
     assert_eq!(request(host.public, "GET", "/4", &[]).await.status, 200);
+    assert_eq!(shed_counts(&host).await, (0.0, 1.0));
+}
+
+/// `http_requests_shed_total` for (concurrency, body_buffer).
+async fn shed_counts(host: &Host) -> (f64, f64) {
+    let shed = |reason: &str| format!(r#"http_requests_shed_total{{reason="{reason}"}}"#);
+    (
+        host.metric(&shed("concurrency")).await,
+        host.metric(&shed("body_buffer")).await,
+    )
 }
 
 #[test]

@@ -139,12 +139,22 @@ impl Host {
 
     /// The host's resident-memory high-water mark (`VmHWM`), in bytes.
     pub fn memory_high_water_mark(&self) -> u64 {
+        self.proc_status_bytes("VmHWM")
+    }
+
+    /// The host's resident memory now (`VmRSS`), in bytes.
+    pub fn resident_memory(&self) -> u64 {
+        self.proc_status_bytes("VmRSS")
+    }
+
+    /// A `kB` field of `/proc/PID/status`, in bytes.
+    fn proc_status_bytes(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("the host is running");
         let kib: u64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/PID/status");
+            .unwrap_or_else(|| panic!("{field} in /proc/PID/status"));
         kib * 1024
     }
 
