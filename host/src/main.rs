@@ -21,8 +21,10 @@ mod memory;
 mod metrics;
 mod outbound;
 mod probe;
+mod problem;
 mod proxy;
 mod reload;
+mod request_id;
 mod retry_budget;
 mod server_timing;
 mod shutdown;
@@ -296,14 +298,55 @@ fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {
 fn allowed_outbound(args: &cli::Args) -> anyhow::Result<Vec<String>> {
     let mut allowed = Vec::new();
     if let Some(url) = &args.upstream_url {
-        let upstream = doc_core::config::UpstreamUrl::parse(url).map_err(|e| anyhow::anyhow!("UPSTREAM_URL: {e}"))?;
-        allowed.push(outbound::normalize_authority(&upstream.scheme, &upstream.authority));
+        allowed.push(destination_of(url).context("UPSTREAM_URL")?);
     }
     for entry in &args.allow_outbound {
-        let (scheme, authority) = entry.split_once("://").unwrap_or(("http", entry.as_str()));
-        allowed.push(outbound::normalize_authority(scheme, authority.trim_end_matches('/')));
+        let url = if entry.contains("://") {
+            entry.clone()
+        } else {
+            format!("http://{entry}")
+        };
+        allowed.push(destination_of(&url).with_context(|| format!("--allow-outbound {entry}"))?);
     }
     allowed.sort();
     allowed.dedup();
     Ok(allowed)
+}
+
+/// The `host:port` an http(s) URL points at.
+fn destination_of(url: &str) -> anyhow::Result<String> {
+    let uri: http::Uri = url.parse().map_err(|e| anyhow::anyhow!("{url:?} is not a URL: {e}"))?;
+    let scheme = uri
+        .scheme_str()
+        .filter(|s| matches!(*s, "http" | "https"))
+        .ok_or_else(|| anyhow::anyhow!("{url:?}: the scheme must be http or https"))?;
+    let authority = uri
+        .authority()
+        .filter(|a| !a.as_str().contains('@'))
+        .ok_or_else(|| anyhow::anyhow!("{url:?}: expected scheme://host[:port][/path], without user info"))?;
+    Ok(outbound::normalize_authority(scheme, authority.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::destination_of;
+
+    #[test]
+    fn destinations_are_host_and_port_of_http_urls_only() {
+        assert_eq!(destination_of("http://127.0.0.1:3000").unwrap(), "127.0.0.1:3000");
+        assert_eq!(
+            destination_of("https://Docs.Example/base/").unwrap(),
+            "docs.example:443"
+        );
+        assert_eq!(destination_of("http://upstream/").unwrap(), "upstream:80");
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:3000",
+            "http://user@x",
+            "not a url",
+            "http:///path",
+        ] {
+            assert!(destination_of(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -338,16 +338,6 @@ impl Default for Metrics {
     }
 }
 
-/// The route template for a path: bounded label values for any input.
-pub fn route_label(path: &str) -> &'static str {
-    match path {
-        "/" => "/",
-        crate::proxy::SPIN_HEALTH_PATH => crate::proxy::SPIN_HEALTH_PATH,
-        p if p.len() > 1 && !p[1..].contains('/') => "/{id}",
-        _ => "other",
-    }
-}
-
 /// The Content-Type label: the types the service answers with, without
 /// parameters, or `other`/`none`.
 pub fn content_type_label(headers: &http::HeaderMap) -> &'static str {

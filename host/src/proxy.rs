@@ -4,15 +4,15 @@
 //! for that request only. What the component reports in `Server-Timing`
 //! becomes metrics on the way out.
 
-use crate::metrics::{content_type_label, method_label, route_label, Metrics};
+use crate::metrics::{content_type_label, method_label, Metrics};
+use crate::problem::HostError;
 use crate::reload::Reloader;
+use crate::request_id;
 use crate::server_timing;
 use crate::state::StoreTemplate;
 use crate::trace::TraceContext;
 use crate::verdict::SeenDigests;
 use bytes::Bytes;
-use doc_core::problem::ProxyError;
-use doc_core::route::sanitize_request_id;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::convert::Infallible;
@@ -26,8 +26,6 @@ use wasmtime_wasi_http::WasiHttpView;
 
 /// Spin's health path; answered by the host, as Spin does.
 pub const SPIN_HEALTH_PATH: &str = "/.well-known/spin/health";
-
-const REQUEST_ID: &str = "x-request-id";
 
 pub struct Proxy {
     /// The component version new requests get; swapped by reloads.
@@ -75,11 +73,21 @@ impl GuestFailure {
 }
 
 /// Why a request was shed (`http_requests_shed_total`).
-fn shed_reason(error: &ProxyError, receiving_body: bool) -> Option<&'static str> {
+fn shed_reason(error: &HostError, receiving_body: bool) -> Option<&'static str> {
     match error {
-        ProxyError::Overloaded if receiving_body => Some("body_buffer"),
-        ProxyError::Overloaded => Some("concurrency"),
+        HostError::Overloaded if receiving_body => Some("body_buffer"),
+        HostError::Overloaded => Some("concurrency"),
         _ => None,
+    }
+}
+
+/// The route template of a path, for metric labels: bounded for any input.
+pub fn route_label(path: &str) -> &'static str {
+    match path {
+        "/" => "/",
+        SPIN_HEALTH_PATH => SPIN_HEALTH_PATH,
+        p if p.len() > 1 && !p[1..].contains('/') => "/{id}",
+        _ => "other",
     }
 }
 
@@ -93,15 +101,9 @@ impl Proxy {
         let method = method_label(request.method());
         let in_flight = Live::new(&self.metrics.in_flight);
 
-        let request_id = request
-            .headers()
-            .get(REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .and_then(sanitize_request_id)
-            .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let request_id = request_id::from_caller(request.headers().get(request_id::HEADER));
         let header_value = http::HeaderValue::from_str(&request_id).expect("sanitized ids are valid header values");
-        request.headers_mut().insert(REQUEST_ID, header_value.clone());
+        request.headers_mut().insert(request_id::HEADER, header_value.clone());
         // The component sees this host's span as its caller.
         let trace = TraceContext::for_request(request.headers());
         trace.inject(request.headers_mut());
@@ -115,24 +117,21 @@ impl Proxy {
         let mut response = if request.uri().path() == SPIN_HEALTH_PATH {
             text_response(200, "OK")
         } else if declared_body.is_some_and(|n| n > self.max_body_bytes) {
-            problem(
-                &ProxyError::PayloadTooLarge {
-                    limit: self.max_body_bytes,
-                },
-                &instance,
-                &request_id,
-            )
+            HostError::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            }
+            .response(&instance, &request_id)
         } else {
-            let shed = |error: ProxyError, receiving_body: bool| {
+            let shed = |error: HostError, receiving_body: bool| {
                 if let Some(reason) = shed_reason(&error, receiving_body) {
                     self.metrics.shed.with_label_values(&[reason]).inc();
                 }
-                problem(&error, &instance, &request_id)
+                error.response(&instance, &request_id)
             };
             match self.receive_body(request, declared_body).await {
                 Err(error) => shed(error, true),
                 Ok((request, reservation)) => match self.permits.clone().try_acquire_owned() {
-                    Err(_) => shed(ProxyError::Overloaded, false),
+                    Err(_) => shed(HostError::Overloaded, false),
                     Ok(permit) => match self
                         .run_guest(request, &request_id, &trace, (permit, reservation))
                         .await
@@ -144,14 +143,14 @@ impl Proxy {
                         }
                         Err(GuestFailure::Timeout) => {
                             let timeout_ms = self.request_timeout.as_millis() as u64;
-                            problem(&ProxyError::RequestTimeout { timeout_ms }, &instance, &request_id)
+                            HostError::RequestTimeout { timeout_ms }.response(&instance, &request_id)
                         }
-                        Err(_) => problem(&ProxyError::Internal, &instance, &request_id),
+                        Err(_) => HostError::Internal.response(&instance, &request_id),
                     },
                 },
             }
         };
-        response.headers_mut().entry(REQUEST_ID).or_insert(header_value);
+        response.headers_mut().entry(request_id::HEADER).or_insert(header_value);
         if self.draining.load(Ordering::Acquire) {
             response
                 .headers_mut()
@@ -196,7 +195,7 @@ impl Proxy {
         &self,
         request: http::Request<Incoming>,
         declared: Option<u64>,
-    ) -> Result<(http::Request<Full<Bytes>>, Option<OwnedSemaphorePermit>), ProxyError> {
+    ) -> Result<(http::Request<Full<Bytes>>, Option<OwnedSemaphorePermit>), HostError> {
         let (parts, body) = request.into_parts();
         if http_body::Body::is_end_stream(&body) {
             return Ok((http::Request::from_parts(parts, Full::new(Bytes::new())), None));
@@ -206,14 +205,14 @@ impl Proxy {
             .body_buffer
             .clone()
             .try_acquire_many_owned(body_buffer_permits(reserved))
-            .map_err(|_| ProxyError::Overloaded)?;
+            .map_err(|_| HostError::Overloaded)?;
         let limit = self.max_body_bytes;
         match tokio::time::timeout(self.body_timeout, Limited::new(body, limit as usize).collect()).await {
-            Err(_) => Err(ProxyError::BodyTimeout {
+            Err(_) => Err(HostError::BodyTimeout {
                 timeout_ms: self.body_timeout.as_millis() as u64,
             }),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(ProxyError::PayloadTooLarge { limit }),
-            Ok(Err(_)) => Err(ProxyError::BadRequestBody),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(HostError::PayloadTooLarge { limit }),
+            Ok(Err(_)) => Err(HostError::BadRequestBody),
             Ok(Ok(collected)) => Ok((
                 http::Request::from_parts(parts, Full::new(collected.to_bytes())),
                 Some(reservation),
@@ -337,17 +336,6 @@ fn text_response(status: u16, text: &'static str) -> http::Response<HyperOutgoin
         .header("content-type", "text/plain")
         .body(full_body(text))
         .expect("static response parts")
-}
-
-/// A problem+json response made by the host itself.
-pub fn problem(error: &ProxyError, instance: &str, request_id: &str) -> http::Response<HyperOutgoingBody> {
-    let mut builder = http::Response::builder().status(error.status());
-    for (name, value) in error.headers() {
-        builder = builder.header(name, value);
-    }
-    builder
-        .body(full_body(error.to_problem(instance, request_id).to_json()))
-        .expect("problem responses have valid parts")
 }
 
 /// Counts one in a gauge (requests in flight, live instances) for as long as

@@ -1,5 +1,7 @@
-//! Every error the service answers, as an RFC 9457 `application/problem+json`
+//! Every error the component answers, as an RFC 9457 `application/problem+json`
 //! document, and the mapping from what went wrong to the status a client sees.
+//! The host's own errors (overload, body limits, traps, timeouts) are the
+//! host's (`host/src/problem.rs`), in the same problem-type namespace.
 
 use crate::retry::AttemptOutcome;
 use crate::route::{IdError, ALLOWED_METHODS};
@@ -31,24 +33,6 @@ pub enum ProxyError {
         deadline_ms: u64,
     },
     Misconfigured(String),
-    /// Raised by a host: the component trapped or failed.
-    Internal,
-    /// Raised by a host: too many requests in flight.
-    Overloaded,
-    /// Raised by a host: the request body is larger than allowed.
-    PayloadTooLarge {
-        limit: u64,
-    },
-    /// Raised by a host: the component did not answer within the host's timeout.
-    RequestTimeout {
-        timeout_ms: u64,
-    },
-    /// Raised by a host: the client did not send its whole body in time.
-    BodyTimeout {
-        timeout_ms: u64,
-    },
-    /// Raised by a host: the request body broke off or was malformed.
-    BadRequestBody,
 }
 
 /// Seconds a client should wait after a 503 before trying again.
@@ -57,15 +41,13 @@ pub const RETRY_AFTER_SECONDS: u32 = 1;
 impl ProxyError {
     pub fn status(&self) -> u16 {
         match self {
-            ProxyError::BadId(_) | ProxyError::BadRequestBody => 400,
+            ProxyError::BadId(_) => 400,
             ProxyError::NotFound | ProxyError::DocumentNotFound => 404,
             ProxyError::MethodNotAllowed => 405,
-            ProxyError::BodyTimeout { .. } => 408,
-            ProxyError::PayloadTooLarge { .. } => 413,
-            ProxyError::Misconfigured(_) | ProxyError::Internal => 500,
+            ProxyError::Misconfigured(_) => 500,
             ProxyError::BadUpstreamDocument { .. } => 502,
-            ProxyError::UpstreamUnavailable { .. } | ProxyError::Overloaded => 503,
-            ProxyError::DeadlineExceeded { .. } | ProxyError::RequestTimeout { .. } => 504,
+            ProxyError::UpstreamUnavailable { .. } => 503,
+            ProxyError::DeadlineExceeded { .. } => 504,
         }
     }
 
@@ -80,12 +62,6 @@ impl ProxyError {
             ProxyError::UpstreamUnavailable { .. } => "upstream-unavailable",
             ProxyError::DeadlineExceeded { .. } => "deadline-exceeded",
             ProxyError::Misconfigured(_) => "misconfigured",
-            ProxyError::Internal => "internal-error",
-            ProxyError::Overloaded => "overloaded",
-            ProxyError::RequestTimeout { .. } => "request-timeout",
-            ProxyError::PayloadTooLarge { .. } => "payload-too-large",
-            ProxyError::BodyTimeout { .. } => "request-body-timeout",
-            ProxyError::BadRequestBody => "invalid-request-body",
         }
     }
 
@@ -99,12 +75,6 @@ impl ProxyError {
             ProxyError::UpstreamUnavailable { .. } => "Upstream unavailable",
             ProxyError::DeadlineExceeded { .. } => "Deadline exceeded",
             ProxyError::Misconfigured(_) => "Service misconfigured",
-            ProxyError::Internal => "Internal error",
-            ProxyError::Overloaded => "Too many requests in flight",
-            ProxyError::RequestTimeout { .. } => "Request timed out",
-            ProxyError::PayloadTooLarge { .. } => "Request body too large",
-            ProxyError::BodyTimeout { .. } => "Request body too slow",
-            ProxyError::BadRequestBody => "Invalid request body",
         }
     }
 
@@ -124,16 +94,6 @@ impl ProxyError {
                 format!("no valid document within the {deadline_ms} ms deadline ({attempts} attempt(s))")
             }
             ProxyError::Misconfigured(why) => why.clone(),
-            ProxyError::Internal => "the request could not be completed; it has been logged".into(),
-            ProxyError::Overloaded => "the server is at its concurrency limit; retry shortly".into(),
-            ProxyError::RequestTimeout { timeout_ms } => {
-                format!("no response within the server's {timeout_ms} ms limit")
-            }
-            ProxyError::PayloadTooLarge { limit } => format!("request bodies are limited to {limit} bytes"),
-            ProxyError::BodyTimeout { timeout_ms } => {
-                format!("the request body did not arrive within {timeout_ms} ms")
-            }
-            ProxyError::BadRequestBody => "the request body broke off or is not valid HTTP framing".into(),
         }
     }
 
@@ -141,15 +101,12 @@ impl ProxyError {
     pub fn extra_headers(&self) -> Vec<(&'static str, String)> {
         match self {
             ProxyError::MethodNotAllowed => vec![("allow", ALLOWED_METHODS.into())],
-            ProxyError::UpstreamUnavailable { .. } | ProxyError::Overloaded => {
-                vec![("retry-after", RETRY_AFTER_SECONDS.to_string())]
-            }
+            ProxyError::UpstreamUnavailable { .. } => vec![("retry-after", RETRY_AFTER_SECONDS.to_string())],
             _ => vec![],
         }
     }
 
-    /// Every header of a problem response besides `Content-Length`: what the
-    /// component and the host both send.
+    /// Every header of a problem response besides `Content-Length`.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = vec![
             ("content-type", CONTENT_TYPE.to_string()),
