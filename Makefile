@@ -113,6 +113,7 @@ rules-write: ## Regenerate the k8s copies (Rules, PrometheusRule) of observabili
 
 OBSERVE_ADDR ?= 127.0.0.1:9099
 observe: ## Prometheus (Debian's) on $(OBSERVE_ADDR) scraping make run, with the production rules; data in target/prometheus
+	@command -v prometheus >/dev/null || { echo "make observe: needs prometheus (apt install prometheus)" >&2; exit 1; }
 	mkdir -p target/prometheus
 	prometheus --config.file=observability/prometheus/prometheus.yml --storage.tsdb.path=target/prometheus \
 		--web.listen-address=$(OBSERVE_ADDR) --log.level=warn
