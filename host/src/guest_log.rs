@@ -27,12 +27,19 @@ pub struct GuestLogSettings {
     pub min_rank: u8,
 }
 
-/// What every line of one request names.
-pub struct RequestContext<'a> {
-    pub request_id: &'a str,
-    pub trace: &'a TraceContext,
-    /// The served component version's SHA-256 (reloads change it).
-    pub component_sha256: &'a Arc<str>,
+/// The fields every line of one request carries: its id, its trace and span,
+/// and the SHA-256 of the component version serving it (reloads change it).
+/// Formatted once per request and shared by its stdout and stderr.
+pub fn request_fields(request_id: &str, trace: &TraceContext, component_sha256: &str) -> Arc<Map<String, Value>> {
+    let mut fields = Map::new();
+    fields.insert("request_id".into(), request_id.into());
+    fields.insert("trace_id".into(), trace.trace_id_hex().into());
+    fields.insert("span_id".into(), trace.span_id_hex().into());
+    if let Some(parent) = trace.parent_span_id_hex() {
+        fields.insert("parent_span_id".into(), parent.into());
+    }
+    fields.insert("component_sha256".into(), component_sha256.into());
+    Arc::new(fields)
 }
 
 /// One request's output stream (`stdout` or `stderr`), shared by every handle the
@@ -41,14 +48,11 @@ pub struct RequestContext<'a> {
 pub struct GuestOutput(Arc<Mutex<LineSink>>);
 
 impl GuestOutput {
-    pub fn new(stream: &'static str, request: &RequestContext<'_>, settings: &GuestLogSettings) -> Self {
+    /// `request` is [`request_fields`] of the request the stream belongs to.
+    pub fn new(stream: &'static str, request: Arc<Map<String, Value>>, settings: &GuestLogSettings) -> Self {
         GuestOutput(Arc::new(Mutex::new(LineSink {
             stream,
-            request_id: request.request_id.to_string(),
-            trace_id: request.trace.trace_id_hex(),
-            span_id: request.trace.span_id_hex(),
-            parent_span_id: request.trace.parent_span_id.map(|id| format!("{id:016x}")),
-            component_sha256: request.component_sha256.clone(),
+            request,
             budget: settings.budget,
             settings: settings.clone(),
             partial: Vec::new(),
@@ -60,11 +64,7 @@ impl GuestOutput {
 
 struct LineSink {
     stream: &'static str,
-    request_id: String,
-    trace_id: String,
-    span_id: String,
-    parent_span_id: Option<String>,
-    component_sha256: Arc<str>,
+    request: Arc<Map<String, Value>>,
     settings: GuestLogSettings,
     partial: Vec<u8>,
     budget: usize,
@@ -137,15 +137,8 @@ impl LineSink {
 
     /// Fields the host adds; they win over the guest's of the same name.
     fn context(&self) -> Map<String, Value> {
-        let mut fields = Map::new();
-        fields.insert("request_id".into(), self.request_id.clone().into());
-        fields.insert("trace_id".into(), self.trace_id.clone().into());
-        fields.insert("span_id".into(), self.span_id.clone().into());
-        if let Some(parent) = &self.parent_span_id {
-            fields.insert("parent_span_id".into(), parent.clone().into());
-        }
+        let mut fields = (*self.request).clone();
         fields.insert("component".into(), self.settings.component.to_string().into());
-        fields.insert("component_sha256".into(), self.component_sha256.to_string().into());
         fields.insert("stream".into(), self.stream.into());
         fields
     }
@@ -212,11 +205,7 @@ mod tests {
         };
         let mut sink = LineSink {
             stream: "stdout",
-            request_id: "rid".into(),
-            trace_id: "t".into(),
-            span_id: "s".into(),
-            parent_span_id: None,
-            component_sha256: "c".into(),
+            request: request_fields("rid", &TraceContext::for_request(&http::HeaderMap::new()), "c"),
             budget,
             settings,
             partial: Vec::new(),

@@ -106,7 +106,7 @@ impl Metrics {
         .expect("valid metric");
         let instances_max = IntGauge::new(
             "wasm_instances_max",
-            "Instances that may be alive at once (--max-concurrency): the pool's size.",
+            "Instances that may be alive at once (--max-concurrent-requests, cut by the memory plan): the pool's size.",
         )
         .expect("valid metric");
         let component_info = IntGaugeVec::new(
@@ -120,7 +120,7 @@ impl Metrics {
         .expect("valid metric");
         let component_load = Gauge::new(
             "wasm_component_load_seconds",
-            "Time the component took to load at start: compiling it, or reading precompiled code.",
+            "Time the served component version took to load (at start or at its reload): compiling it, or reading precompiled code.",
         )
         .expect("valid metric");
         let component_reloads = IntCounterVec::new(

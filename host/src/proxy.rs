@@ -253,7 +253,8 @@ impl Proxy {
         let metrics = self.metrics.clone();
         let timeout = self.request_timeout;
         let id = request_id.to_owned();
-        let trace_id = trace.trace_id_hex();
+        // Formatted only if a failure is logged.
+        let trace_id = trace.trace_id;
         let task = tokio::spawn(async move {
             let live = Live::new(&metrics.instances_live);
             let run = async {
@@ -274,11 +275,11 @@ impl Proxy {
             let failure = match outcome {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err(e)) => {
-                    tracing::error!(request_id = %id, trace_id, error = %format!("{e:?}"), "component trapped");
+                    tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), error = %format!("{e:?}"), "component trapped");
                     GuestFailure::Trap
                 }
                 Err(_) => {
-                    tracing::error!(request_id = %id, trace_id, timeout_ms = timeout.as_millis() as u64, "component timed out");
+                    tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), timeout_ms = timeout.as_millis() as u64, "component timed out");
                     GuestFailure::Timeout
                 }
             };

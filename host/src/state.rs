@@ -95,18 +95,14 @@ impl StoreTemplate {
         engine: &Engine,
         request_id: &str,
         trace: &TraceContext,
-        component_sha256: &Arc<str>,
+        component_sha256: &str,
         seen: &SeenDigests,
     ) -> Store<HostState> {
-        let request = crate::guest_log::RequestContext {
-            request_id,
-            trace,
-            component_sha256,
-        };
+        let fields = crate::guest_log::request_fields(request_id, trace, component_sha256);
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env)
-            .stdout(GuestOutput::new("stdout", &request, &self.guest_log))
-            .stderr(GuestOutput::new("stderr", &request, &self.guest_log))
+            .stdout(GuestOutput::new("stdout", fields.clone(), &self.guest_log))
+            .stderr(GuestOutput::new("stderr", fields, &self.guest_log))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);

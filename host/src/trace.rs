@@ -89,6 +89,10 @@ impl TraceContext {
     pub fn span_id_hex(&self) -> String {
         format!("{:016x}", self.span_id)
     }
+
+    pub fn parent_span_id_hex(&self) -> Option<String> {
+        self.parent_span_id.map(|id| format!("{id:016x}"))
+    }
 }
 
 /// `(trace id, parent span id, flags)` of a valid `traceparent`. Version 00 must
