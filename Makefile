@@ -30,6 +30,8 @@ export UPSTREAM_URL LISTEN_ADDR ADMIN_ADDR
 
 # Component settings passed through when set in the environment (see README).
 COMPONENT_ENV := $(foreach v,MAX_ATTEMPTS MAX_CONTENT_ATTEMPTS DEADLINE_MS ATTEMPT_TIMEOUT_MS CONNECT_TIMEOUT_MS BACKOFF_BASE_MS BACKOFF_MAX_MS MAX_DOCUMENT_BYTES,--env $(v))
+# The upstream emulator's fault knobs, likewise (`make run`).
+EMULATOR_ENV := $(foreach v,CORRUPT_PERCENT ERROR_PERCENT DELAY_MS LOG_REQUESTS,--env $(v))
 
 # The real upstream's files live beside the repo (../shared/upstream). Tests use
 # them when present; without them those tests show as ignored, with the reason
@@ -124,8 +126,11 @@ observe-screenshot: ## docs/prometheus-graph.png: headless Chromium on make obse
 deploy-check: build ## deploy.yml's render and smoke test, run here: pinned digest, a healthy service passes, a broken one fails
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/deploy-check.sh
 
-run: build ## Upstream emulator on :3000, service on $(LISTEN_ADDR), admin on $(ADMIN_ADDR); Ctrl-C stops all
-	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/run-local.sh $(COMPONENT_ENV)
+run: build ## One host serving dev/spin.toml: doc-proxy on $(LISTEN_ADDR), the upstream emulator below /upstream/, admin on $(ADMIN_ADDR); Ctrl-C stops it
+	@echo "doc-proxy: try  curl -i http://$(LISTEN_ADDR)/42   (metrics: http://$(ADMIN_ADDR)/metrics)" >&2
+	exec $(HOST_BIN) --manifest dev/spin.toml --upstream-url http://$(LISTEN_ADDR)/upstream \
+		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s --watch-interval 1s \
+		$(COMPONENT_ENV) $(EMULATOR_ENV)
 
 serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… ADMIN_ADDR=…
 	$(HOST_BIN) --component $(COMPONENT) --upstream-url $(UPSTREAM_URL) \

@@ -1,10 +1,10 @@
 //! The admin listener: `/metrics` (Prometheus text format), `/livez`,
-//! `/readyz`, and `POST /admin/reload`. Readiness means the component is
+//! `/readyz`, and `POST /admin/reload`. Readiness means the app's components are
 //! loaded, the public listener is bound, and the host is not draining; a
 //! refused reload does not change it (the served version stays).
 
 use crate::metrics::Metrics;
-use crate::reload::{Reloaded, Reloader};
+use crate::reload::{digests, Reloader};
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::json;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub struct Admin {
     pub metrics: Metrics,
     pub ready: Arc<AtomicBool>,
-    pub component: Arc<Reloader>,
+    pub app: Arc<Reloader>,
 }
 
 impl Admin {
@@ -40,23 +40,25 @@ impl Admin {
                     .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
                 return Ok(response);
             }
-            return Ok(match self.component.reload("POST /admin/reload").await {
-                Ok(Reloaded::Swapped { from, to }) => {
-                    let body = json!({"result": "swapped", "from": &*from, "sha256": &*to});
-                    reply(200, "application/json", Bytes::from(body.to_string()))
-                }
-                Ok(Reloaded::Unchanged { sha256 }) => {
-                    let body = json!({"result": "unchanged", "sha256": &*sha256});
+            return Ok(match self.app.reload("POST /admin/reload").await {
+                Ok(reloaded) => {
+                    let components: Vec<_> = reloaded
+                        .components
+                        .iter()
+                        .map(|c| json!({"id": &*c.id, "sha256": &*c.sha256, "from": c.from.as_deref()}))
+                        .collect();
+                    let result = if reloaded.swapped { "swapped" } else { "unchanged" };
+                    let body = json!({"result": result, "components": components});
                     reply(200, "application/json", Bytes::from(body.to_string()))
                 }
                 Err(error) => {
                     // RFC 9457: the served version stays, and the reason is given.
                     let body = json!({
                         "type": "tag:doc-proxy,2026:problem:reload-refused",
-                        "title": "Component reload refused",
+                        "title": "Reload refused",
                         "status": 422,
                         "detail": format!("{error:#}"),
-                        "serving": &*self.component.current().sha256,
+                        "serving": digests(&self.app.current()),
                     });
                     reply(422, "application/problem+json", Bytes::from(body.to_string()))
                 }

@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Serves a `wasi:http/incoming-handler` component (WASI 0.2) over HTTP, with
-/// Prometheus metrics, health endpoints, an outbound allow-list, limits and
-/// graceful drain.
+/// Serves `wasi:http/incoming-handler` components (WASI 0.2) over HTTP, with
+/// Prometheus metrics, health endpoints, outbound allow-lists, limits,
+/// live reload and graceful drain.
 ///
-/// Without a subcommand it serves `--component`; `compile` and `probe` are the
+/// Without a subcommand it serves the app of `--manifest` (a Spin manifest),
+/// or the one `--component` on every path; `compile` and `probe` are the
 /// two helpers a container image needs (ahead-of-time compilation at build
 /// time, and a health check without a shell or curl).
 #[derive(Debug, Clone, Parser)]
@@ -26,6 +27,13 @@ pub struct Args {
     #[arg(long, env = "COMPONENT", default_value = "target/wasm32-wasip2/wasm/doc_proxy.wasm")]
     pub component: PathBuf,
 
+    /// A Spin manifest (`spin.toml`, version 2) to serve instead of
+    /// `--component`: its routes, components, allow-lists, environment and
+    /// variables (README, "One manifest for Spin and this host"). Read again
+    /// at every reload.
+    #[arg(long, env = "MANIFEST", conflicts_with = "component")]
+    pub manifest: Option<PathBuf>,
+
     /// Public listener. Port 0 picks a free port; the bound address is logged.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
@@ -35,18 +43,21 @@ pub struct Args {
     #[arg(long, env = "ADMIN_ADDR", default_value = "127.0.0.1:9090")]
     pub admin_addr: SocketAddr,
 
-    /// The upstream the component talks to. Passed to the component as
-    /// `UPSTREAM_URL`, and its authority is allowed outbound by default.
+    /// The upstream the components talk to. Passed to every component as
+    /// `UPSTREAM_URL` (over the manifest's), and its authority is allowed
+    /// outbound.
     #[arg(long, env = "UPSTREAM_URL")]
     pub upstream_url: Option<String>,
 
-    /// Extra outbound destinations the component may reach, as `host:port`
-    /// (repeatable). Everything not listed, nor the upstream's, is denied.
+    /// Extra outbound destinations every component may reach, as `host:port`
+    /// (repeatable), besides the manifest's `allowed_outbound_hosts`.
+    /// Everything not listed is denied.
     #[arg(long = "allow-outbound", env = "ALLOW_OUTBOUND", value_delimiter = ',')]
     pub allow_outbound: Vec<String>,
 
-    /// Environment for the component: `KEY=VALUE`, or `KEY` to copy the host's
-    /// value when it is set (repeatable, like `wasmtime serve --env`).
+    /// Environment for every component: `KEY=VALUE`, or `KEY` to copy the
+    /// host's value when it is set (repeatable, like `wasmtime serve --env`).
+    /// Overrides the manifest's `environment`.
     #[arg(long = "env", short = 'e')]
     pub env: Vec<String>,
 
@@ -193,9 +204,9 @@ pub struct Args {
     #[arg(long, env = "GUEST_LOG_LEVEL", value_enum, default_value_t = GuestLogLevel::Info)]
     pub guest_log_level: GuestLogLevel,
 
-    /// Reload the component when its file changes (size or modification
-    /// time), checked this often; 0 turns watching off. SIGHUP and
-    /// `POST /admin/reload` reload it whatever this is.
+    /// Reload the app when the manifest or a component's file changes (size
+    /// or modification time), checked this often; 0 turns watching off.
+    /// SIGHUP and `POST /admin/reload` reload it whatever this is.
     #[arg(long, env = "WATCH_INTERVAL", default_value = "0s", value_parser = humantime::parse_duration)]
     pub watch_interval: Duration,
 

@@ -1,7 +1,9 @@
-//! doc-proxy-host: serves one `wasi:http/incoming-handler` component.
+//! doc-proxy-host: serves `wasi:http/incoming-handler` components, the app of
+//! a Spin manifest or one component on every path.
 //!
-//! Start-up, in order: build the engine, load (or compile and cache) the
-//! component, link WASI, pre-instantiate, bind both listeners, report ready.
+//! Start-up, in order: build the engine, link WASI, read the manifest, load
+//! (or compile and cache) each component, pre-instantiate, bind both
+//! listeners, report ready.
 //! Then serve until SIGTERM/SIGINT: readiness off, keep serving for the
 //! shutdown delay, stop accepting, drain. Meanwhile the component can be
 //! swapped live (`reload.rs`).
@@ -9,6 +11,8 @@
 //! `compile` and `probe` are helpers for container images (see `cli.rs`).
 
 mod admin;
+mod allowed_hosts;
+mod app;
 mod breaker;
 mod cgroup_path;
 mod cli;
@@ -17,6 +21,7 @@ mod engine;
 mod guest_log;
 mod listener;
 mod logging;
+mod manifest;
 mod memory;
 mod metrics;
 mod outbound;
@@ -26,12 +31,14 @@ mod proxy;
 mod reload;
 mod request_id;
 mod retry_budget;
+mod router;
 mod server_timing;
 mod shutdown;
 mod state;
 mod trace;
 mod verdict;
 
+use allowed_hosts::AllowedHost;
 use anyhow::Context as _;
 use clap::Parser;
 use std::process::ExitCode;
@@ -136,27 +143,11 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         engine::CodeTarget::Native,
     )?;
     engine::start_epoch_ticker(&engine);
-    let component_name: Arc<str> = args
-        .component
-        .file_stem()
-        .map_or_else(|| "component".into(), |s| s.to_string_lossy().into());
     let mut linker = Linker::new(&engine);
     state::add_to_linker(&mut linker)?;
-    let component = Arc::new(reload::Reloader::start(
-        engine,
-        linker,
-        args.component.clone(),
-        args.cache_dir(),
-        metrics.clone(),
-    )?);
-    component.reload_on_sighup()?;
-    if !args.watch_interval.is_zero() {
-        component.reload_on_change(args.watch_interval);
-    }
     metrics.instances_max.set(i64::from(plan.concurrency));
 
     let outbound = Arc::new(outbound::Outbound::new(
-        allowed_outbound(&args)?,
         outbound::Timeouts {
             connect: args.outbound_connect_timeout,
             first_byte: args.outbound_first_byte_timeout,
@@ -179,30 +170,40 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         },
         metrics.clone(),
     ));
-    tracing::info!(allowed = %outbound.allowed().join(","), "outbound allow-list");
-
-    let mut env = args.guest_env();
     let verdicts = std::num::NonZeroUsize::new(args.verdict_cache_entries as usize)
         .map(|entries| Arc::new(verdict::VerdictCache::new(entries, metrics.clone())));
-    if let Some(cache) = &verdicts {
-        env.push((verdict::TOKEN_ENV.to_string(), cache.token().to_string()));
-    }
     tracing::info!(entries = args.verdict_cache_entries, "verdict cache");
+
+    let wide = app::HostWide {
+        outbound,
+        verdicts,
+        env: args.guest_env(),
+        allowed: allowed_outbound(&args)?,
+        instance_memory_bytes: plan.per_instance,
+        concurrency: plan.concurrency,
+        guest_log_budget: args.guest_log_limit_bytes,
+        guest_log_min_rank: args.guest_log_level.rank(),
+    };
+    let source = match &args.manifest {
+        Some(path) => reload::AppSource::Manifest(path.clone()),
+        None => reload::AppSource::Flags(one_component_app(&args.component)),
+    };
+    let app = Arc::new(reload::Reloader::start(
+        engine,
+        linker,
+        source,
+        wide,
+        args.cache_dir(),
+        metrics.clone(),
+    )?);
+    app.reload_on_sighup()?;
+    if !args.watch_interval.is_zero() {
+        app.reload_on_change(args.watch_interval);
+    }
 
     let draining = Arc::new(AtomicBool::new(false));
     let proxy = Arc::new(proxy::Proxy {
-        component: component.clone(),
-        template: state::StoreTemplate {
-            env,
-            instance_memory_bytes: plan.per_instance,
-            outbound,
-            verdicts,
-            guest_log: guest_log::GuestLogSettings {
-                component: component_name,
-                budget: args.guest_log_limit_bytes,
-                min_rank: args.guest_log_level.rank(),
-            },
-        },
+        app: app.clone(),
         metrics: metrics.clone(),
         permits: Arc::new(tokio::sync::Semaphore::new(plan.concurrency as usize)),
         request_timeout: args.request_timeout,
@@ -220,7 +221,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let admin = Arc::new(admin::Admin {
         metrics,
         ready: ready.clone(),
-        component,
+        app,
     });
 
     let public_listener = TcpListener::bind(args.listen_addr)
@@ -294,8 +295,32 @@ fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {
     .map_err(anyhow::Error::msg)
 }
 
-/// The upstream's authority plus every `--allow-outbound`, normalized.
-fn allowed_outbound(args: &cli::Args) -> anyhow::Result<Vec<String>> {
+/// `--component`'s app: the component on every path, as `spin.toml`'s
+/// `route = "/..."` does; its id is the file's name, as a Spin id.
+fn one_component_app(path: &std::path::Path) -> manifest::AppSpec {
+    let id: String = path
+        .file_stem()
+        .map_or_else(|| "component".into(), |s| s.to_string_lossy().into_owned())
+        .to_ascii_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    manifest::AppSpec {
+        name: id.clone(),
+        components: vec![manifest::ComponentSpec {
+            id: id.clone(),
+            source: path.to_path_buf(),
+            allowed_outbound_hosts: Vec::new(),
+            environment: Vec::new(),
+            variables: Vec::new(),
+            max_concurrent_requests: None,
+        }],
+        routes: vec![("/...".to_string(), id)],
+        warnings: Vec::new(),
+    }
+}
+
+/// The upstream's authority plus every `--allow-outbound`: allowed for every
+/// component.
+fn allowed_outbound(args: &cli::Args) -> anyhow::Result<Vec<AllowedHost>> {
     let mut allowed = Vec::new();
     if let Some(url) = &args.upstream_url {
         allowed.push(destination_of(url).context("UPSTREAM_URL")?);
@@ -308,9 +333,10 @@ fn allowed_outbound(args: &cli::Args) -> anyhow::Result<Vec<String>> {
         };
         allowed.push(destination_of(&url).with_context(|| format!("--allow-outbound {entry}"))?);
     }
-    allowed.sort();
-    allowed.dedup();
-    Ok(allowed)
+    allowed
+        .iter()
+        .map(|authority| AllowedHost::authority(authority).map_err(anyhow::Error::msg))
+        .collect()
 }
 
 /// The `host:port` an http(s) URL points at.

@@ -5,6 +5,7 @@
 //! no allow-list, and waits up to 600 s; this replaces it through
 //! [`WasiHttpHooks::send_request`].
 
+use crate::allowed_hosts::AllowList;
 use crate::breaker::{Admission, BreakerSettings, Breakers};
 use crate::metrics::Metrics;
 use crate::retry_budget::{Budget, BudgetSettings};
@@ -51,7 +52,6 @@ type PooledClient = Client<HttpConnector, WasiBody>;
 
 /// Shared by every request's store.
 pub struct Outbound {
-    allowed: Vec<String>,
     timeouts: Timeouts,
     pool: PoolSettings,
     /// One pooled client per connect timeout in use: hyper's connector takes
@@ -87,16 +87,8 @@ pub struct Protection {
 }
 
 impl Outbound {
-    /// `allowed` holds `host:port` authorities; see [`normalize_authority`].
-    pub fn new(
-        allowed: Vec<String>,
-        timeouts: Timeouts,
-        pool: PoolSettings,
-        protection: Protection,
-        metrics: Metrics,
-    ) -> Self {
+    pub fn new(timeouts: Timeouts, pool: PoolSettings, protection: Protection, metrics: Metrics) -> Self {
         Outbound {
-            allowed,
             timeouts,
             pool,
             clients: Default::default(),
@@ -131,14 +123,11 @@ impl Outbound {
             .clone()
     }
 
-    pub fn allowed(&self) -> &[String] {
-        &self.allowed
-    }
-
-    /// The request's destination (`host:port`) when the allow-list has it.
-    fn allowed_destination(&self, uri: &http::Uri) -> Option<String> {
-        let wanted = normalize_authority(uri.scheme_str()?, uri.authority()?.as_str());
-        self.allowed.contains(&wanted).then_some(wanted)
+    /// The request's destination (`host:port`, the breakers' and budgets'
+    /// key) when `allowed` lets it out.
+    fn allowed_destination(allowed: &AllowList, uri: &http::Uri) -> Option<String> {
+        let destination = normalize_authority(uri.scheme_str()?, uri.authority()?.as_str());
+        allowed.allows(uri).then_some(destination)
     }
 
     /// Whether the destination's retry budget lets this call out (first
@@ -288,6 +277,8 @@ pub fn normalize_authority(scheme: &str, authority: &str) -> String {
 /// [`Outbound`], and with a verdict cache their 2xx bodies are digested.
 pub struct OutboundHooks {
     pub outbound: Arc<Outbound>,
+    /// The component's allow-list: everything else is denied.
+    pub allowed: Arc<AllowList>,
     pub verdicts: Option<(Arc<VerdictCache>, SeenDigests)>,
     /// Destinations this request has called: a second call to one is a retry.
     pub called: Vec<String>,
@@ -310,7 +301,7 @@ impl WasiHttpHooks for OutboundHooks {
         }
         let outbound = self.outbound.clone();
         let verdicts = self.verdicts.clone();
-        let destination = outbound.allowed_destination(request.uri());
+        let destination = Outbound::allowed_destination(&self.allowed, request.uri());
         let retry = destination.as_ref().is_some_and(|d| {
             let retry = self.called.contains(d);
             if !retry {

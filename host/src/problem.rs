@@ -29,12 +29,15 @@ pub enum HostError {
     BadRequestBody,
     /// The component trapped or failed.
     Internal,
+    /// No route of the app serves the path.
+    NoRoute,
 }
 
 impl HostError {
     pub fn status(&self) -> u16 {
         match self {
             HostError::BadRequestBody => 400,
+            HostError::NoRoute => 404,
             HostError::BodyTimeout { .. } => 408,
             HostError::PayloadTooLarge { .. } => 413,
             HostError::Internal => 500,
@@ -52,6 +55,7 @@ impl HostError {
             HostError::BodyTimeout { .. } => "request-body-timeout",
             HostError::BadRequestBody => "invalid-request-body",
             HostError::Internal => "internal-error",
+            HostError::NoRoute => "no-route",
         }
     }
 
@@ -63,6 +67,7 @@ impl HostError {
             HostError::BodyTimeout { .. } => "Request body too slow",
             HostError::BadRequestBody => "Invalid request body",
             HostError::Internal => "Internal error",
+            HostError::NoRoute => "No route",
         }
     }
 
@@ -76,6 +81,7 @@ impl HostError {
             HostError::BodyTimeout { timeout_ms } => format!("the request body did not arrive within {timeout_ms} ms"),
             HostError::BadRequestBody => "the request body broke off or is not valid HTTP framing".into(),
             HostError::Internal => "the request could not be completed; it has been logged".into(),
+            HostError::NoRoute => "no route of this app serves this path".into(),
         }
     }
 
@@ -131,6 +137,7 @@ mod tests {
             HostError::BodyTimeout { timeout_ms: 1 },
             HostError::BadRequestBody,
             HostError::Internal,
+            HostError::NoRoute,
         ];
         let slugs: std::collections::BTreeSet<_> = all.iter().map(HostError::slug).collect();
         let statuses: std::collections::BTreeSet<_> = all.iter().map(HostError::status).collect();

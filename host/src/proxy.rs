@@ -1,15 +1,16 @@
-//! The public listener's handler: each request gets a request id, a span of
-//! its trace, a concurrency permit, a fresh instance of the component, and a
-//! time limit. A trap, a missing response or a timeout becomes a problem+json
+//! The public listener's handler: each request is routed to a component of
+//! the app, and gets a request id, a span of its trace, a concurrency permit
+//! (the component's and the host's), a fresh instance, and a time limit. A trap, a missing response or a timeout becomes a problem+json
 //! for that request only. What the component reports in `Server-Timing`
 //! becomes metrics on the way out.
 
+use crate::app::Component;
 use crate::metrics::{content_type_label, method_label, Metrics};
 use crate::problem::HostError;
 use crate::reload::Reloader;
 use crate::request_id;
+use crate::router::Matched;
 use crate::server_timing;
-use crate::state::StoreTemplate;
 use crate::trace::TraceContext;
 use crate::verdict::SeenDigests;
 use bytes::Bytes;
@@ -28,10 +29,10 @@ use wasmtime_wasi_http::WasiHttpView;
 pub const SPIN_HEALTH_PATH: &str = "/.well-known/spin/health";
 
 pub struct Proxy {
-    /// The component version new requests get; swapped by reloads.
-    pub component: Arc<Reloader>,
-    pub template: StoreTemplate,
+    /// The app version new requests get; swapped by reloads.
+    pub app: Arc<Reloader>,
     pub metrics: Metrics,
+    /// Instances, all components together: the pool's size.
     pub permits: Arc<Semaphore>,
     pub request_timeout: Duration,
     pub max_body_bytes: u64,
@@ -81,13 +82,35 @@ fn shed_reason(error: &HostError, receiving_body: bool) -> Option<&'static str> 
     }
 }
 
-/// The route template of a path, for metric labels: bounded for any input.
-pub fn route_label(path: &str) -> &'static str {
-    match path {
-        "/" => "/",
-        SPIN_HEALTH_PATH => SPIN_HEALTH_PATH,
-        p if p.len() > 1 && !p[1..].contains('/') => "/{id}",
-        _ => "other",
+/// The `route` label of paths no route serves.
+const UNMATCHED: &str = "unmatched";
+
+/// The headers Spin gives a component about its route, so components written
+/// for Spin's router (which reads `spin-path-info`) work here unchanged.
+/// `spin-client-addr` is not given: the handler does not see the peer.
+fn add_spin_headers<T>(request: &mut http::Request<T>, matched: &Matched<'_, Arc<Component>>) {
+    let full_url = format!(
+        "http://{}{}",
+        request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost"),
+        request.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let route = matched.route;
+    let values = [
+        ("spin-full-url", full_url.as_str()),
+        ("spin-path-info", matched.path_info.as_str()),
+        ("spin-matched-route", route.text()),
+        ("spin-raw-component-route", route.text()),
+        ("spin-component-route", route.fixed_prefix()),
+        ("spin-base-path", "/"),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = http::HeaderValue::from_str(value) {
+            request.headers_mut().insert(name, value);
+        }
     }
 }
 
@@ -97,7 +120,19 @@ impl Proxy {
         mut request: http::Request<Incoming>,
     ) -> Result<http::Response<HyperOutgoingBody>, Infallible> {
         let started = Instant::now();
-        let route = route_label(request.uri().path());
+        let app = self.app.current();
+        let path = request.uri().path();
+        let matched = if path == SPIN_HEALTH_PATH {
+            None
+        } else {
+            app.router.find(path)
+        };
+        let route: Arc<str> = match &matched {
+            Some(matched) => matched.route.text().clone(),
+            None if path == SPIN_HEALTH_PATH => SPIN_HEALTH_PATH.into(),
+            None => UNMATCHED.into(),
+        };
+        let route = &*route;
         let method = method_label(request.method());
         let in_flight = Live::new(&self.metrics.in_flight);
 
@@ -116,6 +151,8 @@ impl Proxy {
             .and_then(|v| v.parse().ok());
         let mut response = if request.uri().path() == SPIN_HEALTH_PATH {
             text_response(200, "OK")
+        } else if matched.is_none() {
+            HostError::NoRoute.response(&instance, &request_id)
         } else if declared_body.is_some_and(|n| n > self.max_body_bytes) {
             HostError::PayloadTooLarge {
                 limit: self.max_body_bytes,
@@ -128,12 +165,24 @@ impl Proxy {
                 }
                 error.response(&instance, &request_id)
             };
+            let matched = matched.expect("unmatched paths are answered above");
+            let component = matched.target.clone();
+            add_spin_headers(&mut request, &matched);
+            let permits = |reservation| {
+                let own = component.permits.clone().try_acquire_owned().ok()?;
+                let pool = self.permits.clone().try_acquire_owned().ok()?;
+                Some(Permits {
+                    _own: own,
+                    _pool: pool,
+                    _reservation: reservation,
+                })
+            };
             match self.receive_body(request, declared_body).await {
                 Err(error) => shed(error, true),
-                Ok((request, reservation)) => match self.permits.clone().try_acquire_owned() {
-                    Err(_) => shed(HostError::Overloaded, false),
-                    Ok(permit) => match self
-                        .run_guest(request, &request_id, &trace, (permit, reservation))
+                Ok((request, reservation)) => match permits(reservation) {
+                    None => shed(HostError::Overloaded, false),
+                    Some(permits) => match self
+                        .run_guest(component.clone(), request, &request_id, &trace, permits)
                         .await
                     {
                         Ok(mut response) => {
@@ -225,17 +274,19 @@ impl Proxy {
     /// concurrency slot and its body's buffer) and the time limit go with it.
     async fn run_guest(
         &self,
+        component: Arc<Component>,
         request: http::Request<Full<Bytes>>,
         request_id: &str,
         trace: &TraceContext,
-        permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
+        permits: Permits,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let seen = SeenDigests::default();
-        // This request keeps its version to the end, whatever reloads happen.
-        let served = self.component.current();
-        let mut store = self
+        // This request keeps its version to the end, whatever reloads happen:
+        // `component` is of the app current when it arrived.
+        let code = &component.code;
+        let mut store = component
             .template
-            .new_store(served.pre.engine(), request_id, trace, &served.sha256, &seen);
+            .new_store(code.pre.engine(), request_id, trace, &code.sha256, &seen);
         let request =
             request.map(|body| body.map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} }));
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -249,7 +300,7 @@ impl Proxy {
             GuestFailure::Trap
         })?;
 
-        let pre = served.pre.clone();
+        let pre = code.pre.clone();
         let metrics = self.metrics.clone();
         let timeout = self.request_timeout;
         let id = request_id.to_owned();
@@ -289,7 +340,7 @@ impl Proxy {
 
         match receiver.await {
             Ok(Ok(mut response)) => {
-                if let Some(cache) = &self.template.verdicts {
+                if let Some(cache) = &component.template.verdicts {
                     cache.take_put(response.headers_mut(), &seen);
                 }
                 Ok(response)
@@ -318,6 +369,14 @@ impl Proxy {
         self.metrics.traps.with_label_values(&[failure.kind()]).inc();
         failure
     }
+}
+
+/// What a running instance holds until it ends: its component's slot, the
+/// pool's slot, and its request body's share of the buffer budget.
+struct Permits {
+    _own: OwnedSemaphorePermit,
+    _pool: OwnedSemaphorePermit,
+    _reservation: Option<OwnedSemaphorePermit>,
 }
 
 /// The buffer budget counts KiB, so a semaphore's `u32` permits reach 4 TiB.

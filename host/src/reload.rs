@@ -1,133 +1,162 @@
-//! Live component swaps. The component being served sits behind an atomic
-//! pointer; a reload loads and compiles the file again in the background,
-//! links and pre-instantiates it, and only then swaps the pointer. Requests
-//! that started on the old version finish on it (each holds its own `Arc`);
-//! the old code is freed when the last of them ends. A file that does not
-//! load, does not export `wasi:http/incoming-handler`, or imports what the host
-//! does not provide is refused: the old version keeps serving and readiness
-//! does not change.
+//! Live swaps. The app being served (routes, components, their settings)
+//! sits behind an atomic pointer; a reload reads the manifest again, loads and
+//! compiles every component in the background, links and pre-instantiates
+//! them, and only then swaps the pointer. Requests that started on the old
+//! version finish on it (each holds its own `Arc`); the old code is freed when
+//! the last of them ends. A manifest that does not parse, or a component that
+//! does not load, does not export `wasi:http/incoming-handler`, or imports what
+//! the host does not provide, is refused: the old version keeps serving and
+//! readiness does not change.
 //!
 //! Triggers: SIGHUP, `POST /admin/reload` on the admin listener, and with
-//! `--watch-interval`, a change of the file's size or modification time.
+//! `--watch-interval`, a change of the manifest's or a component's size or
+//! modification time.
 
-use crate::engine::{self, LoadedComponent};
+use crate::app::{self, App, HostWide};
+use crate::manifest::{self, AppSpec};
 use crate::metrics::Metrics;
 use crate::state::HostState;
-use anyhow::Context as _;
 use arc_swap::ArcSwap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use wasmtime::component::Linker;
 use wasmtime::Engine;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-/// A loaded, linked component, ready to instantiate.
-pub struct Served {
-    pub pre: ProxyPre<HostState>,
-    /// SHA-256 of the file's bytes: what logs and `wasm_component_info` name.
-    pub sha256: Arc<str>,
-    pub loaded_from: &'static str,
-    pub load_time: Duration,
+/// Where the app's description comes from.
+pub enum AppSource {
+    /// A Spin manifest, read again at every reload.
+    Manifest(PathBuf),
+    /// `--component`: one component on `/...`, described by flags.
+    Flags(AppSpec),
 }
 
-/// How a reload ended.
+impl AppSource {
+    fn spec(&self) -> anyhow::Result<AppSpec> {
+        match self {
+            AppSource::Manifest(path) => {
+                let spec = manifest::read(path, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
+                for warning in &spec.warnings {
+                    tracing::warn!(manifest = %path.display(), "{warning}");
+                }
+                Ok(spec)
+            }
+            AppSource::Flags(spec) => Ok(spec.clone()),
+        }
+    }
+}
+
+/// What a reload changed, per component of the new version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reloaded {
+pub struct Reloaded {
     /// A new version serves from now on.
-    Swapped { from: Arc<str>, to: Arc<str> },
-    /// The file holds the version already served.
-    Unchanged { sha256: Arc<str> },
+    pub swapped: bool,
+    pub components: Vec<Change>,
 }
 
-/// Owns the served component and everything needed to load another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub id: Arc<str>,
+    /// The digest the component had before, if it existed.
+    pub from: Option<Arc<str>>,
+    pub sha256: Arc<str>,
+}
+
+/// Owns the served app and everything needed to build another.
 pub struct Reloader {
     engine: Engine,
     linker: Linker<HostState>,
-    path: PathBuf,
+    source: AppSource,
+    wide: HostWide,
     cache_dir: Option<PathBuf>,
-    current: ArcSwap<Served>,
+    current: ArcSwap<App>,
     metrics: Metrics,
     /// One reload at a time: a second trigger waits for the first.
     reloading: tokio::sync::Mutex<()>,
 }
 
 impl Reloader {
-    /// Loads `path` for the first time; an error here stops the host.
+    /// Builds the app for the first time; an error here stops the host.
     pub fn start(
         engine: Engine,
         linker: Linker<HostState>,
-        path: PathBuf,
+        source: AppSource,
+        wide: HostWide,
         cache_dir: Option<PathBuf>,
         metrics: Metrics,
     ) -> anyhow::Result<Reloader> {
-        let served = load(&engine, &linker, &path, cache_dir.as_deref())?;
-        publish_info(&metrics, &path, None, &served);
+        let app = app::build(&engine, &linker, source.spec()?, &wide, cache_dir.as_deref())?;
+        publish_info(&metrics, None, &app);
         Ok(Reloader {
             engine,
             linker,
-            path,
+            source,
+            wide,
             cache_dir,
-            current: ArcSwap::from_pointee(served),
+            current: ArcSwap::from_pointee(app),
             metrics,
             reloading: tokio::sync::Mutex::new(()),
         })
     }
 
     /// The version to serve the next request with.
-    pub fn current(&self) -> Arc<Served> {
+    pub fn current(&self) -> Arc<App> {
         self.current.load_full()
     }
 
-    /// Loads the file again and swaps it in if it differs; `trigger` is named
-    /// in the log. Compilation runs on a blocking thread, so requests are not
-    /// held up by it.
+    /// Builds the app again and swaps it in if anything differs; `trigger`
+    /// is named in the log. Compilation runs on a blocking thread, so requests
+    /// are not held up by it.
     pub async fn reload(self: &Arc<Self>, trigger: &'static str) -> anyhow::Result<Reloaded> {
         let _one_at_a_time = self.reloading.lock().await;
         let this = self.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
-            load(&this.engine, &this.linker, &this.path, this.cache_dir.as_deref())
+        let built = tokio::task::spawn_blocking(move || {
+            let spec = this.source.spec()?;
+            app::build(&this.engine, &this.linker, spec, &this.wide, this.cache_dir.as_deref())
         })
         .await
         .map_err(|e| anyhow::anyhow!("the load task failed: {e}"))
         .and_then(|result| result);
         let old = self.current();
-        let outcome = match loaded {
+        let new = match built {
+            Ok(new) => new,
             Err(error) => {
                 tracing::error!(
                     trigger,
-                    component = %self.path.display(),
-                    serving = %old.sha256,
+                    serving = %digests(&old),
                     error = %format!("{error:#}"),
                     "reload refused: the served version stays"
                 );
                 self.count("refused");
                 return Err(error);
             }
-            Ok(served) if served.sha256 == old.sha256 => Reloaded::Unchanged {
-                sha256: old.sha256.clone(),
-            },
-            Ok(served) => {
-                publish_info(&self.metrics, &self.path, Some(&old), &served);
-                let to = served.sha256.clone();
-                self.current.store(Arc::new(served));
-                Reloaded::Swapped {
-                    from: old.sha256.clone(),
-                    to,
-                }
-            }
         };
-        match &outcome {
-            Reloaded::Swapped { from, to } => {
-                self.count("swapped");
-                tracing::info!(trigger, component = %self.path.display(), from = %from, to = %to, "component swapped");
-            }
-            Reloaded::Unchanged { sha256 } => {
-                self.count("unchanged");
-                tracing::info!(trigger, component = %self.path.display(), sha256 = %sha256, "reload: component unchanged");
-            }
+        let components: Vec<Change> = new
+            .components
+            .iter()
+            .map(|c| Change {
+                id: c.id.clone(),
+                from: old
+                    .components
+                    .iter()
+                    .find(|o| o.id == c.id)
+                    .map(|o| o.code.sha256.clone()),
+                sha256: c.code.sha256.clone(),
+            })
+            .collect();
+        let same_code =
+            old.components.len() == components.len() && components.iter().all(|c| c.from.as_ref() == Some(&c.sha256));
+        let swapped = !(same_code && new.spec == old.spec);
+        if swapped {
+            publish_info(&self.metrics, Some(&old), &new);
+            tracing::info!(trigger, from = %digests(&old), to = %digests(&new), "app swapped");
+            self.current.store(Arc::new(new));
+            self.count("swapped");
+        } else {
+            tracing::info!(trigger, serving = %digests(&old), "reload: nothing changed");
+            self.count("unchanged");
         }
-        Ok(outcome)
+        Ok(Reloaded { swapped, components })
     }
 
     fn count(&self, result: &str) {
@@ -146,81 +175,92 @@ impl Reloader {
         Ok(())
     }
 
-    /// Polls the file every `interval` and reloads when its size or
-    /// modification time changed and then held still for one more interval
-    /// (a file being copied in is not loaded half-written).
+    /// Polls the manifest and the component files every `interval` and
+    /// reloads when one's size or modification time changed and then held
+    /// still for one more interval (a file being copied in is not loaded
+    /// half-written).
     pub fn reload_on_change(self: &Arc<Self>, interval: Duration) {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut served = stamp(&this.path);
-            let mut seen = served;
+            let mut served = this.stamps();
+            let mut seen = served.clone();
             loop {
                 tokio::time::sleep(interval).await;
-                let now = stamp(&this.path);
+                let now = this.stamps();
                 if now != seen {
                     seen = now;
                     continue;
                 }
-                if now != served && now.is_some() {
-                    served = now;
+                if now != served && now.iter().all(Option::is_some) {
                     let _ = this.reload("file changed").await;
+                    // Whether refused or not, this state has been tried; the
+                    // files of the version now served are watched from here.
+                    served = this.stamps();
+                    seen = served.clone();
                 }
             }
         });
     }
+
+    /// The watched files' stamps: the manifest's, then each component's.
+    fn stamps(&self) -> Vec<Option<(u64, SystemTime)>> {
+        let manifest = match &self.source {
+            AppSource::Manifest(path) => Some(path.as_path()),
+            AppSource::Flags(_) => None,
+        };
+        let app = self.current();
+        manifest
+            .into_iter()
+            .chain(app.components.iter().map(|c| c.source.as_path()))
+            .map(stamp)
+            .collect()
+    }
 }
 
-/// What the watcher compares: the file's length and modification time.
-fn stamp(path: &std::path::Path) -> Option<(u64, SystemTime)> {
+/// What the watcher compares: a file's length and modification time.
+fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.len(), meta.modified().ok()?))
 }
 
-/// Loads (or compiles) `path`, links it and checks it exports the handler.
-fn load(
-    engine: &Engine,
-    linker: &Linker<HostState>,
-    path: &std::path::Path,
-    cache_dir: Option<&std::path::Path>,
-) -> anyhow::Result<Served> {
-    let loaded: LoadedComponent = engine::load_component(engine, path, cache_dir)?;
-    tracing::info!(
-        component = %path.display(),
-        sha256 = %loaded.sha256,
-        from_cache = loaded.from_cache,
-        load_ms = loaded.load_time.as_secs_f64() * 1e3,
-        "component loaded"
-    );
-    let pre = linker
-        .instantiate_pre(&loaded.component)
-        .map_err(anyhow::Error::from)
-        .context("the component imports something this host does not provide (only wasi:* 0.2 is linked)")?;
-    let pre = ProxyPre::new(pre)
-        .map_err(anyhow::Error::from)
-        .context("the component does not export wasi:http/incoming-handler@0.2.x")?;
-    Ok(Served {
-        pre,
-        sha256: loaded.sha256.as_str().into(),
-        loaded_from: loaded.loaded_from(),
-        load_time: loaded.load_time,
-    })
+/// `id=sha256` of every component, for logs.
+pub fn digests(app: &App) -> String {
+    app.components
+        .iter()
+        .map(|c| format!("{}={}", c.id, c.code.sha256))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
-/// `wasm_component_info` names the served version only, and
-/// `wasm_component_load_seconds` its load time.
-fn publish_info(metrics: &Metrics, path: &std::path::Path, old: Option<&Served>, new: &Served) {
-    let path = path.display().to_string();
-    if let Some(old) = old {
-        let _ =
-            metrics
-                .component_info
-                .remove_label_values(&[path.as_str(), &*old.sha256, old.loaded_from, WASI_VERSION]);
+/// `wasm_component_info` names the served versions only, and
+/// `wasm_component_load_seconds` the slowest load of the served version.
+fn publish_info(metrics: &Metrics, old: Option<&App>, new: &App) {
+    for component in old.iter().flat_map(|app| app.components.iter()) {
+        let _ = metrics.component_info.remove_label_values(&[
+            &component.source.display().to_string(),
+            &*component.code.sha256,
+            component.code.loaded_from,
+            WASI_VERSION,
+        ]);
     }
-    metrics
-        .component_info
-        .with_label_values(&[path.as_str(), &*new.sha256, new.loaded_from, WASI_VERSION])
-        .set(1);
-    metrics.component_load.set(new.load_time.as_secs_f64());
+    for component in &new.components {
+        metrics
+            .component_info
+            .with_label_values(&[
+                &component.source.display().to_string(),
+                &*component.code.sha256,
+                component.code.loaded_from,
+                WASI_VERSION,
+            ])
+            .set(1);
+    }
+    let slowest = new
+        .components
+        .iter()
+        .map(|c| c.code.load_time)
+        .max()
+        .unwrap_or_default();
+    metrics.component_load.set(slowest.as_secs_f64());
 }
 
 /// The `wasi:http` version of the handler this host links.

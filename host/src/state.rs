@@ -2,6 +2,7 @@
 //! the component's environment, captured output and the outbound hooks.
 //! The WASI view traits and `add_to_linker` live here, as in `wasmtime serve`.
 
+use crate::allowed_hosts::AllowList;
 use crate::guest_log::{GuestLogSettings, GuestOutput};
 use crate::outbound::{Outbound, OutboundHooks};
 use crate::trace::TraceContext;
@@ -10,10 +11,13 @@ use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct HostState {
     wasi: WasiCtx,
+    /// The component's variables, read through `wasi:config/store`.
+    config: Arc<WasiConfigVariables>,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -66,16 +70,20 @@ impl WasiHttpView for HostState {
 }
 
 /// Every WASI 0.2 interface a Rust component may import (std pulls in
-/// `wasi:cli/*`), plus `wasi:http`.
+/// `wasi:cli/*`), plus `wasi:http`, and `wasi:config/store` for the
+/// manifest's component variables (as Spin provides it).
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    wasmtime_wasi_config::add_to_linker(linker, |state: &mut HostState| WasiConfig::from(&*state.config))?;
     Ok(())
 }
 
-/// What every store of this host shares.
+/// What every store of one component shares.
 pub struct StoreTemplate {
     pub env: Vec<(String, String)>,
+    pub config: Arc<WasiConfigVariables>,
+    pub allowed: Arc<AllowList>,
     /// Linear memory one store may hold, all memories together.
     pub instance_memory_bytes: u64,
     pub outbound: Arc<Outbound>,
@@ -108,10 +116,12 @@ impl StoreTemplate {
             .allow_ip_name_lookup(false);
         let state = HostState {
             wasi: wasi.build(),
+            config: self.config.clone(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: OutboundHooks {
                 outbound: self.outbound.clone(),
+                allowed: self.allowed.clone(),
                 verdicts: self.verdicts.clone().map(|cache| (cache, seen.clone())),
                 called: Vec::new(),
                 trace: trace.clone(),

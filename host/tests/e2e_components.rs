@@ -81,7 +81,7 @@ async fn two_thousand_requests_never_return_a_bad_document() {
 
     // The metrics count what was sent.
     let counted = proxy
-        .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)
+        .metric(r#"http_requests_total{method="GET",route="/...",status="200"}"#)
         .await;
     assert_eq!(counted as usize, ok);
     let outbound = proxy.metric(r#"outbound_requests_total{status="200"}"#).await;
@@ -200,7 +200,7 @@ async fn every_document_corrupt_gives_502_after_the_content_attempts() {
     assert!(problem["detail"].as_str().unwrap().contains("invalid PDF"));
     assert_eq!(
         upstream
-            .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)
+            .metric(r#"http_requests_total{method="GET",route="/...",status="200"}"#)
             .await,
         CONTENT_ATTEMPTS as f64
     );
@@ -273,7 +273,7 @@ async fn outbound_requests_outside_the_allow_list_are_denied() {
     assert_eq!(proxy.metric(r#"outbound_requests_total{status="denied"}"#).await, 1.0);
     assert_eq!(
         upstream
-            .metric(r#"http_requests_total{method="GET",route="/{id}",status="200"}"#)
+            .metric(r#"http_requests_total{method="GET",route="/...",status="200"}"#)
             .await,
         0.0
     );
@@ -300,7 +300,7 @@ async fn component_log_lines_carry_the_request_and_respect_the_level() {
     assert_eq!(lines.len() as u64, CONTENT_ATTEMPTS + 1, "{lines:#?}");
     assert!(lines
         .iter()
-        .all(|l| l["severity"] == "WARNING" && l["component"] == "doc_proxy"));
+        .all(|l| l["severity"] == "WARNING" && l["component"] == "doc-proxy"));
     let summary = lines.iter().find(|l| l["message"] == "request").unwrap();
     assert_eq!(summary["status"], 502);
     assert_eq!(summary["id"], 5);

@@ -89,8 +89,9 @@ async fn reloads_swap_the_component_and_refuse_what_does_not_load() {
     let (status, body) = reload(&host).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"], "swapped");
-    assert_eq!(body["from"], sha_a);
-    assert_eq!(body["sha256"], sha_b);
+    assert_eq!(body["components"][0]["id"], "doc-proxy");
+    assert_eq!(body["components"][0]["from"], sha_a);
+    assert_eq!(body["components"][0]["sha256"], sha_b);
     assert_eq!(get_and_name_the_digest(&host, "/2").await, sha_b);
     let metrics = String::from_utf8(request(host.admin, "GET", "/metrics", &[]).await.body.to_vec()).unwrap();
     let info: Vec<&str> = metrics
@@ -112,7 +113,7 @@ async fn reloads_swap_the_component_and_refuse_what_does_not_load() {
         let (status, body) = reload(&host).await;
         assert_eq!(status, 422, "{what}: {body}");
         assert_eq!(body["status"], 422);
-        assert_eq!(body["serving"], sha_b, "{what}");
+        assert_eq!(body["serving"], format!("doc-proxy={sha_b}"), "{what}");
         assert!(!body["detail"].as_str().unwrap().is_empty());
         assert_eq!(get_and_name_the_digest(&host, "/3").await, sha_b, "{what}");
         assert_eq!(request(host.admin, "GET", "/readyz", &[]).await.status, 200);
@@ -203,7 +204,7 @@ async fn a_hundred_swaps_under_load_lose_no_request_and_no_memory() {
         install(&builds.path, bytes);
         let (status, body) = reload(&host).await;
         assert_eq!(status, 200, "swap {swap}: {body}");
-        assert_eq!(body["sha256"], **sha, "swap {swap}");
+        assert_eq!(body["components"][0]["sha256"], **sha, "swap {swap}");
         // Let requests run on each version.
         tokio::time::sleep(Duration::from_millis(20)).await;
         if swap == 10 {

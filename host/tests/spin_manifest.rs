@@ -98,3 +98,52 @@ fn upstream_manifest_points_at_the_built_emulator() {
         support::component("dummy_pdf_or_png").canonicalize().unwrap()
     );
 }
+
+/// `make run`'s app: doc-proxy on every path with the production settings,
+/// and the emulator below `/upstream/`, where doc-proxy's `UPSTREAM_URL` and
+/// allow-list point.
+#[test]
+fn dev_manifest_serves_doc_proxy_and_the_emulator_below_upstream() {
+    let file = repo().join("dev/spin.toml");
+    let m = manifest(&file);
+    let routes: Vec<(&str, &str)> = m["trigger"]["http"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["route"].as_str().unwrap(), t["component"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        routes,
+        vec![("/...", "doc-proxy"), ("/upstream/...", "dummy-pdf-or-png")]
+    );
+    for (name, artifact) in [("doc-proxy", "doc_proxy"), ("dummy-pdf-or-png", "dummy_pdf_or_png")] {
+        assert_eq!(
+            component_source(&file, name).canonicalize().unwrap(),
+            support::component(artifact).canonicalize().unwrap()
+        );
+    }
+    let env = m["component"]["doc-proxy"]["environment"].as_table().unwrap();
+    let listen = m["variables"]["listen_addr"]["default"].as_str().unwrap();
+    assert_eq!(
+        env["UPSTREAM_URL"].as_str(),
+        Some(format!("http://{listen}/upstream").as_str())
+    );
+    assert_eq!(
+        m["component"]["doc-proxy"]["allowed_outbound_hosts"]
+            .as_array()
+            .unwrap()[0]
+            .as_str(),
+        Some("http://{{ listen_addr }}")
+    );
+    let production = manifest(&repo().join("spin.toml"));
+    let without_upstream = |table: &toml::Value| {
+        let mut table = table.as_table().unwrap().clone();
+        table.remove("UPSTREAM_URL");
+        table
+    };
+    assert_eq!(
+        without_upstream(&m["component"]["doc-proxy"]["environment"]),
+        without_upstream(&production["component"]["doc-proxy"]["environment"]),
+        "make run's doc-proxy settings differ from production's"
+    );
+}

@@ -15,7 +15,7 @@ url="$(python3 - "$addr" "${SHOT_RANGE:-5m}" <<'PY'
 import sys
 from urllib.parse import urlencode
 graphs = [
-    'sum by (status) (rate(http_requests_total{job="doc-proxy",route="/{id}"}[1m]))',
+    'sum by (status) (rate(http_requests_total{job="doc-proxy",route="/..."}[1m]))',
     'sum by (desc) (rate(server_timing_entries_total{job="doc-proxy",entry="upstream"}[1m]))',
 ]
 params = {}

@@ -19,7 +19,9 @@
 //! - `FAULT_ROUTES` (0 or 1, default 0): with 1, `/fault/trap` panics,
 //!   `/fault/spin` computes forever and `/fault/grow` allocates until memory is
 //!   refused, while other paths answer as usual: one host then serves hostile
-//!   and ordinary requests side by side (`make chaos`).
+//!   and ordinary requests side by side (`make chaos`). The path is taken below
+//!   the component's route (`spin-path-info`), so the routes work under a
+//!   prefix such as `/upstream/...` too.
 //! - `LOG_REQUESTS` (0 or 1, default 0): with 1, one JSON line on stderr per
 //!   answer (status and what was sent). `make run` turns it on, so the
 //!   emulator's lines show the trace id the caller's host propagated.
@@ -42,7 +44,13 @@ fn handle(request: Request) -> Response {
             .map_or(default, |v| v.min(max))
     };
     if knob("FAULT_ROUTES", 0, 1) == 1 {
-        fault_route(request.path());
+        // Below its route: `/upstream/fault/trap` on a `/upstream/...` route
+        // is `/fault/trap` (Spin and doc-proxy-host both say so).
+        let below_route = request
+            .header("spin-path-info")
+            .and_then(|v| v.as_str())
+            .filter(|p| !p.is_empty());
+        fault_route(below_route.unwrap_or(request.path()));
     }
     if percent_roll() < knob("TRAP_PERCENT", 0, 100) {
         panic!("TRAP_PERCENT: trapping on purpose");

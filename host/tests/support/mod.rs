@@ -58,10 +58,18 @@ impl Host {
     pub fn start_on(component: &std::path::Path, listen_addr: &str, args: &[&str]) -> Host {
         Host::spawn(
             Command::new(env!("CARGO_BIN_EXE_doc-proxy-host")),
-            component,
+            ("--component", component),
             listen_addr,
             args,
         )
+    }
+
+    /// Starts the host on a Spin manifest, with `env` added to its
+    /// environment (`SPIN_VARIABLE_*`).
+    pub fn start_manifest(manifest: &std::path::Path, listen_addr: &str, args: &[&str], env: &[(&str, &str)]) -> Host {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"));
+        command.envs(env.iter().copied());
+        Host::spawn(command, ("--manifest", manifest), listen_addr, args)
     }
 
     /// Like `start`, but the host runs in `cgroup` from its first instruction,
@@ -69,7 +77,7 @@ impl Host {
     pub fn start_in_cgroup(component: &std::path::Path, args: &[&str], cgroup: &MemoryCgroup) -> Host {
         Host::spawn(
             cgroup.command(env!("CARGO_BIN_EXE_doc-proxy-host")),
-            component,
+            ("--component", component),
             "127.0.0.1:0",
             args,
         )
@@ -77,13 +85,18 @@ impl Host {
 
     /// Runs `command` (the host binary, or a wrapper that execs it) with the
     /// test's standard flags, and waits until it listens.
-    fn spawn(mut command: Command, component: &std::path::Path, listen_addr: &str, args: &[&str]) -> Host {
+    fn spawn(
+        mut command: Command,
+        (serve_flag, serve): (&str, &std::path::Path),
+        listen_addr: &str,
+        args: &[&str],
+    ) -> Host {
         // Under target/, private to this user: the host refuses a cache
         // directory others can write.
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("doc-proxy-test-cache");
         let mut child = command
-            .arg("--component")
-            .arg(component)
+            .arg(serve_flag)
+            .arg(serve)
             .args(["--listen-addr", listen_addr, "--admin-addr", "127.0.0.1:0"])
             // Tests stop hosts often; a test that wants the delay passes its own.
             .args(["--shutdown-delay", "0s"])
@@ -192,23 +205,37 @@ impl Host {
         }
     }
 
-    /// The value of a Prometheus sample, e.g. `http_requests_total{method="GET",…}`;
-    /// a bare name sums every series of that name.
+    /// The sum of the series of a name that carry the given labels, e.g.
+    /// `http_requests_total{route="/..."}`; a bare name sums them all.
     pub async fn metric(&self, sample: &str) -> f64 {
         let reply = request(self.admin, "GET", "/metrics", &[]).await;
         let text = String::from_utf8_lossy(&reply.body).into_owned();
-        let any_labels = !sample.contains('{');
+        let (name, wanted) = split_sample(sample);
         text.lines()
+            .filter(|l| !l.starts_with('#'))
             .filter_map(|l| {
-                let rest = l.strip_prefix(sample)?;
-                let value = match rest.strip_prefix(' ') {
-                    Some(value) => value,
-                    None if any_labels && rest.starts_with('{') => rest.rsplit_once("} ")?.1,
-                    None => return None,
-                };
-                Some(value.trim().parse::<f64>().unwrap())
+                let (series, value) = l.rsplit_once(' ')?;
+                let (series_name, labels) = split_sample(series);
+                let matches = series_name == name && wanted.iter().all(|pair| labels.contains(pair));
+                matches.then(|| value.trim().parse::<f64>().unwrap())
             })
             .sum()
+    }
+}
+
+/// `name{a="x",b="y"}` as the name and its `a="x"` pairs (values hold no
+/// quotes or commas in this host's metrics).
+fn split_sample(sample: &str) -> (&str, Vec<&str>) {
+    match sample.split_once('{') {
+        None => (sample, Vec::new()),
+        Some((name, labels)) => (
+            name,
+            labels
+                .trim_end_matches('}')
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .collect(),
+        ),
     }
 }
 

@@ -1,0 +1,551 @@
+//! Reads a Spin application manifest (`spin.toml`, manifest version 2): the
+//! part of it this host serves, so one file describes the app for `spin up`,
+//! SpinKube and this host alike.
+//!
+//! Served: `[[trigger.http]]` routes, `[component.*]` `source` (a local
+//! file), `allowed_outbound_hosts` (http/https, with `{{ variable }}`
+//! templates), `environment`, component `variables` (given to the component
+//! through `wasi:config/store`), and `[variables]` with `default` or
+//! `required`, each overridable by `SPIN_VARIABLE_<NAME>` as in Spin.
+//! `[component.*.tool.doc-proxy-host]` holds this host's own per-component
+//! setting (`max_concurrent_requests`); Spin ignores `tool` tables.
+//!
+//! A key this host does not know is logged as a warning and ignored. A feature
+//! it knows but does not provide (other triggers, key-value stores, SQLite,
+//! files, AI models, component dependencies, sources by URL) stops it: serving
+//! such a component would fail at its first use instead of at start.
+
+use crate::allowed_hosts::AllowedHost;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// The `tool` table this host reads.
+pub const TOOL: &str = "doc-proxy-host";
+
+/// What the manifest asks this host to serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSpec {
+    pub name: String,
+    pub components: Vec<ComponentSpec>,
+    /// `(route, component id)`, in manifest order.
+    pub routes: Vec<(String, String)>,
+    /// Keys ignored, and components never routed.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentSpec {
+    pub id: String,
+    /// Resolved against the manifest's directory.
+    pub source: PathBuf,
+    pub allowed_outbound_hosts: Vec<AllowedHost>,
+    pub environment: Vec<(String, String)>,
+    /// Component variables, templates filled in (`wasi:config/store`).
+    pub variables: Vec<(String, String)>,
+    /// Requests this component serves at once, at most (within the host's
+    /// own limit); `None` means the host's limit.
+    pub max_concurrent_requests: Option<u32>,
+}
+
+/// Reads `path`; `lookup` is the process environment (`SPIN_VARIABLE_*`).
+pub fn read(path: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Result<AppSpec, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    parse(&text, dir, lookup).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses a manifest whose relative paths start at `dir`.
+pub fn parse(text: &str, dir: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Result<AppSpec, String> {
+    let root: Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    let mut warnings = Vec::new();
+    let mut unknown = |path: String| warnings.push(format!("{path}: not used by this host, ignored"));
+
+    match root.get("spin_manifest_version") {
+        Some(Value::Integer(2)) => {}
+        Some(other) => return Err(format!("spin_manifest_version {other} is not supported (only 2)")),
+        None => return Err("spin_manifest_version = 2 is missing (version 1 manifests are not supported)".into()),
+    }
+    let mut name = String::new();
+    for (key, value) in &root {
+        match key.as_str() {
+            "spin_manifest_version" | "variables" | "trigger" | "component" => {}
+            "application" => name = read_application(value, &mut unknown)?,
+            other => unknown(other.to_string()),
+        }
+    }
+    let variables = resolve_variables(root.get("variables"), lookup, &mut unknown)?;
+    let routes = read_triggers(root.get("trigger"), &mut unknown)?;
+
+    let mut components = Vec::new();
+    for (id, value) in table(root.get("component"), "component")?.into_iter().flatten() {
+        components.push(read_component(id, value, dir, &variables, &mut unknown)?);
+    }
+    for (route, component) in &routes {
+        if !components.iter().any(|c| &c.id == component) {
+            return Err(format!(
+                "route {route:?} names component {component:?}, which is not defined"
+            ));
+        }
+    }
+    for component in &components {
+        if !routes.iter().any(|(_, id)| *id == component.id) {
+            warnings.push(format!("component.{}: no route serves it", component.id));
+        }
+    }
+    if routes.is_empty() {
+        return Err("no [[trigger.http]] route: nothing to serve".into());
+    }
+    Ok(AppSpec {
+        name,
+        components,
+        routes,
+        warnings,
+    })
+}
+
+fn read_application(value: &Value, unknown: &mut impl FnMut(String)) -> Result<String, String> {
+    let application = value.as_table().ok_or("application must be a table")?;
+    for (key, value) in application {
+        match key.as_str() {
+            "name" | "version" | "description" | "authors" | "tool" => {}
+            "trigger" => {
+                for (trigger, _) in value.as_table().into_iter().flatten() {
+                    if trigger != "http" {
+                        return Err(unsupported_trigger(trigger));
+                    }
+                    unknown(format!("application.trigger.{trigger}"));
+                }
+            }
+            other => unknown(format!("application.{other}")),
+        }
+    }
+    Ok(application
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("unnamed")
+        .to_string())
+}
+
+fn unsupported_trigger(kind: &str) -> String {
+    format!("trigger.{kind}: only HTTP triggers are served by this host")
+}
+
+/// `[variables]`, each from `SPIN_VARIABLE_<NAME>`, else its default.
+fn resolve_variables(
+    value: Option<&Value>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unknown: &mut impl FnMut(String),
+) -> Result<Vec<(String, String)>, String> {
+    let mut resolved = Vec::new();
+    for (name, declaration) in table(value, "variables")?.into_iter().flatten() {
+        check_variable_name(name)?;
+        let declaration = declaration
+            .as_table()
+            .ok_or_else(|| format!("variables.{name} must be a table, e.g. {{ default = \"...\" }}"))?;
+        let mut default = None;
+        let mut required = false;
+        for (key, value) in declaration {
+            match (key.as_str(), value) {
+                ("default", Value::String(text)) => default = Some(text.clone()),
+                ("required", Value::Boolean(flag)) => required = *flag,
+                ("secret", Value::Boolean(_)) | ("description", Value::String(_)) => {}
+                ("default" | "required" | "secret" | "description", _) => {
+                    return Err(format!("variables.{name}.{key} has the wrong type"))
+                }
+                (other, _) => unknown(format!("variables.{name}.{other}")),
+            }
+        }
+        if required == default.is_some() {
+            return Err(format!("variables.{name}: give either a default or required = true"));
+        }
+        let from_env = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
+        let value = lookup(&from_env)
+            .or(default)
+            .ok_or_else(|| format!("variables.{name} is required: set {from_env}"))?;
+        resolved.push((name.clone(), value));
+    }
+    Ok(resolved)
+}
+
+/// Spin's rule: lower-case letters, digits and `_`, starting with a letter.
+fn check_variable_name(name: &str) -> Result<(), String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "variable name {name:?}: use lower-case letters, digits and '_', starting with a letter"
+        ))
+    }
+}
+
+/// `[[trigger.http]]` as `(route, component)`; private routes serve no path.
+fn read_triggers(value: Option<&Value>, unknown: &mut impl FnMut(String)) -> Result<Vec<(String, String)>, String> {
+    let mut routes = Vec::new();
+    for (kind, triggers) in table(value, "trigger")?.into_iter().flatten() {
+        if kind != "http" {
+            return Err(unsupported_trigger(kind));
+        }
+        let triggers = triggers
+            .as_array()
+            .ok_or("trigger.http must be an array: [[trigger.http]]")?;
+        for (index, trigger) in triggers.iter().enumerate() {
+            let at = format!("trigger.http[{index}]");
+            let trigger = trigger.as_table().ok_or_else(|| format!("{at} must be a table"))?;
+            let mut route = None;
+            for (key, value) in trigger {
+                match (key.as_str(), value) {
+                    ("route", Value::String(text)) => route = Some(text.clone()),
+                    ("route", Value::Table(t)) if t.get("private") == Some(&Value::Boolean(true)) => {}
+                    ("route", _) => return Err(format!("{at}.route must be a path or {{ private = true }}")),
+                    ("component", Value::String(_)) | ("id", _) => {}
+                    ("component", _) => {
+                        return Err(format!(
+                            "{at}.component: inline components are not supported; name a [component.*]"
+                        ))
+                    }
+                    ("executor", Value::Table(t)) if t.get("type").and_then(Value::as_str) == Some("spin") => {}
+                    ("executor", _) => return Err(format!("{at}.executor: only the spin executor is supported")),
+                    (other, _) => unknown(format!("{at}.{other}")),
+                }
+            }
+            let component = trigger
+                .get("component")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("{at}.component is missing"))?;
+            if let Some(route) = route {
+                routes.push((route, component.to_string()));
+            }
+        }
+    }
+    Ok(routes)
+}
+
+fn read_component(
+    id: &str,
+    value: &Value,
+    dir: &Path,
+    variables: &[(String, String)],
+    unknown: &mut impl FnMut(String),
+) -> Result<ComponentSpec, String> {
+    let at = format!("component.{id}");
+    let ok_id = id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok_id {
+        return Err(format!(
+            "{at}: ids are lower-case letters, digits and '-', starting with a letter"
+        ));
+    }
+    let component = value.as_table().ok_or_else(|| format!("{at} must be a table"))?;
+    let mut spec = ComponentSpec {
+        id: id.to_string(),
+        source: PathBuf::new(),
+        allowed_outbound_hosts: Vec::new(),
+        environment: Vec::new(),
+        variables: Vec::new(),
+        max_concurrent_requests: None,
+    };
+    for (key, value) in component {
+        let here = format!("{at}.{key}");
+        match key.as_str() {
+            "source" => match value {
+                Value::String(path) => spec.source = dir.join(path),
+                _ => {
+                    return Err(format!(
+                        "{here}: only a local file is supported; build or download it first"
+                    ))
+                }
+            },
+            "allowed_outbound_hosts" => {
+                for entry in strings(value, &here)? {
+                    spec.allowed_outbound_hosts.push(AllowedHost::parse(
+                        &expand(&entry, variables).map_err(|e| format!("{here}: {e}"))?,
+                    )?);
+                }
+            }
+            "environment" => spec.environment = string_table(value, &here)?,
+            "variables" => {
+                for (name, template) in string_table(value, &here)? {
+                    check_variable_name(&name)?;
+                    let filled = expand(&template, variables).map_err(|e| format!("{here}.{name}: {e}"))?;
+                    spec.variables.push((name, filled));
+                }
+            }
+            "tool" => {
+                for (tool, settings) in value.as_table().into_iter().flatten() {
+                    if tool == TOOL {
+                        spec.max_concurrent_requests = read_tool(settings, &format!("{here}.{tool}"), unknown)?;
+                    }
+                }
+            }
+            // `spin build`'s and documentation's business, not a server's.
+            "build" | "description" => {}
+            "files" | "exclude_files" | "key_value_stores" | "sqlite_databases" | "ai_models" | "dependencies" => {
+                let empty =
+                    value.as_array().is_some_and(Vec::is_empty) || value.as_table().is_some_and(Table::is_empty);
+                if !empty {
+                    return Err(format!(
+                        "{here}: not provided by this host (it serves wasi:http components with outbound HTTP)"
+                    ));
+                }
+            }
+            "dependencies_inherit_configuration" if value.as_bool() == Some(false) => {}
+            "allowed_http_hosts" => return Err(format!("{here} is manifest version 1; use allowed_outbound_hosts")),
+            _ => unknown(here),
+        }
+    }
+    if spec.source.as_os_str().is_empty() {
+        return Err(format!("{at}.source is missing"));
+    }
+    Ok(spec)
+}
+
+fn read_tool(value: &Value, at: &str, unknown: &mut impl FnMut(String)) -> Result<Option<u32>, String> {
+    let mut max = None;
+    for (key, value) in value.as_table().ok_or_else(|| format!("{at} must be a table"))? {
+        match key.as_str() {
+            "max_concurrent_requests" => {
+                max = Some(
+                    value
+                        .as_integer()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| (1..=10_000).contains(n))
+                        .ok_or_else(|| format!("{at}.max_concurrent_requests must be 1..=10000"))?,
+                )
+            }
+            other => unknown(format!("{at}.{other}")),
+        }
+    }
+    Ok(max)
+}
+
+/// Fills in `{{ name }}` from the application's variables.
+pub fn expand(template: &str, variables: &[(String, String)]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("{template:?}: '{{{{' without '}}}}'"))?;
+        let name = after[..end].trim();
+        let value = variables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| format!("{template:?} uses variable {name:?}, which [variables] does not declare"))?;
+        out.push_str(value);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn table<'a>(value: Option<&'a Value>, at: &str) -> Result<Option<&'a Table>, String> {
+    value
+        .map(|v| v.as_table().ok_or_else(|| format!("{at} must be a table")))
+        .transpose()
+}
+
+fn strings(value: &Value, at: &str) -> Result<Vec<String>, String> {
+    value
+        .as_array()
+        .and_then(|items| items.iter().map(|v| v.as_str().map(str::to_string)).collect())
+        .ok_or_else(|| format!("{at} must be a list of strings"))
+}
+
+fn string_table(value: &Value, at: &str) -> Result<Vec<(String, String)>, String> {
+    value
+        .as_table()
+        .and_then(|t| {
+            t.iter()
+                .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .ok_or_else(|| format!("{at} must be a table of strings"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    const TWO_COMPONENTS: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "two"
+[variables]
+upstream_host = { default = "127.0.0.1:8080" }
+token = { required = true, secret = true }
+[[trigger.http]]
+route = "/..."
+component = "proxy"
+[[trigger.http]]
+route = "/upstream/..."
+component = "upstream"
+[component.proxy]
+source = "target/proxy.wasm"
+allowed_outbound_hosts = ["http://{{ upstream_host }}"]
+environment = { UPSTREAM_URL = "http://127.0.0.1:8080/upstream" }
+variables = { api_token = "Bearer {{token}}" }
+[component.proxy.tool.doc-proxy-host]
+max_concurrent_requests = 64
+[component.proxy.build]
+command = "make"
+[component.upstream]
+source = "/abs/upstream.wasm"
+"#;
+
+    #[test]
+    fn a_two_component_app_is_read_whole() {
+        let env = |name: &str| match name {
+            "SPIN_VARIABLE_TOKEN" => Some("t0k".to_string()),
+            "SPIN_VARIABLE_UPSTREAM_HOST" => Some("127.0.0.1:9000".to_string()),
+            _ => None,
+        };
+        let app = parse(TWO_COMPONENTS, Path::new("/app"), &env).unwrap();
+        assert_eq!(app.name, "two");
+        assert_eq!(
+            app.routes,
+            vec![
+                ("/...".to_string(), "proxy".to_string()),
+                ("/upstream/...".to_string(), "upstream".to_string())
+            ]
+        );
+        let proxy = &app.components[0];
+        assert_eq!(proxy.source, Path::new("/app/target/proxy.wasm"));
+        assert_eq!(proxy.allowed_outbound_hosts[0].to_string(), "http://127.0.0.1:9000");
+        assert_eq!(proxy.environment[0].0, "UPSTREAM_URL");
+        assert_eq!(
+            proxy.variables,
+            vec![("api_token".to_string(), "Bearer t0k".to_string())]
+        );
+        assert_eq!(proxy.max_concurrent_requests, Some(64));
+        assert_eq!(app.components[1].source, Path::new("/abs/upstream.wasm"));
+        assert!(app.warnings.is_empty(), "{:?}", app.warnings);
+    }
+
+    #[test]
+    fn variables_take_defaults_and_required_ones_must_be_set() {
+        let error = parse(TWO_COMPONENTS, Path::new("."), &no_env).unwrap_err();
+        assert!(error.contains("SPIN_VARIABLE_TOKEN"), "{error}");
+        let env = |name: &str| (name == "SPIN_VARIABLE_TOKEN").then(|| "x".to_string());
+        let app = parse(TWO_COMPONENTS, Path::new("."), &env).unwrap();
+        assert_eq!(
+            app.components[0].allowed_outbound_hosts[0].to_string(),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn templates_name_declared_variables_only() {
+        let vars = vec![("a".to_string(), "1".to_string())];
+        assert_eq!(expand("x{{a}}y{{ a }}", &vars).unwrap(), "x1y1");
+        assert!(expand("{{ b }}", &vars).is_err());
+        assert!(expand("{{ a", &vars).is_err());
+    }
+
+    fn minimal(extra: &str) -> String {
+        format!(
+            "spin_manifest_version = 2\n[application]\nname = \"m\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n[component.c]\nsource = \"c.wasm\"\n{extra}"
+        )
+    }
+
+    #[test]
+    fn unknown_keys_warn_and_unsupported_features_fail() {
+        let app = parse(
+            &minimal("colour = \"blue\"\n[component.c.tool.other]\nx = 1\n"),
+            Path::new("."),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(
+            app.warnings,
+            vec!["component.c.colour: not used by this host, ignored".to_string()]
+        );
+
+        for (extra, says) in [
+            ("key_value_stores = [\"default\"]", "key_value_stores"),
+            ("sqlite_databases = [\"default\"]", "sqlite_databases"),
+            ("files = [\"static/**\"]", "files"),
+            ("ai_models = [\"llama2-chat\"]", "ai_models"),
+            ("allowed_outbound_hosts = [\"redis://cache:6379\"]", "redis"),
+            ("allowed_http_hosts = [\"x\"]", "version 1"),
+            ("[component.c.dependencies]\n\"a:b/c\" = \"1.0\"", "dependencies"),
+            (
+                "[[trigger.redis]]\ncomponent = \"c\"\nchannel = \"x\"",
+                "only HTTP triggers",
+            ),
+        ] {
+            let error = parse(&minimal(extra), Path::new("."), &no_env).unwrap_err();
+            assert!(error.contains(says), "{extra}: {error}");
+        }
+        // Empty lists are what `spin new` writes: harmless.
+        assert!(parse(&minimal("key_value_stores = []"), Path::new("."), &no_env).is_ok());
+    }
+
+    #[test]
+    fn broken_manifests_say_what_is_wrong() {
+        for (text, says) in [
+            ("spin_manifest_version = \"1\"", "not supported"),
+            ("[application]\nname = \"x\"", "missing"),
+            (
+                &minimal("").replace("component = \"c\"", "component = \"d\""),
+                "not defined",
+            ),
+            (&minimal("").replace("source = \"c.wasm\"", ""), "source is missing"),
+            (
+                &minimal("")
+                    .replace("[component.c]", "[component.C]")
+                    .replace("\"c\"", "\"C\""),
+                "lower-case",
+            ),
+            (
+                &minimal("[component.c.tool.doc-proxy-host]\nmax_concurrent_requests = 0"),
+                "1..=10000",
+            ),
+            (&minimal("[variables]\nv = {}"), "either a default"),
+            (&minimal("[variables]\nBad = { default = \"1\" }"), "lower-case"),
+            (
+                &minimal("").replace("[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n", ""),
+                "no [[trigger.http]]",
+            ),
+        ] {
+            let error = parse(text, Path::new("."), &no_env).unwrap_err();
+            assert!(error.contains(says), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn private_routes_serve_nothing_and_unrouted_components_warn() {
+        let text = minimal(
+            "[component.d]\nsource = \"d.wasm\"\n[[trigger.http]]\nroute = { private = true }\ncomponent = \"d\"\n",
+        );
+        let app = parse(&text, Path::new("."), &no_env).unwrap();
+        assert_eq!(app.routes.len(), 1);
+        assert_eq!(app.warnings, vec!["component.d: no route serves it".to_string()]);
+    }
+
+    #[test]
+    fn the_repositorys_manifests_are_read() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for file in [
+            "spin.toml",
+            "components/dummy-pdf-or-png/spin.toml",
+            "dev/spin.toml",
+            "k8s/overlays/spinkube/spin.toml",
+        ] {
+            let app = read(&repo.join(file), &no_env).unwrap_or_else(|e| panic!("{e}"));
+            assert!(app.warnings.is_empty(), "{file}: {:?}", app.warnings);
+        }
+    }
+}
