@@ -7,6 +7,9 @@ WASM_DIR     := target/$(WASM_TARGET)/wasm
 HOST_BIN     := target/release/doc-proxy-host
 COMPONENT    := $(WASM_DIR)/doc_proxy.wasm
 UPSTREAM_WASM := $(WASM_DIR)/dummy_pdf_or_png.wasm
+# The wasm32-wasip2 crates: doc-proxy, the upstream emulator, and a WASI 0.3
+# test component (hello-p3). Built with `--target`, excluded from native builds.
+COMPONENT_CRATES := doc-proxy dummy-pdf-or-png hello-p3
 
 # The container image's host: static (musl), so the final stage can be `scratch`.
 MUSL_TARGET  := x86_64-unknown-linux-musl
@@ -52,7 +55,7 @@ wasm-target:
 build: build-components build-host ## Build both components and the host
 
 build-components: wasm-target ## Build the .wasm components (wasm32-wasip2, size-optimised)
-	cargo build --target $(WASM_TARGET) --profile wasm -p doc-proxy -p dummy-pdf-or-png
+	cargo build --target $(WASM_TARGET) --profile wasm $(addprefix -p ,$(COMPONENT_CRATES))
 
 build-host: ## Build the host (release)
 	cargo build --release -p doc-proxy-host
@@ -137,7 +140,7 @@ serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… A
 		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s $(COMPONENT_ENV)
 
 test: build ## Every test: unit, property, real-file, end-to-end
-	$(TEST_ENV) cargo test --release --workspace --exclude doc-proxy --exclude dummy-pdf-or-png
+	$(TEST_ENV) cargo test --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -146,8 +149,8 @@ fmt-check:
 	cargo fmt --all -- --check
 
 clippy: wasm-target ## Lint native and wasm crates, warnings are errors
-	cargo clippy --workspace --exclude doc-proxy --exclude dummy-pdf-or-png --all-targets -- -D warnings
-	cargo clippy --target $(WASM_TARGET) -p doc-proxy -p dummy-pdf-or-png -- -D warnings
+	cargo clippy --workspace $(addprefix --exclude ,$(COMPONENT_CRATES)) --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENT_CRATES)) -- -D warnings
 
 ci: fmt-check clippy deny test rules-check tf-check gha-check names-check deploy-check k8s-check image-test ## What CI runs (.ci/run and ci.yml)
 

@@ -6,6 +6,7 @@
 use crate::allowed_hosts::{AllowList, AllowedHost};
 use crate::engine::{self, LoadedComponent};
 use crate::guest_log::GuestLogSettings;
+use crate::invoke::Handler;
 use crate::manifest::AppSpec;
 use crate::outbound::Outbound;
 use crate::router::{Route, Router};
@@ -18,11 +19,10 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime::Engine;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// Loaded, linked code, ready to instantiate.
 pub struct Code {
-    pub pre: ProxyPre<HostState>,
+    pub handler: Handler,
     /// SHA-256 of the file's bytes: what logs and `wasm_component_info` name.
     pub sha256: Arc<str>,
     pub loaded_from: &'static str,
@@ -155,14 +155,9 @@ fn load_code(
     let pre = linker
         .instantiate_pre(&loaded.component)
         .map_err(anyhow::Error::from)
-        .context(
-            "the component imports something this host does not provide (wasi:* 0.2 and wasi:config/store are linked)",
-        )?;
-    let pre = ProxyPre::new(pre)
-        .map_err(anyhow::Error::from)
-        .context("the component does not export wasi:http/incoming-handler@0.2.x")?;
+        .context("the component imports something this host does not provide (wasi:* 0.2 and 0.3, and wasi:config/store are linked)")?;
     Ok(Code {
-        pre,
+        handler: Handler::of(pre)?,
         sha256: loaded.sha256.as_str().into(),
         loaded_from: loaded.loaded_from(),
         load_time: loaded.load_time,

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Serves `wasi:http/incoming-handler` components (WASI 0.2) over HTTP, with
+/// Serves `wasi:http` components (WASI 0.2's `incoming-handler` and 0.3's
+/// `handler`) over HTTP, with
 /// Prometheus metrics, health endpoints, outbound allow-lists, limits,
 /// live reload and graceful drain.
 ///
@@ -20,8 +21,9 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The component to serve: a `.wasm` file exporting
-    /// `wasi:http/incoming-handler@0.2.x` (compiled at start, or taken from the
+    /// Without `--manifest`, the component to serve on every path: a `.wasm`
+    /// file exporting `wasi:http/incoming-handler@0.2.x` or
+    /// `wasi:http/handler@0.3.x` (compiled at start, or taken from the
     /// compile cache), or a `.cwasm` made by `doc-proxy-host compile` (loaded as
     /// is; refused when another wasmtime version or engine setting made it).
     #[arg(long, env = "COMPONENT", default_value = "target/wasm32-wasip2/wasm/doc_proxy.wasm")]

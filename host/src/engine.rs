@@ -63,6 +63,9 @@ pub fn new_engine(
     let mut config = Config::new();
     config
         .wasm_component_model(true)
+        // WASI 0.3 components (`wasi:http/handler@0.3`) are async in the
+        // component model itself: futures, streams and async exports.
+        .wasm_component_model_async(true)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     if tuning.perfmap {

@@ -1,5 +1,5 @@
-//! doc-proxy-host: serves `wasi:http/incoming-handler` components, the app of
-//! a Spin manifest or one component on every path.
+//! doc-proxy-host: serves `wasi:http` components (WASI 0.2 and 0.3), the app
+//! of a Spin manifest or one component on every path.
 //!
 //! Start-up, in order: build the engine, link WASI, read the manifest, load
 //! (or compile and cache) each component, pre-instantiate, bind both
@@ -19,6 +19,7 @@ mod cli;
 mod compile_cache;
 mod engine;
 mod guest_log;
+mod invoke;
 mod listener;
 mod logging;
 mod manifest;

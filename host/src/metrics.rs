@@ -112,10 +112,10 @@ impl Metrics {
         let component_info = IntGaugeVec::new(
             Opts::new(
                 "wasm_component_info",
-                "The component being served (value is always 1): file, SHA-256 of its bytes, how it was loaded \
-                 (precompiled, compile_cache, compiled) and the WASI version of its handler.",
+                "The components being served (value is always 1): the manifest's id, file, SHA-256 of its bytes, \
+                 how it was loaded (precompiled, compile_cache, compiled) and the WASI version of its handler.",
             ),
-            &["path", "sha256", "loaded_from", "wasi"],
+            &["component", "path", "sha256", "loaded_from", "wasi"],
         )
         .expect("valid metric");
         let component_load = Gauge::new(

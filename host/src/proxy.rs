@@ -21,9 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::WasiHttpView;
 
 /// Spin's health path; answered by the host, as Spin does.
 pub const SPIN_HEALTH_PATH: &str = "/.well-known/spin/health";
@@ -284,23 +282,12 @@ impl Proxy {
         // This request keeps its version to the end, whatever reloads happen:
         // `component` is of the app current when it arrived.
         let code = &component.code;
-        let mut store = component
+        let store = component
             .template
-            .new_store(code.pre.engine(), request_id, trace, &code.sha256, &seen);
-        let request =
-            request.map(|body| body.map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} }));
+            .new_store(code.handler.engine(), request_id, trace, &code.sha256, &seen);
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let prepared = (|| {
-            let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
-            let outparam = store.data_mut().http().new_response_outparam(sender)?;
-            anyhow::Ok((incoming, outparam))
-        })();
-        let (incoming, outparam) = prepared.map_err(|e| {
-            tracing::error!(request_id, error = %format!("{e:#}"), "could not hand the request to the component");
-            GuestFailure::Trap
-        })?;
 
-        let pre = code.pre.clone();
+        let handler = code.handler.clone();
         let metrics = self.metrics.clone();
         let timeout = self.request_timeout;
         let id = request_id.to_owned();
@@ -308,19 +295,12 @@ impl Proxy {
         let trace_id = trace.trace_id;
         let task = tokio::spawn(async move {
             let live = Live::new(&metrics.instances_live);
-            let run = async {
-                let instantiating = Instant::now();
-                let proxy = pre.instantiate_async(&mut store).await?;
-                metrics.instantiation.observe(instantiating.elapsed().as_secs_f64());
-                proxy
-                    .wasi_http_incoming_handler()
-                    .call_handle(&mut store, incoming, outparam)
-                    .await
-            };
+            let instantiation = metrics.instantiation.clone();
+            // The store moves into the run and is dropped with it: the
+            // instance's memory goes back to the pool before the permit lets
+            // the next request in, so live instances never exceed the plan.
+            let run = handler.run(store, request, sender, |took| instantiation.observe(took.as_secs_f64()));
             let outcome = tokio::time::timeout(timeout, run).await;
-            // The instance's memory goes back to the pool before the permit
-            // lets the next request in: live instances never exceed the plan.
-            drop(store);
             drop(live);
             drop(permits);
             let failure = match outcome {
@@ -346,7 +326,7 @@ impl Proxy {
                 Ok(response)
             }
             Ok(Err(code)) => {
-                tracing::error!(request_id, error = ?code, "component answered with an error code");
+                tracing::error!(request_id, error = %code, "component answered with an error code");
                 Err(self.count_failure(GuestFailure::ErrorCode))
             }
             // The sender was dropped with the store: the task ended without answering.

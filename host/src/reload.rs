@@ -4,7 +4,7 @@
 //! them, and only then swaps the pointer. Requests that started on the old
 //! version finish on it (each holds its own `Arc`); the old code is freed when
 //! the last of them ends. A manifest that does not parse, or a component that
-//! does not load, does not export `wasi:http/incoming-handler`, or imports what
+//! does not load, exports neither `wasi:http/incoming-handler` (0.2) nor `wasi:http/handler` (0.3), or imports what
 //! the host does not provide, is refused: the old version keeps serving and
 //! readiness does not change.
 //!
@@ -237,20 +237,22 @@ pub fn digests(app: &App) -> String {
 fn publish_info(metrics: &Metrics, old: Option<&App>, new: &App) {
     for component in old.iter().flat_map(|app| app.components.iter()) {
         let _ = metrics.component_info.remove_label_values(&[
+            &*component.id,
             &component.source.display().to_string(),
             &*component.code.sha256,
             component.code.loaded_from,
-            WASI_VERSION,
+            component.code.handler.wasi_version(),
         ]);
     }
     for component in &new.components {
         metrics
             .component_info
             .with_label_values(&[
+                &*component.id,
                 &component.source.display().to_string(),
                 &*component.code.sha256,
                 component.code.loaded_from,
-                WASI_VERSION,
+                component.code.handler.wasi_version(),
             ])
             .set(1);
     }
@@ -262,6 +264,3 @@ fn publish_info(metrics: &Metrics, old: Option<&App>, new: &App) {
         .unwrap_or_default();
     metrics.component_load.set(slowest.as_secs_f64());
 }
-
-/// The `wasi:http` version of the handler this host links.
-const WASI_VERSION: &str = "0.2";

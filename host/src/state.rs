@@ -69,12 +69,14 @@ impl WasiHttpView for HostState {
     }
 }
 
-/// Every WASI 0.2 interface a Rust component may import (std pulls in
-/// `wasi:cli/*`), plus `wasi:http`, and `wasi:config/store` for the
-/// manifest's component variables (as Spin provides it).
+/// Every WASI 0.2 and 0.3 interface a Rust component may import (std pulls
+/// in `wasi:cli/*`), plus `wasi:http` of both, and `wasi:config/store` for
+/// the manifest's component variables (as Spin provides it).
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    wasmtime_wasi::p3::add_to_linker(linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(linker)?;
     wasmtime_wasi_config::add_to_linker(linker, |state: &mut HostState| WasiConfig::from(&*state.config))?;
     Ok(())
 }

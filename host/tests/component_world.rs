@@ -1,6 +1,7 @@
 //! The built components stay portable: they import only `wasi:*` interfaces
 //! (so Spin, SpinKube's shim, `wasmtime serve -Scli` and this host all run them)
-//! and export `wasi:http/incoming-handler@0.2.x`.
+//! and export `wasi:http/incoming-handler@0.2.x`. The WASI 0.3 test component
+//! (`components/hello-p3`) exports `wasi:http/handler@0.3.x` instead.
 
 mod support;
 
@@ -9,7 +10,7 @@ use wasmtime::{Config, Engine};
 
 fn world(name: &str) -> (Vec<String>, Vec<String>) {
     let mut config = Config::new();
-    config.wasm_component_model(true);
+    config.wasm_component_model(true).wasm_component_model_async(true);
     let engine = Engine::new(&config).unwrap();
     let component = Component::from_file(&engine, support::component(name)).unwrap();
     let ty = component.component_type();
@@ -74,4 +75,21 @@ fn doc_proxy_imports_only_wasi_and_exports_the_http_handler() {
 #[test]
 fn dummy_upstream_imports_only_wasi_and_exports_the_http_handler() {
     check("dummy_pdf_or_png");
+}
+
+#[test]
+fn the_wasi_p3_test_component_exports_the_0_3_handler() {
+    let (imports, exports) = world("hello_p3");
+    eprintln!("hello_p3 imports: {imports:#?}\nhello_p3 exports: {exports:#?}");
+    let foreign: Vec<_> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
+    assert!(foreign.is_empty(), "hello_p3 imports non-WASI interfaces: {foreign:?}");
+    assert!(
+        imports.iter().any(|i| i.starts_with("wasi:http/client@0.3.")),
+        "{imports:?}"
+    );
+    assert!(
+        exports.iter().any(|e| e.starts_with("wasi:http/handler@0.3.")),
+        "{exports:?}"
+    );
+    assert!(!exports.iter().any(|e| e.starts_with("wasi:http/incoming-handler")));
 }

@@ -7,9 +7,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{closed_port, component, request, Host};
+use support::{component, request, ManifestFile};
 
 /// The app: doc-proxy on `/...`, the emulator on `/upstream/...`. doc-proxy
 /// may call only `{{ upstream_host }}`, whose default is a closed port.
@@ -50,28 +50,14 @@ max_concurrent_requests = 2
     )
 }
 
-struct App {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    addr: String,
-}
-
-fn app(corrupt_percent: u32, extra: &str) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("spin.toml");
-    let addr = format!("127.0.0.1:{}", closed_port());
-    std::fs::write(&path, manifest(&addr, corrupt_percent, extra)).unwrap();
-    App { _dir: dir, path, addr }
-}
-
-fn start(app: &App, env: &[(&str, &str)]) -> Host {
-    Host::start_manifest(&app.path, &app.addr, &[], env)
+fn app(corrupt_percent: u32, extra: &str) -> ManifestFile {
+    ManifestFile::new(|addr| manifest(addr, corrupt_percent, extra))
 }
 
 #[tokio::test]
 async fn one_manifest_serves_two_components_on_their_routes() {
     let app = app(0, "");
-    let host = start(&app, &[("SPIN_VARIABLE_UPSTREAM_HOST", &app.addr)]);
+    let host = app.start(&[("SPIN_VARIABLE_UPSTREAM_HOST", &app.addr)]);
 
     for id in 1..=20 {
         let reply = request(host.public, "GET", &format!("/{id}"), &[]).await;
@@ -112,7 +98,7 @@ async fn a_components_allow_list_comes_from_its_variables() {
     // Without SPIN_VARIABLE_UPSTREAM_HOST, doc-proxy may call only the
     // default, a closed port: the emulator on its own listener is denied.
     let app = app(0, "");
-    let host = start(&app, &[]);
+    let host = app.start(&[]);
     let reply = request(host.public, "GET", "/42", &[]).await;
     assert!(reply.status >= 500, "{}", reply.status);
     assert!(host.metric(r#"outbound_requests_total{status="denied"}"#).await >= 1.0);
@@ -123,12 +109,8 @@ async fn a_components_allow_list_comes_from_its_variables() {
 async fn a_components_share_bounds_its_concurrency() {
     let app = app(0, "");
     // The emulator waits 600 ms per answer and may serve 2 at once.
-    std::fs::write(
-        &app.path,
-        manifest(&app.addr, 0, "").replace("DELAY_MS = \"0\"", "DELAY_MS = \"600\""),
-    )
-    .unwrap();
-    let host = start(&app, &[("SPIN_VARIABLE_UPSTREAM_HOST", &app.addr)]);
+    app.rewrite(&manifest(&app.addr, 0, "").replace("DELAY_MS = \"0\"", "DELAY_MS = \"600\""));
+    let host = app.start(&[("SPIN_VARIABLE_UPSTREAM_HOST", &app.addr)]);
     let replies = futures_join(host.public, 4).await;
     let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     statuses.sort();
@@ -153,11 +135,11 @@ async fn futures_join(addr: std::net::SocketAddr, n: usize) -> Vec<support::Repl
 #[tokio::test]
 async fn a_changed_manifest_is_swapped_in_and_a_broken_one_refused() {
     let app = app(0, "");
-    let host = start(&app, &[("SPIN_VARIABLE_UPSTREAM_HOST", &app.addr)]);
+    let host = app.start(&[("SPIN_VARIABLE_UPSTREAM_HOST", &app.addr)]);
     assert_eq!(request(host.public, "GET", "/1", &[]).await.status, 200);
 
     // Same code, new settings: every emulator answer corrupt.
-    std::fs::write(&app.path, manifest(&app.addr, 100, "")).unwrap();
+    app.rewrite(&manifest(&app.addr, 100, ""));
     let reply = request(host.admin, "POST", "/admin/reload", &[]).await;
     let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(
@@ -172,7 +154,7 @@ async fn a_changed_manifest_is_swapped_in_and_a_broken_one_refused() {
 
     // A feature this host lacks: refused, the last version keeps serving.
     let key_value = manifest(&app.addr, 0, "").replace("colour = \"blue\"", "key_value_stores = [\"default\"]");
-    std::fs::write(&app.path, key_value).unwrap();
+    app.rewrite(&key_value);
     let reply = request(host.admin, "POST", "/admin/reload", &[]).await;
     let problem: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(reply.status, 422);
@@ -189,8 +171,8 @@ async fn paths_no_route_serves_get_404() {
     let app = app(0, "");
     let only_upstream =
         manifest(&app.addr, 0, "").replace("[[trigger.http]]\nroute = \"/...\"\ncomponent = \"doc-proxy\"\n", "");
-    std::fs::write(&app.path, only_upstream).unwrap();
-    let host = start(&app, &[]);
+    app.rewrite(&only_upstream);
+    let host = app.start(&[]);
     let reply = request(host.public, "GET", "/42", &[]).await;
     let problem = reply.problem(404);
     assert!(problem["type"].as_str().unwrap().ends_with(":no-route"));

@@ -171,20 +171,27 @@ fn read_knob(lookup: &impl Fn(&str) -> Option<String>, knob: &Knob) -> Result<u6
     Ok(value)
 }
 
+/// The retry policy from each knob's value, as `value` gives it (read from
+/// the environment, or the defaults).
+pub fn retry_policy<E>(value: impl Fn(&Knob) -> Result<u64, E>) -> Result<RetryPolicy, E> {
+    let ms = |knob: &Knob| value(knob).map(Duration::from_millis);
+    Ok(RetryPolicy {
+        max_attempts: value(&MAX_ATTEMPTS)? as u32,
+        max_content_attempts: value(&MAX_CONTENT_ATTEMPTS)? as u32,
+        deadline: ms(&DEADLINE_MS)?,
+        attempt_timeout: ms(&ATTEMPT_TIMEOUT_MS)?,
+        backoff_base: ms(&BACKOFF_BASE_MS)?,
+        backoff_max: ms(&BACKOFF_MAX_MS)?,
+    })
+}
+
 impl Config {
     /// Reads the configuration through `lookup` (the environment, in production).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let url = lookup(UPSTREAM_URL).unwrap_or_else(|| DEFAULT_UPSTREAM_URL.into());
         let upstream = UpstreamUrl::parse(url.trim()).map_err(|e| ConfigError(format!("{UPSTREAM_URL}: {e}")))?;
         let ms = |knob: &Knob| read_knob(&lookup, knob).map(Duration::from_millis);
-        let retry = RetryPolicy {
-            max_attempts: read_knob(&lookup, &MAX_ATTEMPTS)? as u32,
-            max_content_attempts: read_knob(&lookup, &MAX_CONTENT_ATTEMPTS)? as u32,
-            deadline: ms(&DEADLINE_MS)?,
-            attempt_timeout: ms(&ATTEMPT_TIMEOUT_MS)?,
-            backoff_base: ms(&BACKOFF_BASE_MS)?,
-            backoff_max: ms(&BACKOFF_MAX_MS)?,
-        };
+        let retry = retry_policy(|knob| read_knob(&lookup, knob))?;
         if retry.backoff_max < retry.backoff_base {
             return Err(ConfigError(format!(
                 "{} must be at least {}",

@@ -27,16 +27,11 @@ pub struct RetryPolicy {
     pub backoff_max: Duration,
 }
 
+/// The defaults of `config::KNOBS`, the one place they are written.
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            max_content_attempts: 5,
-            deadline: Duration::from_secs(5),
-            attempt_timeout: Duration::from_secs(2),
-            backoff_base: Duration::from_millis(50),
-            backoff_max: Duration::from_millis(500),
-        }
+        crate::config::retry_policy(|knob| Ok::<_, std::convert::Infallible>(knob.default))
+            .unwrap_or_else(|never| match never {})
     }
 }
 

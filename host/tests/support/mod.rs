@@ -246,6 +246,37 @@ impl Drop for Host {
     }
 }
 
+/// A Spin manifest in a temporary directory, for a host that will listen on
+/// `addr`: the port is chosen before the host starts, so the manifest can name
+/// the host's own address (a component calling another on the same listener).
+pub struct ManifestFile {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub addr: String,
+}
+
+impl ManifestFile {
+    /// Writes `text(addr)`.
+    pub fn new(text: impl FnOnce(&str) -> String) -> ManifestFile {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spin.toml");
+        let addr = format!("127.0.0.1:{}", closed_port());
+        std::fs::write(&path, text(&addr)).unwrap();
+        ManifestFile { _dir: dir, path, addr }
+    }
+
+    /// Replaces the manifest's text.
+    pub fn rewrite(&self, text: &str) {
+        std::fs::write(&self.path, text).unwrap();
+    }
+
+    /// A host serving the manifest on `addr`, with `env` added
+    /// (`SPIN_VARIABLE_*`).
+    pub fn start(&self, env: &[(&str, &str)]) -> Host {
+        Host::start_manifest(&self.path, &self.addr, &[], env)
+    }
+}
+
 /// The dummy upstream component on its own host, with fault knobs as `KEY=VALUE`.
 pub fn start_dummy_upstream(knobs: &[&str]) -> Host {
     let mut args = Vec::new();

@@ -1,0 +1,56 @@
+//! A WASI 0.3 HTTP component: `wasi:http/handler@0.3.0`, async from end to
+//! end, built with spin-sdk 7. It is the host's test that 0.3 components run
+//! beside 0.2 ones from one manifest, with the same allow-list, environment
+//! and limits; it is not part of doc-proxy.
+//!
+//! - `GET /relay/{n}`: fetches `{RELAY_URL}/{n}` through `wasi:http` 0.3's
+//!   client and answers with what came back (status, type, body), or 502 when
+//!   the call failed (for example, refused by the allow-list).
+//! - Any other path: `200 text/plain`, the greeting from `GREETING` and the
+//!   path below the component's route (`spin-path-info`).
+
+use spin_sdk::http::{send, EmptyBody, IntoResponse, Request};
+use spin_sdk::http_service;
+use spin_sdk::wasip3::http::types::{ErrorCode, Response};
+
+type Answer = Result<Response, ErrorCode>;
+
+#[http_service]
+async fn handle(request: Request) -> Answer {
+    let below_route = request
+        .headers()
+        .get("spin-path-info")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(request.uri().path())
+        .to_string();
+    match below_route.strip_prefix("/relay/") {
+        Some(id) => relay(id).await,
+        None => {
+            let greeting = std::env::var("GREETING").unwrap_or_else(|_| "hello".to_string());
+            text(200, format!("{greeting} from wasi:http@0.3 at {below_route}\n"))
+        }
+    }
+}
+
+/// Passes `{RELAY_URL}/{id}` on.
+async fn relay(id: &str) -> Answer {
+    let Ok(base) = std::env::var("RELAY_URL") else {
+        return text(500, "RELAY_URL is not set\n".into());
+    };
+    let outgoing = match Request::get(format!("{base}/{id}")).body(EmptyBody::new()) {
+        Ok(request) => request,
+        Err(e) => return text(400, format!("bad relay target: {e}\n")),
+    };
+    match send(outgoing).await {
+        Ok(response) => response.into_response(),
+        Err(e) => text(502, format!("relay failed: {e:?}\n")),
+    }
+}
+
+fn text(status: u16, body: String) -> Answer {
+    let response = body.into_response()?;
+    response
+        .set_status_code(status)
+        .map_err(|()| ErrorCode::InternalError(Some(format!("status {status}"))))?;
+    Ok(response)
+}
