@@ -180,10 +180,12 @@ impl Reloader {
     /// still for one more interval (a file being copied in is not loaded
     /// half-written).
     pub fn reload_on_change(self: &Arc<Self>, interval: Duration) {
+        // Taken now, before the host reports ready: a file replaced right
+        // after that is a change, not the version served.
+        let mut served = self.stamps();
+        let mut seen = served.clone();
         let this = self.clone();
         tokio::spawn(async move {
-            let mut served = this.stamps();
-            let mut seen = served.clone();
             loop {
                 tokio::time::sleep(interval).await;
                 let now = this.stamps();

@@ -104,23 +104,35 @@ async fn reloads_swap_the_component_and_refuse_what_does_not_load() {
     let (status, body) = reload(&host).await;
     assert_eq!((status, body["result"].as_str()), (200, Some("unchanged")));
 
-    // Not a component at all, then a core module: refused, B keeps serving.
-    for (what, bytes) in [
-        ("garbage", b"not a component".to_vec()),
-        ("a core module", b"\0asm\x01\0\0\0".to_vec()),
+    // Not a component at all, a core module, a component that imports what
+    // this host does not provide, one that exports no handler: each refused,
+    // and B keeps serving.
+    let imports_key_value =
+        wat::parse_str(r#"(component (import "fermyon:spin/key-value@2.0.0" (instance (export "get" (func)))))"#)
+            .unwrap();
+    let no_handler = wat::parse_str("(component)").unwrap();
+    for (what, bytes, says) in [
+        ("garbage", b"not a component".to_vec(), "component"),
+        ("a core module", b"\0asm\x01\0\0\0".to_vec(), "component"),
+        (
+            "an import of Spin's key-value store",
+            imports_key_value,
+            "does not provide",
+        ),
+        ("no handler", no_handler, "exports neither"),
     ] {
         install(&builds.path, &bytes);
         let (status, body) = reload(&host).await;
         assert_eq!(status, 422, "{what}: {body}");
         assert_eq!(body["status"], 422);
         assert_eq!(body["serving"], format!("doc-proxy={sha_b}"), "{what}");
-        assert!(!body["detail"].as_str().unwrap().is_empty());
+        assert!(body["detail"].as_str().unwrap().contains(says), "{what}: {body}");
         assert_eq!(get_and_name_the_digest(&host, "/3").await, sha_b, "{what}");
         assert_eq!(request(host.admin, "GET", "/readyz", &[]).await.status, 200);
     }
     assert_eq!(
         host.metric(r#"wasm_component_reloads_total{result="refused"}"#).await,
-        2.0
+        4.0
     );
 
     // SIGHUP reloads too.
