@@ -5,7 +5,7 @@
 //! Served: `[[trigger.http]]` routes, `[component.*]` `source` (a local
 //! file), `allowed_outbound_hosts` (http/https, with `{{ variable }}`
 //! templates), `environment`, component `variables` (given to the component
-//! through `wasi:config/store`), and `[variables]` with `default` or
+//! through `wasi:config/store@0.2.0-rc.1`), and `[variables]` with `default` or
 //! `required`, each overridable by `SPIN_VARIABLE_<NAME>` as in Spin.
 //! `[component.*.tool.doc-proxy-host]` holds this host's own per-component
 //! setting (`max_concurrent_requests`); Spin ignores `tool` tables.

@@ -1,7 +1,8 @@
 //! The public listener's handler: each request is routed to a component of
 //! the app, and gets a request id, a span of its trace, a concurrency permit
-//! (the component's and the host's), a fresh instance, and a time limit. A trap, a missing response or a timeout becomes a problem+json
-//! for that request only. What the component reports in `Server-Timing`
+//! (the component's and the host's), a fresh instance, and a time limit. A
+//! trap, a missing response or a timeout becomes a problem+json for that
+//! request only. What the component reports in `Server-Timing`
 //! becomes metrics on the way out.
 
 use crate::app::Component;
@@ -120,14 +121,11 @@ impl Proxy {
         let started = Instant::now();
         let app = self.app.current();
         let path = request.uri().path();
-        let matched = if path == SPIN_HEALTH_PATH {
-            None
-        } else {
-            app.router.find(path)
-        };
+        let health = path == SPIN_HEALTH_PATH;
+        let matched = if health { None } else { app.router.find(path) };
         let route: Arc<str> = match &matched {
             Some(matched) => matched.route.text().clone(),
-            None if path == SPIN_HEALTH_PATH => SPIN_HEALTH_PATH.into(),
+            None if health => SPIN_HEALTH_PATH.into(),
             None => UNMATCHED.into(),
         };
         let route = &*route;
@@ -147,7 +145,7 @@ impl Proxy {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
-        let mut response = if request.uri().path() == SPIN_HEALTH_PATH {
+        let mut response = if health {
             text_response(200, "OK")
         } else if matched.is_none() {
             HostError::NoRoute.response(&instance, &request_id)
