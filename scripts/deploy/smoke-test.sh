@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Smoke test of a running doc-proxy at BASE_URL (through the load balancer in
 # deploy.yml; on loopback in make deploy-check):
-#  - a document request answers 200 within a few tries (each try is its own
-#    id; the service itself retries corrupt upstream answers), with a
-#    Content-Type of application/pdf or image/png that the body's first bytes
-#    agree with, and a Content-Length equal to the body's size;
+#  - a document request answers 200 before DEADLINE seconds have passed (each
+#    try is its own id, SMOKE_INTERVAL seconds apart; the service itself
+#    retries corrupt upstream answers), with a Content-Type of application/pdf
+#    or image/png that the body's first bytes agree with, and a Content-Length
+#    equal to the body's size;
 #  - an invalid id answers 400 with application/problem+json.
 # Exit 0 when both hold, 1 otherwise, saying what was seen.
 #
-#   smoke-test.sh BASE_URL [TRIES]
+# The deadline is long on purpose: a new Gateway's load balancer takes
+# minutes to program, and its managed certificate longer, during which the
+# URL refuses connections, fails TLS or answers 404/502. Every such answer is
+# one more try, not a verdict, until the deadline.
+#
+#   smoke-test.sh BASE_URL [DEADLINE]     (DEADLINE: seconds, default SMOKE_DEADLINE or 600)
 set -euo pipefail
 base="${1:?BASE_URL}"; base="${base%/}"
-tries="${2:-${SMOKE_TRIES:-5}}"
+deadline_s="${2:-${SMOKE_DEADLINE:-600}}"
+interval="${SMOKE_INTERVAL:-10}"
+[[ "$deadline_s" =~ ^[0-9]+$ && "$interval" =~ ^[0-9]+$ ]] || { echo "smoke: DEADLINE and SMOKE_INTERVAL are whole seconds" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # No curl --retry: it would also repeat 5xx answers and hide them; the loop
 # below decides what another try means.
-curl_opts=(--silent --show-error --max-time 40)
+curl_opts=(--silent --show-error --max-time 40 --connect-timeout 10)
 
 document_ok() {
   local id="$1" status type length size magic
@@ -34,12 +42,16 @@ document_ok() {
 }
 
 served=false
-for id in $(seq 101 $((100 + tries))); do
+start=$SECONDS
+id=100 tries=0
+while :; do
+  id=$((id + 1)) tries=$((tries + 1))
   if document_ok "$id"; then served=true; break; fi
-  sleep 1
+  (( SECONDS - start + interval <= deadline_s )) || break
+  sleep "$interval"
 done
 if ! $served; then
-  echo "smoke: FAIL: no valid, correctly labelled document in $tries tries" >&2
+  echo "smoke: FAIL: no valid, correctly labelled document in ${deadline_s}s ($tries tries)" >&2
   exit 1
 fi
 
