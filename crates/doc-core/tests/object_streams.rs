@@ -5,6 +5,7 @@
 use doc_core::document::pdf::{validate, PdfError, PdfLimits};
 // pdf(header, objects, n, index): object 2 in object stream 3 at `index`.
 use doc_fixtures::xref_stream::object_stream_pdf as pdf;
+use doc_fixtures::xref_stream::object_stream_pdf_with;
 
 const PAGES: &str = "<< /Type /Pages /Kids [] /Count 0 >>";
 
@@ -179,4 +180,36 @@ fn first_may_reach_the_end_of_the_data_but_not_pass_it() {
     assert_eq!(what(&past), "object stream /First is past its data");
     // Exactly at the end (no object bodies): a different fault, found later.
     assert_ne!(what(&good), "object stream /First is past its data");
+}
+
+#[test]
+fn two_objects_in_one_object_stream_are_accepted() {
+    let objects = format!("{PAGES} null");
+    assert_eq!(
+        check(&object_stream_pdf_with(
+            &format!("2 0 5 {} ", PAGES.len() + 1),
+            &objects,
+            2,
+            0,
+            &[1]
+        )),
+        Ok(())
+    );
+}
+
+#[test]
+fn two_rows_claiming_one_slot_are_refused_whichever_object_is_there() {
+    // Only one object can sit at index 0; the other row names an object the
+    // stream does not hold, so a reader would take one object for another.
+    for header in ["2 0 ", "5 0 "] {
+        let verdict = check(&object_stream_pdf_with(header, PAGES, 1, 0, &[0]));
+        assert_eq!(
+            verdict,
+            Err(PdfError::Object {
+                num: 5,
+                what: "another object's row claims its place in its object stream"
+            }),
+            "{header}"
+        );
+    }
 }

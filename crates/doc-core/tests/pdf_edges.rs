@@ -211,3 +211,30 @@ fn startxref_at_something_else_is_a_startxref_error() {
     let pointed = text.replacen(&format!("startxref\n{xref}\n"), "startxref\n0\n", 1);
     assert_eq!(check(pointed.as_bytes()), Err(PdfError::StartXref { offset: 0 }));
 }
+
+/// Where the fixture PDF's `startxref` points.
+fn startxref(pdf: &[u8]) -> usize {
+    let at = pdf.windows(9).rposition(|w| w == b"startxref").unwrap() + 9;
+    let digits: String = pdf[at..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .map(|&b| char::from(b))
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[test]
+fn a_prev_chain_that_loops_is_refused() {
+    // The newest section names itself as the one before it: qpdf calls such
+    // a file damaged ("loop detected following xref tables").
+    let xref = startxref(&doc_fixtures::pdf());
+    let looped = with_trailer_entry(&format!(" /Prev {xref} "));
+    assert_eq!(
+        check(&looped),
+        Err(PdfError::Xref {
+            at: xref,
+            what: "the /Prev chain comes back to a section it has read"
+        })
+    );
+}

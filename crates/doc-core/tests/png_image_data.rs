@@ -333,3 +333,54 @@ fn adam7_passes_with_no_columns_or_rows_hold_no_bytes() {
         .collect();
     assert!(validate(&png(ihdr(3, 3, 8, 0, 1), &raw, 1).concat(), LIMIT).is_ok());
 }
+
+#[test]
+fn every_row_filter_type_must_be_0_to_4() {
+    // Every type the format defines passes, on every row.
+    let mut rows = rgb_rows(40, 30);
+    for (y, row) in rows.chunks_mut(1 + 40 * 3).enumerate() {
+        row[0] = (y % 5) as u8;
+    }
+    assert!(validate(&png(ihdr(40, 30, 8, 2, 0), &rows, 3).concat(), LIMIT).is_ok());
+    // Type 5 on the first, a middle or the last row: zlib and CRCs intact.
+    for y in [0, 17, 29] {
+        let mut bad = rows.clone();
+        bad[y * (1 + 40 * 3)] = 5;
+        let verdict = validate(&png(ihdr(40, 30, 8, 2, 0), &bad, 3).concat(), LIMIT);
+        assert!(
+            matches!(
+                verdict,
+                Err(PngError::ImageData {
+                    what: "a row's filter type is not 0-4",
+                    ..
+                })
+            ),
+            "row {y}: {verdict:?}"
+        );
+    }
+    // A pixel byte of 5 is not a filter byte.
+    let mut pixel = rows.clone();
+    pixel[1] = 5;
+    assert!(validate(&png(ihdr(40, 30, 8, 2, 0), &pixel, 3).concat(), LIMIT).is_ok());
+}
+
+#[test]
+fn filter_types_are_checked_in_every_adam7_pass() {
+    // 8-bit greyscale 10x10: pass widths 2, 1, 3, 2, 5, 5, 10; heights 2, 2,
+    // 1, 3, 2, 5, 5.
+    let passes = [(2, 2), (1, 2), (3, 1), (2, 3), (5, 2), (5, 5), (10, 5)];
+    let raw: Vec<u8> = passes.iter().flat_map(|&(w, h)| vec![4u8; h * (1 + w)]).collect();
+    assert!(validate(&png(ihdr(10, 10, 8, 0, 1), &raw, 2).concat(), LIMIT).is_ok());
+    let mut start = 0;
+    for (pass, &(w, h)) in passes.iter().enumerate() {
+        // The last row of each pass.
+        let mut bad = raw.clone();
+        bad[start + (h - 1) * (1 + w)] = 200;
+        let verdict = validate(&png(ihdr(10, 10, 8, 0, 1), &bad, 2).concat(), LIMIT);
+        assert!(
+            matches!(verdict, Err(PngError::ImageData { .. })),
+            "pass {pass}: {verdict:?}"
+        );
+        start += h * (1 + w);
+    }
+}

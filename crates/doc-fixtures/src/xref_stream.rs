@@ -107,6 +107,12 @@ pub fn pdf(x: &Xref) -> Vec<u8> {
 /// stream (object 4). `header` and `objects` make the object stream's data;
 /// `index` is where the xref says object 2 sits in it.
 pub fn object_stream_pdf(header: &str, objects: &str, n: u32, index: u16) -> Vec<u8> {
+    object_stream_pdf_with(header, objects, n, index, &[])
+}
+
+/// [`object_stream_pdf`] whose xref also places objects 5, 6, … in object
+/// stream 3, at the indexes `more` gives.
+pub fn object_stream_pdf_with(header: &str, objects: &str, n: u32, index: u16, more: &[u16]) -> Vec<u8> {
     let mut out = b"%PDF-1.5\n".to_vec();
     let catalog = out.len();
     out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
@@ -122,17 +128,19 @@ pub fn object_stream_pdf(header: &str, objects: &str, n: u32, index: u16) -> Vec
     out.extend_from_slice(&data);
     out.extend_from_slice(b"\nendstream\nendobj\n");
     let xref = out.len();
-    let rows = xref_rows(&[
+    let mut rows = vec![
         (0u8, 0u32, 0xffffu16),
         (1, catalog as u32, 0),
         (2, 3, index),
         (1, objstm as u32, 0),
         (1, xref as u32, 0),
-    ]);
-    let rows = zlib(&rows);
+    ];
+    rows.extend(more.iter().map(|&index| (2, 3, index)));
+    let size = rows.len();
+    let rows = zlib(&xref_rows(&rows));
     write!(
         out,
-        "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
+        "4 0 obj\n<< /Type /XRef /Size {size} /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
         rows.len()
     )
     .unwrap();

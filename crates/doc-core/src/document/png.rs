@@ -5,7 +5,8 @@
 //! with nothing after it. The image data is inflated (into a fixed buffer, the
 //! pixels are never kept): the zlib stream must end with the last `IDAT`, with
 //! a correct Adler-32, at exactly the size `IHDR`'s geometry gives (filter
-//! bytes included, Adam7 passes when interlaced). Chunk CRCs alone would pass
+//! bytes included, Adam7 passes when interlaced), and each row's filter type
+//! must be one of the five the format defines. Chunk CRCs alone would pass
 //! a file missing a whole `IDAT` chunk. An image whose data would inflate past
 //! the document's inflation budget is refused before anything is inflated.
 
@@ -163,7 +164,7 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
                 if expected > u128::from(max_inflated) {
                     return Err(PngError::InflateLimit);
                 }
-                image = Some(ImageData::new(expected as u64));
+                image = Some(ImageData::new(expected as u64, RowStarts::new(&header.passes())));
             }
             b"PLTE" => {
                 if idat_state != 0 || seen_plte || length == 0 || length % 3 != 0 || length > 768 {
@@ -230,9 +231,9 @@ struct Header {
 }
 
 impl Header {
-    /// Bytes the image data inflates to: per row a filter byte plus the
-    /// packed pixels, for the whole image or for each non-empty Adam7 pass.
-    fn image_data_len(&self) -> u128 {
+    /// The rows of the image data in order, as (bytes per row, filter byte
+    /// included; rows) for the whole image or for each non-empty Adam7 pass.
+    fn passes(&self) -> Vec<(u128, u128)> {
         let channels: u128 = match self.color {
             0 | 3 => 1,
             2 => 3,
@@ -240,16 +241,9 @@ impl Header {
             _ => 4, // 6: RGBA
         };
         let bits = channels * u128::from(self.depth);
-        let rows = |w: u128, h: u128| {
-            if w == 0 || h == 0 {
-                0
-            } else {
-                h * (1 + (w * bits).div_ceil(8))
-            }
-        };
         let (w, h) = (u128::from(self.width), u128::from(self.height));
         if !self.interlaced {
-            return rows(w, h);
+            return vec![(1 + (w * bits).div_ceil(8), h)];
         }
         const ADAM7: [(u128, u128, u128, u128); 7] = [
             (0, 0, 8, 8),
@@ -262,8 +256,16 @@ impl Header {
         ];
         ADAM7
             .iter()
-            .map(|&(x0, y0, dx, dy)| rows(w.saturating_sub(x0).div_ceil(dx), h.saturating_sub(y0).div_ceil(dy)))
-            .sum()
+            .map(|&(x0, y0, dx, dy)| (w.saturating_sub(x0).div_ceil(dx), h.saturating_sub(y0).div_ceil(dy)))
+            .filter(|&(columns, rows)| columns > 0 && rows > 0)
+            .map(|(columns, rows)| (1 + (columns * bits).div_ceil(8), rows))
+            .collect()
+    }
+
+    /// Bytes the image data inflates to: per row a filter byte plus the
+    /// packed pixels, for the whole image or for each non-empty Adam7 pass.
+    fn image_data_len(&self) -> u128 {
+        self.passes().iter().map(|&(stride, rows)| stride * rows).sum()
     }
 }
 
@@ -291,21 +293,65 @@ fn check_ihdr(body: &[u8]) -> Option<Header> {
     })
 }
 
+/// Where the rows start in the inflated image data: each row's first byte
+/// names its filter type, which must be one of the five the format defines.
+/// Walked once, as the data passes by.
+struct RowStarts {
+    /// (bytes per row, rows) of each pass still to come, the current first.
+    passes: Vec<(u64, u64)>,
+    /// Offset of the next row start in the whole inflated data.
+    next: u64,
+}
+
+impl RowStarts {
+    /// `passes` as [`Header::passes`] gives them, already within the budget.
+    fn new(passes: &[(u128, u128)]) -> Self {
+        let mut passes: Vec<(u64, u64)> = passes
+            .iter()
+            .map(|&(stride, rows)| (stride as u64, rows as u64))
+            .collect();
+        passes.reverse();
+        RowStarts { passes, next: 0 }
+    }
+
+    /// Checks the row starts within `chunk`, which begins at offset `start`
+    /// of the inflated data. Returns false at a filter type over 4.
+    fn check(&mut self, chunk: &[u8], start: u64) -> bool {
+        let end = start + chunk.len() as u64;
+        while self.next < end {
+            let Some((stride, rows)) = self.passes.last_mut() else {
+                return true; // past the last row: the length check refuses it
+            };
+            if chunk[(self.next - start) as usize] > 4 {
+                return false;
+            }
+            self.next += *stride;
+            *rows -= 1;
+            if *rows == 0 {
+                self.passes.pop();
+            }
+        }
+        true
+    }
+}
+
 /// The image data's zlib stream, inflated as the `IDAT` chunks arrive into a
-/// fixed buffer: only its length and its end are kept.
+/// fixed buffer: only its length, its row starts and its end are looked at.
 struct ImageData {
     state: Decompress,
     buf: Vec<u8>,
     expected: u64,
+    rows: RowStarts,
     ended: bool,
 }
 
 impl ImageData {
-    fn new(expected: u64) -> Self {
+    fn new(expected: u64, rows: RowStarts) -> Self {
         ImageData {
             state: Decompress::new(true),
             buf: vec![0u8; 64 * 1024],
             expected,
+            rows,
             ended: false,
         }
     }
@@ -331,6 +377,10 @@ impl ImageData {
             input = &input[(self.state.total_in() - before_in) as usize..];
             if self.state.total_out() > self.expected {
                 return Err(error("more image data than IHDR describes"));
+            }
+            let produced = (self.state.total_out() - before_out) as usize;
+            if !self.rows.check(&self.buf[..produced], before_out) {
+                return Err(error("a row's filter type is not 0-4"));
             }
             if status == Status::StreamEnd {
                 self.ended = true;

@@ -11,11 +11,17 @@ truncate         keep the first two thirds
 cut-stream-byte  /Length one less for the first stream, its last byte now a space:
                  every offset stays right, the data is one byte short
 incremental      append an incremental update (new catalog version, xref with /Prev)
+prev-loop        the newest xref section's /Prev names that section itself
+objstm-duplicate-slot
+                 in an xref stream, the lowest-numbered object in an object
+                 stream is moved to the slot of the highest-numbered one there
 
 PNG (every chunk CRC recomputed, so only the image-data check can tell):
 png-drop-idat    remove the second IDAT chunk
 png-flip-idat    flip a byte in the middle of the first IDAT's data
 png-taller       add one row to IHDR's height: the image data is a row short
+png-filter-type  give the middle row filter type 5 (image data re-deflated, so
+                 zlib and every CRC are right; only the row check can tell)
 """
 
 import re
@@ -44,6 +50,39 @@ def png_bytes(chunks):
         out += struct.pack(">I", len(payload)) + kind + payload
         out += struct.pack(">I", zlib.crc32(kind + payload))
     return out
+
+
+def xref_stream_rows(data):
+    """(dict span, stream span, /W, rows) of the xref stream startxref names."""
+    at = int(re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", bytes(data)).group(1))
+    head_end = data.index(b"stream", at)
+    head = bytes(data[at:head_end])
+    length = int(re.search(rb"/Length (\d+)", head).group(1))
+    start = head_end + len(b"stream") + (2 if data[head_end + 6:head_end + 8] == b"\r\n" else 1)
+    widths = [int(w) for w in re.search(rb"/W\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s*\]", head).groups()]
+    columns = re.search(rb"/Columns (\d+)", head)
+    raw = zlib.decompress(bytes(data[start:start + length]))
+    row = sum(widths)
+    rows = []
+    if columns:  # PNG predictor: a filter byte per row (Up or None, as qpdf writes)
+        assert int(columns.group(1)) == row
+        prev = bytes(row)
+        for i in range(0, len(raw), row + 1):
+            kind, line = raw[i], raw[i + 1:i + 1 + row]
+            assert kind in (0, 2), kind
+            line = bytes((b + p) & 0xFF for b, p in zip(line, prev)) if kind == 2 else line
+            rows.append(bytearray(line))
+            prev = line
+    else:
+        rows = [bytearray(raw[i:i + row]) for i in range(0, len(raw), row)]
+    return (at, head_end), (start, start + length), widths, rows, bool(columns)
+
+
+def field(row, widths, k, value=None):
+    lo = sum(widths[:k])
+    if value is None:
+        return int.from_bytes(row[lo:lo + widths[k]], "big")
+    row[lo:lo + widths[k]] = value.to_bytes(widths[k], "big")
 
 
 def main():
@@ -89,6 +128,24 @@ def main():
         xref = len(data)
         data += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d %05d n \n" % (num, at, gen)
         data += b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, num, gen, prev, xref)
+    elif kind == "prev-loop":
+        xref = re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", bytes(data)).group(1)
+        m = list(re.finditer(rb"/Prev \d+", data))[-1]
+        data[m.start():m.end()] = b"/Prev " + xref
+    elif kind == "objstm-duplicate-slot":
+        (dict_start, head_end), (start, end), widths, rows, predictor = xref_stream_rows(data)
+        # Object number = row index when /Index is absent, as qpdf writes it.
+        assert b"/Index" not in bytes(data[dict_start:head_end])
+        members = [n for n, r in enumerate(rows) if field(r, widths, 0) == 2]
+        stream = field(rows[members[0]], widths, 1)
+        members = [n for n in members if field(rows[n], widths, 1) == stream]
+        low, high = members[0], members[-1]
+        field(rows[low], widths, 2, field(rows[high], widths, 2))
+        packed = zlib.compress(b"".join((b"\0" if predictor else b"") + bytes(r) for r in rows))
+        head = bytes(data[dict_start:head_end])
+        head = re.sub(rb"/Length \d+", b"/Length %d" % len(packed), head)
+        data[start:end] = packed
+        data[dict_start:head_end] = head
     elif kind.startswith("png-"):
         chunks = png_chunks(data)
         idats = [i for i, (k, _) in enumerate(chunks) if k == b"IDAT"]
@@ -97,6 +154,18 @@ def main():
         elif kind == "png-flip-idat":
             payload = chunks[idats[0]][1]
             payload[len(payload) // 2] ^= 0x55
+        elif kind == "png-filter-type":
+            ihdr = chunks[0][1]
+            width, height = struct.unpack(">II", ihdr[0:8])
+            depth, color, interlace = ihdr[8], ihdr[9], ihdr[12]
+            assert interlace == 0
+            channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color]
+            stride = 1 + (width * channels * depth + 7) // 8
+            raw = bytearray(zlib.decompress(b"".join(bytes(chunks[i][1]) for i in idats)))
+            raw[(height // 2) * stride] = 5
+            first = idats[0]
+            chunks = [c for i, c in enumerate(chunks) if i not in idats[1:]]
+            chunks[first] = (b"IDAT", bytearray(zlib.compress(bytes(raw))))
         elif kind == "png-taller":
             ihdr = chunks[0][1]
             ihdr[4:8] = struct.pack(">I", struct.unpack(">I", ihdr[4:8])[0] + 1)

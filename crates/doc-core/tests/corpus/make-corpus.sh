@@ -2,9 +2,12 @@
 # Regenerates this corpus from the project's own fixtures (doc-fixtures) with
 # real tools: qpdf and Ghostscript rewrite the fixture PDF the ways real producers write
 # PDFs; ImageMagick, optipng and pngcrush re-encode the fixture PNG (palette,
-# 16-bit, grey of 1, 2, 8 and 16 bits, alpha, interlaced, split image data); damage.py breaks copies
-# of them the ways transfers and bad producers do
-# (apt install qpdf ghostscript imagemagick optipng pngcrush). The outputs are checked in (qpdf's encryption salts and
+# 16-bit, grey of 1, 2, 8 and 16 bits, alpha, interlaced, split image data);
+# more producers write their own documents (producers.py: Pillow, reportlab,
+# pikepdf; MuPDF's mutool, poppler's pdfunite and pdftocairo); damage.py breaks
+# copies of them the ways transfers and bad producers do
+# (apt install qpdf ghostscript imagemagick optipng pngcrush mupdf-tools
+# poppler-utils; the Python producers are pinned below). The outputs are checked in (qpdf's encryption salts and
 # IDs are random, so a rerun differs byte for byte but not in kind);
 # tests/corpus.rs requires every file in valid/ to be accepted and every file
 # in damaged/ to be refused.
@@ -13,9 +16,20 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
-for tool in qpdf gs /usr/bin/convert optipng pngcrush; do
-  command -v "$tool" >/dev/null || { echo "make-corpus.sh: needs $tool (apt install qpdf ghostscript imagemagick optipng pngcrush)" >&2; exit 1; }
+for tool in qpdf gs /usr/bin/convert optipng pngcrush mutool pdfunite pdftocairo; do
+  command -v "$tool" >/dev/null || { echo "make-corpus.sh: needs $tool (apt install qpdf ghostscript imagemagick optipng pngcrush mupdf-tools poppler-utils)" >&2; exit 1; }
 done
+# The Python producers, pinned, in a virtualenv of their own (.cache is not
+# checked in).
+tools=${CORPUS_TOOLS:-$repo/.cache/corpus-tools}
+pins="reportlab==4.4.4 pillow==11.3.0 pikepdf==9.11.0"
+"$tools/bin/python" -c "import reportlab, PIL, pikepdf" 2>/dev/null || {
+  echo "make-corpus.sh: needs $pins in $tools (python3 -m venv $tools && $tools/bin/pip install $pins)" >&2; exit 1; }
+for pin in $pins; do
+  [ "$("$tools/bin/pip" show "${pin%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" = "${pin##*==}" ] || {
+    echo "make-corpus.sh: $tools must hold $pin ($tools/bin/pip install $pin)" >&2; exit 1; }
+done
+produce() { "$tools/bin/python" "$here/producers.py" "$@"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -42,6 +56,12 @@ gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=pdfwrite -o "$v/ghostscript.pdf" "$src"
 # An incremental update: the original bytes, then a new version of the
 # catalog and an xref section chained to the old one with /Prev.
 python3 "$here/damage.py" incremental "$src" "$v/incremental-update.pdf"
+# More producers. Pillow and `mutool clean` write the free-list head as
+# generation 65536.
+produce pillow-pdf "$work/dummy.png" "$v/pillow.pdf"
+mutool clean "$src" "$v/mutool-clean.pdf"
+mutool clean -gggg -z "$src" "$v/mutool-clean-compressed.pdf"
+pdftocairo -pdf "$src" "$v/pdftocairo.pdf"
 
 d="$here/damaged"
 python3 "$here/damage.py" flip-stream "$src" "$d/flipped-flate-byte.pdf"
@@ -54,6 +74,8 @@ python3 "$here/damage.py" shift "$v/object-streams.pdf" "$d/object-streams-offse
 python3 "$here/damage.py" flip-stream "$v/ghostscript.pdf" "$d/ghostscript-flipped-flate-byte.pdf"
 python3 "$here/damage.py" truncate "$v/encrypted-aes256.pdf" "$d/encrypted-truncated.pdf"
 python3 "$here/damage.py" cut-stream-byte "$v/encrypted-aes256.pdf" "$d/encrypted-stream-short.pdf"
+python3 "$here/damage.py" prev-loop "$v/incremental-update.pdf" "$d/prev-loop.pdf"
+python3 "$here/damage.py" objstm-duplicate-slot "$v/object-streams.pdf" "$d/object-streams-duplicate-slot.pdf"
 
 # PNG: the fixture re-encoded by other producers, and damaged copies whose
 # chunk CRCs are all right.
@@ -71,9 +93,12 @@ optipng -quiet -o2 -i1 -out "$v/interlaced-optipng.png" "$png"
 convert "$png" -interlace PNG -depth 16 PNG48:"$v/interlaced-16-bit.png"
 pngcrush -q -m 1 -max 4096 "$png" "$v/split-idat-pngcrush.png"
 pngcrush -q -brute "$png" "$v/pngcrush-brute.png"
+produce pillow-png "$png" "$v/pillow.png"
 python3 "$here/damage.py" png-drop-idat "$v/split-idat-pngcrush.png" "$d/png-idat-missing.png"
 python3 "$here/damage.py" png-flip-idat "$png" "$d/png-idat-byte-flipped.png"
 python3 "$here/damage.py" png-taller "$png" "$d/png-ihdr-taller.png"
 python3 "$here/damage.py" png-taller "$v/interlaced-optipng.png" "$d/png-interlaced-ihdr-taller.png"
 python3 "$here/damage.py" truncate "$v/palette.png" "$d/png-truncated.png"
+python3 "$here/damage.py" png-filter-type "$png" "$d/png-filter-type-5.png"
+python3 "$here/damage.py" png-filter-type "$v/pillow.png" "$d/pillow-png-filter-type-5.png"
 ls -l "$v" "$d"

@@ -54,13 +54,19 @@ pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
         inflated_bytes: 0,
     };
     // What each object stream must hold, by (stream, index), from the xref.
-    let in_streams: BTreeMap<(u32, u32), u32> = table
-        .iter()
-        .filter_map(|(&num, entry)| match *entry {
-            Entry::InObjectStream { stream, index } => Some(((stream, index), num)),
-            Entry::InUse { .. } => None,
-        })
-        .collect();
+    // One slot holds one object: a second row claiming it names an object
+    // the stream cannot hold there.
+    let mut in_streams: BTreeMap<(u32, u32), u32> = BTreeMap::new();
+    for (&num, entry) in &table {
+        if let Entry::InObjectStream { stream, index } = *entry {
+            if in_streams.insert((stream, index), num).is_some() {
+                return Err(PdfError::Object {
+                    num,
+                    what: "another object's row claims its place in its object stream",
+                });
+            }
+        }
+    }
     // Object streams are checked first, so that an indirect `/Length` may
     // name an integer inside one (`PackedIntegers`).
     let object_streams: BTreeSet<u32> = in_streams.keys().map(|&(stream, _)| stream).collect();

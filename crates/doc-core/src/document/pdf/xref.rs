@@ -70,8 +70,13 @@ impl<'a, 'i> XrefReader<'a, 'i> {
         let mut seen = BTreeSet::new();
 
         while let Some(offset) = pending.pop() {
+            // A section named twice: the chain loops (qpdf calls such a
+            // file damaged), or two sections share one older section.
             if !seen.insert(offset) {
-                continue; // a loop in /Prev: each section once
+                return Err(xref_error(
+                    offset,
+                    "the /Prev chain comes back to a section it has read",
+                ));
             }
             if seen.len() > self.limits.max_xref_sections {
                 return Err(xref_error(offset, "too many cross-reference sections"));
@@ -150,9 +155,9 @@ impl<'a, 'i> XrefReader<'a, 'i> {
             for i in 0..count as usize {
                 let pos = cursor.pos + i * ENTRY_LEN;
                 let entry = &data[pos..pos + ENTRY_LEN];
-                let (offset, gen, kind) = parse_table_entry(entry).ok_or(xref_error(pos, "bad entry"))?;
+                let row = parse_table_entry(entry).ok_or(xref_error(pos, "bad entry"))?;
                 let num = u32::try_from(first + i as u64).map_err(|_| xref_error(pos, "bad entry"))?;
-                if kind == b'n' {
+                if let Row::InUse { offset, gen } = row {
                     if offset == 0 {
                         return Err(xref_error(pos, "in-use entry at offset 0"));
                     }
@@ -315,8 +320,15 @@ fn decode_params(dict: &Dict) -> Option<Dict> {
     }
 }
 
+/// One row of a classic cross-reference table.
+#[derive(Debug, PartialEq, Eq)]
+enum Row {
+    InUse { offset: usize, gen: u16 },
+    Free,
+}
+
 /// Parses `oooooooooo ggggg n` plus a two-byte end of line.
-fn parse_table_entry(entry: &[u8]) -> Option<(usize, u16, u8)> {
+fn parse_table_entry(entry: &[u8]) -> Option<Row> {
     let digits = |s: &[u8]| -> Option<u64> {
         s.iter().try_fold(0u64, |acc, &b| {
             b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
@@ -324,13 +336,20 @@ fn parse_table_entry(entry: &[u8]) -> Option<(usize, u16, u8)> {
     };
     let offset = digits(&entry[0..10])?;
     let gen = digits(&entry[11..16])?;
-    let kind = entry[17];
     let eol_ok = matches!(&entry[18..20], b" \r" | b" \n" | b"\r\n");
-    (entry[10] == b' ' && entry[16] == b' ' && matches!(kind, b'n' | b'f') && eol_ok).then_some((
-        usize::try_from(offset).ok()?,
-        u16::try_from(gen).ok()?,
-        kind,
-    ))
+    if entry[10] != b' ' || entry[16] != b' ' || !eol_ok {
+        return None;
+    }
+    match entry[17] {
+        b'n' => Some(Row::InUse {
+            offset: usize::try_from(offset).ok()?,
+            gen: u16::try_from(gen).ok()?,
+        }),
+        // A free row's generation is never used to find an object, and
+        // Pillow and `mutool clean` write the list's head as 65536.
+        b'f' => Some(Row::Free),
+        _ => None,
+    }
 }
 
 /// If a `stream` keyword follows the dictionary at `cursor`, returns its raw
@@ -416,10 +435,26 @@ mod tests {
 
     #[test]
     fn table_entries_are_exactly_twenty_bytes() {
-        assert_eq!(parse_table_entry(b"0000000019 00000 n\r\n"), Some((19, 0, b'n')));
-        assert_eq!(parse_table_entry(b"0000000000 65535 f \n"), Some((0, 65535, b'f')));
+        assert_eq!(
+            parse_table_entry(b"0000000019 00000 n\r\n"),
+            Some(Row::InUse { offset: 19, gen: 0 })
+        );
+        assert_eq!(parse_table_entry(b"0000000000 65535 f \n"), Some(Row::Free));
         assert_eq!(parse_table_entry(b"000000001x 00000 n\r\n"), None);
         assert_eq!(parse_table_entry(b"0000000019 00000 x\r\n"), None);
         assert_eq!(parse_table_entry(b"0000000019 00000 n\n\n"), None);
+    }
+
+    #[test]
+    fn free_rows_take_any_five_digit_generation_in_use_rows_sixteen_bits() {
+        // Pillow and `mutool clean` write the free-list head as generation
+        // 65536; a free row's generation is never used to find an object.
+        assert_eq!(parse_table_entry(b"0000000000 65536 f \n"), Some(Row::Free));
+        assert_eq!(parse_table_entry(b"0000000000 99999 f \n"), Some(Row::Free));
+        assert_eq!(
+            parse_table_entry(b"0000000019 65535 n \n"),
+            Some(Row::InUse { offset: 19, gen: 65535 })
+        );
+        assert_eq!(parse_table_entry(b"0000000019 65536 n \n"), None);
     }
 }
