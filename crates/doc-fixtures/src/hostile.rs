@@ -55,6 +55,13 @@ pub fn all(big: usize) -> Vec<Hostile> {
         },
         pdf_case("content stream inflating past the budget", content_bomb(big)),
         pdf_case(
+            "content stream behind ASCIIHexDecode inflating past the budget",
+            one_stream_pdf(
+                " /Filter [/ASCIIHexDecode /FlateDecode]",
+                &crate::ascii::hex(&zlib(&vec![0u8; big])),
+            ),
+        ),
+        pdf_case(
             "object stream inflating past the budget",
             object_stream_pdf("2 0 ", &" ".repeat(big), 1, 0),
         ),

@@ -10,6 +10,7 @@
 //! The dummy upstream component embeds these at build time, and the tests use them,
 //! so nothing in the repo depends on files from outside it.
 
+pub mod ascii;
 pub mod hostile;
 pub mod xref_stream;
 

@@ -11,6 +11,8 @@ truncate         keep the first two thirds
 cut-stream-byte  /Length one less for the first stream, its last byte now a space:
                  every offset stays right, the data is one byte short
 incremental      append an incremental update (new catalog version, xref with /Prev)
+ascii85-char    change one character in the middle of the first ASCII85 stream
+                 to another ASCII85 digit: it still decodes, to other bytes
 prev-loop        the newest xref section's /Prev names that section itself
 objstm-duplicate-slot
                  in an xref stream, the lowest-numbered object in an object
@@ -128,6 +130,16 @@ def main():
         xref = len(data)
         data += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d %05d n \n" % (num, at, gen)
         data += b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, num, gen, prev, xref)
+    elif kind == "ascii85-char":
+        for start, end in streams(data):
+            if b"/ASCII85Decode" in data[data.rindex(b"obj", 0, start):start]:
+                break
+        else:
+            sys.exit(f"{src} has no ASCII85 stream")
+        at = (start + end) // 2
+        while not ord("!") <= data[at] <= ord("u"):
+            at += 1
+        data[at] = ord("!") + (data[at] - ord("!") + 1) % 85
     elif kind == "prev-loop":
         xref = re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", bytes(data)).group(1)
         m = list(re.finditer(rb"/Prev \d+", data))[-1]

@@ -62,6 +62,8 @@ produce pillow-pdf "$work/dummy.png" "$v/pillow.pdf"
 mutool clean "$src" "$v/mutool-clean.pdf"
 mutool clean -gggg -z "$src" "$v/mutool-clean-compressed.pdf"
 pdftocairo -pdf "$src" "$v/pdftocairo.pdf"
+# reportlab writes page content and images as [/ASCII85Decode /FlateDecode].
+produce reportlab "$work/dummy.png" "$v/reportlab.pdf"
 
 d="$here/damaged"
 python3 "$here/damage.py" flip-stream "$src" "$d/flipped-flate-byte.pdf"
@@ -74,6 +76,7 @@ python3 "$here/damage.py" shift "$v/object-streams.pdf" "$d/object-streams-offse
 python3 "$here/damage.py" flip-stream "$v/ghostscript.pdf" "$d/ghostscript-flipped-flate-byte.pdf"
 python3 "$here/damage.py" truncate "$v/encrypted-aes256.pdf" "$d/encrypted-truncated.pdf"
 python3 "$here/damage.py" cut-stream-byte "$v/encrypted-aes256.pdf" "$d/encrypted-stream-short.pdf"
+python3 "$here/damage.py" ascii85-char "$v/reportlab.pdf" "$d/reportlab-ascii85-char-changed.pdf"
 python3 "$here/damage.py" prev-loop "$v/incremental-update.pdf" "$d/prev-loop.pdf"
 python3 "$here/damage.py" objstm-duplicate-slot "$v/object-streams.pdf" "$d/object-streams-duplicate-slot.pdf"
 

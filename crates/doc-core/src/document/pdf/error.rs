@@ -58,7 +58,8 @@ pub enum PdfError {
     Object { num: u32, what: &'static str },
     /// A stream's `/Length` does not end where `endstream` is.
     StreamLength { num: u32 },
-    /// A Flate stream does not inflate completely.
+    /// A stream does not decode as its `/Filter` declares (Flate that does
+    /// not inflate completely, an ASCII layer that is not what it encodes).
     StreamDecode { num: u32 },
     /// Streams inflate to more than the configured bound.
     InflateLimit,
@@ -107,7 +108,10 @@ impl fmt::Display for PdfError {
                 write!(f, "stream of object {num}: /Length does not end at endstream")
             }
             PdfError::StreamDecode { num } => {
-                write!(f, "stream of object {num}: Flate data does not inflate completely")
+                write!(
+                    f,
+                    "stream of object {num}: its data does not decode as its /Filter declares"
+                )
             }
             PdfError::InflateLimit => write!(f, "streams inflate beyond the configured limit"),
             PdfError::XrefLimit => write!(

@@ -45,6 +45,13 @@ impl Inflater {
         self.remaining
     }
 
+    /// Charges `bytes` decoded some other way (an ASCII filter's output).
+    pub(super) fn charge(&mut self, bytes: u64) -> Result<(), InflateError> {
+        self.remaining = self.remaining.checked_sub(bytes).ok_or(InflateError::Budget)?;
+        self.used += bytes;
+        Ok(())
+    }
+
     /// Inflates `input` completely, handing output to `sink` in chunks, and
     /// charges it to the budget. Fails unless the stream ends (checksum
     /// verified) and only white space follows it; stops early, with

@@ -3,7 +3,8 @@
 //! A PDF is accepted only when its own cross-reference data is true: `startxref`
 //! points at a cross-reference section, every in-use entry points at exactly the
 //! `N G obj` it names, every stream's `/Length` lands on `endstream`, and every
-//! Flate stream inflates completely with a correct checksum. Magic bytes and an
+//! stream decodes through its filters completely: Flate, alone or behind
+//! ASCIIHex and ASCII85, inflates with a correct checksum. Magic bytes and an
 //! `%%EOF` trailer prove nothing: the upstream's corrupt file has both.
 //!
 //! Lenient readers (lopdf, pdf.js, poppler) rebuild a broken xref by scanning for
@@ -20,18 +21,22 @@
 //!
 //! The parts: `error` (limits, results, refusals), `xref` (cross-reference
 //! sections and stream framing), `inflate` (Flate under one budget, the PNG
-//! predictor); this file checks the objects the cross-reference data names.
+//! predictor), `filters` (a stream's filter chain: ASCII layers undone, Flate
+//! inflated wherever it follows them); this file checks the objects the
+//! cross-reference data names.
 
 mod error;
+mod filters;
 mod inflate;
 mod xref;
 
 pub use error::{PdfError, PdfInfo, PdfLimits};
 
 use super::pdf_syntax::{is_whitespace, Cursor, Dict, SyntaxError, Value};
+use filters::{filter_names, Decoded, FilterError};
 use inflate::{InflateError, Inflater};
 use std::collections::{BTreeMap, BTreeSet};
-use xref::{first_filter, stream_bytes, Entry, PackedIntegers, XrefReader, XrefTable};
+use xref::{stream_bytes, Entry, PackedIntegers, XrefReader, XrefTable};
 
 /// Validates `data` as a PDF file; see the module documentation for what is checked.
 pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
@@ -272,37 +277,34 @@ impl ObjectChecker<'_> {
         Ok(has_stream)
     }
 
-    /// A stream's data: inflated completely when it is Flate and plain (an
-    /// object stream is kept and its objects checked); ciphertext is only
-    /// checked for its shape.
+    /// A stream's data: decoded through its filters as far as they are
+    /// checked when it is plain (an object stream is kept and its objects
+    /// checked); ciphertext is only checked for its shape.
     fn check_stream(&mut self, num: u32, dict: &Dict, raw: &[u8]) -> Result<(), PdfError> {
-        let inflate_error = |e| match e {
-            InflateError::Budget => PdfError::InflateLimit,
-            InflateError::Corrupt | InflateError::TooLong => PdfError::StreamDecode { num },
-        };
-        let flate = first_filter(dict).is_some_and(|f| f == b"FlateDecode");
         let is_object_stream = dict.get(&b"Type"[..]) == Some(&Value::Name(b"ObjStm".to_vec()));
         match self.encryption {
-            Encryption::None if is_object_stream => {
-                let decoded = if flate {
-                    let cap = self.limits.max_object_stream_bytes;
-                    let mut out = Vec::new();
-                    self.inflater
-                        .inflate(raw, Some(cap), |chunk| out.extend_from_slice(chunk))
-                        .map_err(|e| match e {
-                            InflateError::TooLong => PdfError::InflateLimit,
-                            other => inflate_error(other),
-                        })?;
-                    out
-                } else if first_filter(dict).is_none() {
-                    raw.to_vec()
-                } else {
-                    return Err(PdfError::StreamDecode { num });
+            Encryption::None => {
+                let decode_error = |e| match e {
+                    FilterError::Inflate(InflateError::Budget) => PdfError::InflateLimit,
+                    // Past the cap only an object stream has.
+                    FilterError::Inflate(InflateError::TooLong) => PdfError::InflateLimit,
+                    _ => PdfError::StreamDecode { num },
                 };
-                self.check_object_stream(num, dict, &decoded)?;
-            }
-            Encryption::None if flate => {
-                self.inflater.inflate(raw, None, |_| {}).map_err(inflate_error)?;
+                let filters = filter_names(dict).map_err(decode_error)?;
+                if is_object_stream {
+                    let cap = self.limits.max_object_stream_bytes;
+                    let mut decoded = Vec::new();
+                    let whole = filters::decode(raw, &filters, &mut self.inflater, Some(cap), |chunk| {
+                        decoded.extend_from_slice(chunk)
+                    })
+                    .map_err(decode_error)?;
+                    if whole != Decoded::Whole {
+                        return Err(PdfError::StreamDecode { num });
+                    }
+                    self.check_object_stream(num, dict, &decoded)?;
+                } else {
+                    filters::decode(raw, &filters, &mut self.inflater, None, |_| {}).map_err(decode_error)?;
+                }
             }
             Encryption::Aes if !raw.is_empty() && (raw.len() < 32 || !raw.len().is_multiple_of(16)) => {
                 return Err(PdfError::StreamLength { num });

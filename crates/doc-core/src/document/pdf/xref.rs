@@ -418,7 +418,7 @@ fn resolve_length(data: &[u8], dict: &Dict, table: &XrefTable, packed: &PackedIn
 }
 
 /// The first filter applied to a stream, if any.
-pub(super) fn first_filter(dict: &Dict) -> Option<&[u8]> {
+fn first_filter(dict: &Dict) -> Option<&[u8]> {
     match dict.get(&b"Filter"[..])? {
         Value::Name(name) => Some(name),
         Value::Array(items) => match items.first()? {
