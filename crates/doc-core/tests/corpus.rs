@@ -61,7 +61,7 @@ fn ciphertext_of_the_wrong_shape_is_refused() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/damaged/encrypted-stream-short.pdf");
     let verdict = doc_core::document::pdf::validate(&std::fs::read(path).unwrap(), &PdfLimits::default());
     assert!(
-        matches!(verdict, Err(doc_core::document::pdf::PdfError::StreamLength { .. })),
+        matches!(verdict, Err(doc_core::document::pdf::PdfError::Ciphertext { .. })),
         "{verdict:?}"
     );
 }

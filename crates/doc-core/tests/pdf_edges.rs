@@ -12,11 +12,16 @@ fn check(data: &[u8]) -> Result<(), PdfError> {
 /// A catalog, one stream holding `data` as it is, and an `/Encrypt`
 /// dictionary (object 3) named by the trailer.
 fn encrypted_pdf(encrypt: &str, data: &[u8]) -> Vec<u8> {
+    encrypted_pdf_with(encrypt, "", data)
+}
+
+/// [`encrypted_pdf`] with `entries` added to the stream's dictionary.
+fn encrypted_pdf_with(encrypt: &str, entries: &str, data: &[u8]) -> Vec<u8> {
     let mut out = b"%PDF-1.6\n".to_vec();
     let catalog = out.len();
     out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog >>\nendobj\n");
     let stream = out.len();
-    write!(out, "2 0 obj\n<< /Length {} >>\nstream\n", data.len()).unwrap();
+    write!(out, "2 0 obj\n<< /Length {}{entries} >>\nstream\n", data.len()).unwrap();
     out.extend_from_slice(data);
     out.extend_from_slice(b"\nendstream\nendobj\n");
     let dict = out.len();
@@ -39,6 +44,83 @@ fn aes_streams_are_an_iv_and_whole_blocks() {
     for (len, sound) in [(0, true), (16, false), (31, false), (32, true), (40, false), (48, true)] {
         let verdict = check(&encrypted_pdf(AES_V4, &vec![7u8; len]));
         assert_eq!(verdict.is_ok(), sound, "{len} bytes: {verdict:?}");
+    }
+}
+
+#[test]
+fn a_misfit_aes_stream_has_its_own_error() {
+    assert_eq!(
+        check(&encrypted_pdf(AES_V4, &[7u8; 40])),
+        Err(PdfError::Ciphertext { num: 2 })
+    );
+    assert_eq!(PdfError::Ciphertext { num: 2 }.code(), "pdf_ciphertext");
+    assert_eq!(
+        PdfError::Ciphertext { num: 2 }.to_string(),
+        "stream of object 2: AES ciphertext is not a 16-byte IV plus whole 16-byte blocks"
+    );
+}
+
+#[test]
+fn metadata_is_in_clear_only_when_encrypt_metadata_is_false() {
+    // qpdf --cleartext-metadata and pikepdf (metadata=False): the XMP stream
+    // is plaintext, so its length is anything.
+    let clear = AES_V4.replace("/P -4", "/P -4 /EncryptMetadata false");
+    let xmp = b"<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta/>";
+    let metadata = " /Type /Metadata /Subtype /XML";
+    assert_eq!(check(&encrypted_pdf_with(&clear, metadata, xmp)), Ok(()));
+    // Checked as plaintext: Flate there must inflate.
+    let packed = doc_fixtures::xref_stream::zlib(xmp);
+    let flate = format!("{metadata} /Filter /FlateDecode");
+    assert_eq!(check(&encrypted_pdf_with(&clear, &flate, &packed)), Ok(()));
+    assert_eq!(
+        check(&encrypted_pdf_with(&clear, &flate, &packed[..packed.len() - 1])),
+        Err(PdfError::StreamDecode { num: 2 })
+    );
+    // Encrypted metadata (the default, or said so), or another stream: ciphertext.
+    let encrypted = AES_V4.replace("/P -4", "/P -4 /EncryptMetadata true");
+    for (encrypt, entries) in [(AES_V4, metadata), (encrypted.as_str(), metadata), (clear.as_str(), "")] {
+        assert_eq!(
+            check(&encrypted_pdf_with(encrypt, entries, xmp)),
+            Err(PdfError::Ciphertext { num: 2 }),
+            "{encrypt} {entries}"
+        );
+    }
+}
+
+#[test]
+fn streams_the_identity_crypt_filter_leaves_in_clear_are_checked_as_plaintext() {
+    let packed = doc_fixtures::xref_stream::zlib(b"BT ET");
+    let broken = &packed[..packed.len() - 1];
+    // A /Crypt filter first in the chain, Identity by name or by default.
+    for entries in [
+        " /Filter [/Crypt /FlateDecode] /DecodeParms [<< /Name /Identity >> null]",
+        " /Filter [/Crypt /FlateDecode]",
+        " /Filter [/Crypt /FlateDecode] /DecodeParms << /Type /CryptFilterDecodeParms >>",
+    ] {
+        assert_eq!(
+            check(&encrypted_pdf_with(AES_V4, entries, &packed)),
+            Ok(()),
+            "{entries}"
+        );
+        assert_eq!(
+            check(&encrypted_pdf_with(AES_V4, entries, broken)),
+            Err(PdfError::StreamDecode { num: 2 }),
+            "{entries}"
+        );
+    }
+    // A /Crypt filter naming another crypt filter: ciphertext, not checked.
+    let named = " /Filter [/Crypt /FlateDecode] /DecodeParms [<< /Name /StdCF >> null]";
+    assert_eq!(check(&encrypted_pdf_with(AES_V4, named, broken)), Ok(()));
+    // /StmF /Identity (or no /StmF) from version 4 on: every stream is in clear.
+    for stmf in ["/StmF /Identity", ""] {
+        let identity = AES_V4.replace("/StmF /StdCF", stmf);
+        let flate = " /Filter /FlateDecode";
+        assert_eq!(check(&encrypted_pdf_with(&identity, flate, &packed)), Ok(()), "{stmf}");
+        assert_eq!(
+            check(&encrypted_pdf_with(&identity, flate, broken)),
+            Err(PdfError::StreamDecode { num: 2 }),
+            "{stmf}"
+        );
     }
 }
 

@@ -53,6 +53,11 @@ qpdf --encrypt "" owner 256 -- --object-streams=generate "$src" "$v/encrypted-ae
 # Another producer: Ghostscript's pdfwrite writes the whole file anew (its own
 # object order, indirect /Length).
 gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=pdfwrite -o "$v/ghostscript.pdf" "$src"
+# AES with /EncryptMetadata false: the XMP stream Ghostscript wrote stays
+# plaintext, its length no IV plus whole blocks.
+qpdf --encrypt "" owner 256 --cleartext-metadata -- "$v/ghostscript.pdf" "$v/encrypted-aes256-cleartext-metadata.pdf"
+produce pikepdf-aes256-cleartext-metadata "$v/ghostscript.pdf" "$v/pikepdf-aes256-cleartext-metadata.pdf"
+produce pikepdf-aes128-cleartext-metadata "$v/ghostscript.pdf" "$v/pikepdf-aes128-cleartext-metadata.pdf"
 # An incremental update: the original bytes, then a new version of the
 # catalog and an xref section chained to the old one with /Prev.
 python3 "$here/damage.py" incremental "$src" "$v/incremental-update.pdf"

@@ -58,6 +58,8 @@ pub enum PdfError {
     Object { num: u32, what: &'static str },
     /// A stream's `/Length` does not end where `endstream` is.
     StreamLength { num: u32 },
+    /// An AES-encrypted stream is not a 16-byte IV plus whole 16-byte blocks.
+    Ciphertext { num: u32 },
     /// A stream does not decode as its `/Filter` declares (Flate that does
     /// not inflate completely, an ASCII layer that is not what it encodes).
     StreamDecode { num: u32 },
@@ -80,6 +82,7 @@ impl PdfError {
             PdfError::ObjectOffset { .. } => "pdf_object_offset",
             PdfError::Object { .. } => "pdf_object",
             PdfError::StreamLength { .. } => "pdf_stream_length",
+            PdfError::Ciphertext { .. } => "pdf_ciphertext",
             PdfError::StreamDecode { .. } => "pdf_stream_decode",
             PdfError::InflateLimit => "pdf_inflate_limit",
             PdfError::XrefLimit => "pdf_xref_limit",
@@ -107,6 +110,10 @@ impl fmt::Display for PdfError {
             PdfError::StreamLength { num } => {
                 write!(f, "stream of object {num}: /Length does not end at endstream")
             }
+            PdfError::Ciphertext { num } => write!(
+                f,
+                "stream of object {num}: AES ciphertext is not a 16-byte IV plus whole 16-byte blocks"
+            ),
             PdfError::StreamDecode { num } => {
                 write!(
                     f,

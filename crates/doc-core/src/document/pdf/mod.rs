@@ -14,7 +14,10 @@
 //! Encrypted files (`/Encrypt` in the trailer) are checked the same way except
 //! that their streams are ciphertext: they are not inflated, and with AES
 //! (crypt filters `AESV2`/`AESV3`) each must be a 16-byte IV plus whole
-//! blocks. Their structure (cross-references, object headers, lengths,
+//! blocks. The streams the encryption dictionary leaves in clear are
+//! plaintext and checked as in any file: the XMP metadata stream when
+//! `/EncryptMetadata` is false, streams whose `/Crypt` filter is Identity,
+//! and every stream when `/StmF` is Identity (or absent, from version 4 on). Their structure (cross-references, object headers, lengths,
 //! `endstream`) is checked as for any file; decrypting them to inflate the
 //! streams too would need the standard security handler's key derivation,
 //! which this validator does not implement.
@@ -36,7 +39,7 @@ use super::pdf_syntax::{is_whitespace, Cursor, Dict, SyntaxError, Value};
 use filters::{filter_names, Decoded, FilterError};
 use inflate::{InflateError, Inflater};
 use std::collections::{BTreeMap, BTreeSet};
-use xref::{stream_bytes, Entry, PackedIntegers, XrefReader, XrefTable};
+use xref::{decode_params, stream_bytes, Entry, PackedIntegers, XrefReader, XrefTable};
 
 /// Validates `data` as a PDF file; see the module documentation for what is checked.
 pub fn validate(data: &[u8], limits: &PdfLimits) -> Result<PdfInfo, PdfError> {
@@ -194,10 +197,24 @@ struct ObjectChecker<'a> {
     inflater: Inflater,
 }
 
-/// How a file's streams are encrypted, as its `/Encrypt` dictionary says.
+/// Whether a file is encrypted, as its trailer's `/Encrypt` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encryption {
     None,
+    Encrypted {
+        /// How streams are encrypted unless a `/Crypt` filter says otherwise.
+        streams: Cipher,
+        /// `/EncryptMetadata false`: the XMP stream (`/Type /Metadata`) is
+        /// plaintext (qpdf's --cleartext-metadata, pikepdf's metadata=False).
+        metadata_in_clear: bool,
+    },
+}
+
+/// What one stream's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cipher {
+    /// Plaintext: checked like a stream of an unencrypted file.
+    Clear,
     /// RC4 or an unknown handler: the ciphertext can have any length.
     Opaque,
     /// AES-CBC: a 16-byte IV, then whole 16-byte blocks.
@@ -225,9 +242,11 @@ fn encryption(data: &[u8], trailer: &Dict, table: &XrefTable) -> Result<Encrypti
         }
         Some(_) => return Err(bad),
     };
-    // Version 4 and 5 handlers name the stream crypt filter (/StmF) in /CF.
+    // Version 4 and 5 handlers name the stream crypt filter (/StmF) in /CF;
+    // without one, or as /Identity, streams are left in clear.
     let version = dict.get(&b"V"[..]).and_then(Value::as_int).unwrap_or(0);
-    let method = match (dict.get(&b"StmF"[..]), dict.get(&b"CF"[..])) {
+    let stream_filter = dict.get(&b"StmF"[..]);
+    let method = match (stream_filter, dict.get(&b"CF"[..])) {
         (Some(Value::Name(filter)), Some(Value::Dict(filters))) => match filters.get(filter) {
             Some(Value::Dict(f)) => match f.get(&b"CFM"[..]) {
                 Some(Value::Name(m)) => Some(m.clone()),
@@ -237,9 +256,16 @@ fn encryption(data: &[u8], trailer: &Dict, table: &XrefTable) -> Result<Encrypti
         },
         _ => None,
     };
-    Ok(match method.as_deref() {
-        Some(b"AESV2" | b"AESV3") if version >= 4 => Encryption::Aes,
-        _ => Encryption::Opaque,
+    let streams = match (method.as_deref(), stream_filter) {
+        _ if version < 4 => Cipher::Opaque,
+        (Some(b"AESV2" | b"AESV3"), _) => Cipher::Aes,
+        (_, None) => Cipher::Clear,
+        (_, Some(Value::Name(name))) if name == b"Identity" => Cipher::Clear,
+        _ => Cipher::Opaque,
+    };
+    Ok(Encryption::Encrypted {
+        streams,
+        metadata_in_clear: version >= 4 && dict.get(&b"EncryptMetadata"[..]) == Some(&Value::Bool(false)),
     })
 }
 
@@ -278,40 +304,52 @@ impl ObjectChecker<'_> {
     }
 
     /// A stream's data: decoded through its filters as far as they are
-    /// checked when it is plain (an object stream is kept and its objects
-    /// checked); ciphertext is only checked for its shape.
+    /// checked when it is plaintext (an object stream is kept and its
+    /// objects checked); ciphertext is only checked for its shape.
     fn check_stream(&mut self, num: u32, dict: &Dict, raw: &[u8]) -> Result<(), PdfError> {
-        let is_object_stream = dict.get(&b"Type"[..]) == Some(&Value::Name(b"ObjStm".to_vec()));
-        match self.encryption {
-            Encryption::None => {
-                let decode_error = |e| match e {
-                    FilterError::Inflate(InflateError::Budget) => PdfError::InflateLimit,
-                    // Past the cap only an object stream has.
-                    FilterError::Inflate(InflateError::TooLong) => PdfError::InflateLimit,
-                    _ => PdfError::StreamDecode { num },
-                };
-                let filters = filter_names(dict).map_err(decode_error)?;
-                if is_object_stream {
-                    let cap = self.limits.max_object_stream_bytes;
-                    let mut decoded = Vec::new();
-                    let whole = filters::decode(raw, &filters, &mut self.inflater, Some(cap), |chunk| {
-                        decoded.extend_from_slice(chunk)
-                    })
-                    .map_err(decode_error)?;
-                    if whole != Decoded::Whole {
-                        return Err(PdfError::StreamDecode { num });
-                    }
-                    self.check_object_stream(num, dict, &decoded)?;
-                } else {
-                    filters::decode(raw, &filters, &mut self.inflater, None, |_| {}).map_err(decode_error)?;
-                }
-            }
-            Encryption::Aes if !raw.is_empty() && (raw.len() < 32 || !raw.len().is_multiple_of(16)) => {
-                return Err(PdfError::StreamLength { num });
-            }
-            _ => {}
+        let decode_error = |e| match e {
+            FilterError::Inflate(InflateError::Budget) => PdfError::InflateLimit,
+            // Past the cap only an object stream has.
+            FilterError::Inflate(InflateError::TooLong) => PdfError::InflateLimit,
+            _ => PdfError::StreamDecode { num },
+        };
+        let mut filters = filter_names(dict).map_err(decode_error)?;
+        // A /Crypt filter comes first and overrides the file's stream cipher.
+        let crypt = filters.first() == Some(&&b"Crypt"[..]);
+        if crypt {
+            filters.remove(0);
         }
-        Ok(())
+        let cipher = match self.encryption {
+            Encryption::None => Cipher::Clear,
+            _ if crypt => crypt_filter_cipher(dict),
+            Encryption::Encrypted {
+                metadata_in_clear: true,
+                ..
+            } if dict.get(&b"Type"[..]) == Some(&Value::Name(b"Metadata".to_vec())) => Cipher::Clear,
+            Encryption::Encrypted { streams, .. } => streams,
+        };
+        match cipher {
+            Cipher::Clear if dict.get(&b"Type"[..]) == Some(&Value::Name(b"ObjStm".to_vec())) => {
+                let cap = self.limits.max_object_stream_bytes;
+                let mut decoded = Vec::new();
+                let whole = filters::decode(raw, &filters, &mut self.inflater, Some(cap), |chunk| {
+                    decoded.extend_from_slice(chunk)
+                })
+                .map_err(decode_error)?;
+                if whole != Decoded::Whole {
+                    return Err(PdfError::StreamDecode { num });
+                }
+                self.check_object_stream(num, dict, &decoded)
+            }
+            Cipher::Clear => {
+                filters::decode(raw, &filters, &mut self.inflater, None, |_| {}).map_err(decode_error)?;
+                Ok(())
+            }
+            Cipher::Aes if !raw.is_empty() && (raw.len() < 32 || !raw.len().is_multiple_of(16)) => {
+                Err(PdfError::Ciphertext { num })
+            }
+            Cipher::Aes | Cipher::Opaque => Ok(()),
+        }
     }
 
     /// An object stream (ISO 32000-1 §7.5.7): `/N` pairs of object number and
@@ -367,6 +405,17 @@ impl ObjectChecker<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The cipher a stream's leading `/Crypt` filter names: the Identity filter
+/// (named, or by default) leaves the stream in clear; any other named crypt
+/// filter is taken as ciphertext of any length.
+fn crypt_filter_cipher(dict: &Dict) -> Cipher {
+    match decode_params(dict).as_ref().map(|params| params.get(&b"Name"[..])) {
+        Some(None) => Cipher::Clear,
+        Some(Some(Value::Name(name))) if name == b"Identity" => Cipher::Clear,
+        _ => Cipher::Opaque,
     }
 }
 

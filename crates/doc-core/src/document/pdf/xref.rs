@@ -307,7 +307,7 @@ impl<'a, 'i> XrefReader<'a, 'i> {
 
 /// A stream's decode parameters for its first filter: `/DecodeParms` may be a
 /// dictionary, or an array with one entry (dictionary or null) per filter.
-fn decode_params(dict: &Dict) -> Option<Dict> {
+pub(super) fn decode_params(dict: &Dict) -> Option<Dict> {
     match dict.get(&b"DecodeParms"[..]) {
         None | Some(Value::Null) => Some(Dict::new()),
         Some(Value::Dict(p)) => Some(p.clone()),
