@@ -320,3 +320,31 @@ fn a_prev_chain_that_loops_is_refused() {
         })
     );
 }
+
+#[test]
+fn a_size_below_the_highest_row_is_a_producers_slip() {
+    // pdfunite (poppler 22.12) writes /Size short of its table; qpdf warns
+    // and every reader opens it. Each row is checked against its object, so
+    // /Size adds nothing to find damage with, for any producer.
+    let pdf = doc_fixtures::pdf();
+    let at = pdf.windows(6).rposition(|w| w == b"/Size ").unwrap();
+    let digits = pdf[at + 6..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let with_size = |key: &[u8], value: u8| {
+        let mut out = pdf.clone();
+        out.splice(at..at + 6 + digits, key.iter().chain(&[b' ', value]).copied());
+        out
+    };
+    assert_eq!(check(&with_size(b"/Size", b'1')), Ok(()));
+    // It must still be there, as an integer.
+    let verdict = check(&with_size(b"/Sizf", b'1'));
+    assert!(
+        matches!(
+            verdict,
+            Err(PdfError::Xref {
+                what: "trailer has no /Size",
+                ..
+            })
+        ),
+        "{verdict:?}"
+    );
+}

@@ -67,6 +67,8 @@ produce pillow-pdf "$work/dummy.png" "$v/pillow.pdf"
 mutool clean "$src" "$v/mutool-clean.pdf"
 mutool clean -gggg -z "$src" "$v/mutool-clean-compressed.pdf"
 pdftocairo -pdf "$src" "$v/pdftocairo.pdf"
+# pdfunite writes /Size short of its table (a producer's slip, accepted).
+pdfunite "$src" "$src" "$v/pdfunite.pdf"
 # reportlab writes page content and images as [/ASCII85Decode /FlateDecode].
 produce reportlab "$work/dummy.png" "$v/reportlab.pdf"
 

@@ -95,12 +95,12 @@ impl<'a, 'i> XrefReader<'a, 'i> {
             newest_trailer.get_or_insert(trailer);
         }
         let trailer = newest_trailer.ok_or(PdfError::StartXref { offset: start })?;
-        let size = trailer
-            .get(&b"Size"[..])
-            .and_then(Value::as_int)
-            .ok_or(xref_error(start, "trailer has no /Size"))?;
-        if table.keys().next_back().is_some_and(|&max| i64::from(max) >= size) {
-            return Err(xref_error(start, "object number beyond /Size"));
+        // /Size must be there, but rows past it are a producer's slip, not
+        // damage: pdfunite writes /Size short of its table, qpdf only warns,
+        // and every row is checked against its object anyway. The same holds
+        // for an xref stream's /Index (read_stream).
+        if trailer.get(&b"Size"[..]).and_then(Value::as_int).is_none() {
+            return Err(xref_error(start, "trailer has no /Size"));
         }
         Ok((table, trailer))
     }
@@ -210,12 +210,12 @@ impl<'a, 'i> XrefReader<'a, 'i> {
                 .ok_or(xref_error(at, "bad /Index"))?,
             Some(_) => return Err(xref_error(at, "bad /Index")),
         };
-        // Every subsection lies below /Size; the rows they declare are charged
-        // before anything is inflated.
+        // The rows the subsections declare are charged before anything is
+        // inflated. They may run past /Size, as a classic table's may.
         let mut rows = 0u64;
         for pair in index.chunks_exact(2) {
             let (first, count) = (pair[0], pair[1]);
-            if first < 0 || count < 0 || first.checked_add(count).is_none_or(|end| end > size) {
+            if first < 0 || count < 0 || first.checked_add(count).is_none() {
                 return Err(xref_error(at, "bad /Index"));
             }
             rows += count as u64;
