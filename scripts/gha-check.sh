@@ -23,7 +23,7 @@ actionlint -no-color -shellcheck "$shellcheck"
 echo "gha-check: zizmor --offline --persona pedantic"
 zizmor --offline --persona pedantic --quiet .github
 echo "gha-check: uses:, reusable-workflow calls, re-run pushes, deploy revision"
-python -m unittest discover -s scripts/gha -p 'test_*.py' 2>&1 | tail -n 1
+python -m unittest discover -q -s scripts/gha -p 'test_*.py'
 python scripts/gha/check_workflows.py
 echo "gha-check: shellcheck scripts"
 mapfile -t scripts < <(git ls-files -co --exclude-standard -- .ci/run 'scripts/*.sh' 'scripts/**/*.sh')

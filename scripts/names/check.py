@@ -158,11 +158,29 @@ def check_docs(repo: str, environments: list[str]) -> list[str]:
     for env in environments:
         if f"`{env}`" not in doc:
             problems.append(f"docs/deploy.md: does not name the GitHub environment `{env}`")
-    for name in re.findall(r"gh workflow run ([\w.-]+) -f (\w+)=", doc):
-        workflow_file, field = name
-        dispatch = (workflow(repo, workflow_file).get(True) or {}).get("workflow_dispatch") or {}
-        if field not in (dispatch.get("inputs") or {}):
-            problems.append(f"docs/deploy.md: {workflow_file} has no workflow_dispatch input {field}")
+    for line in re.findall(r"gh workflow run [^\n]*", doc):
+        workflow_file = line.split()[3]
+        fields = re.findall(r"-f (\w+)=", line)
+        inputs = ((workflow(repo, workflow_file).get(True) or {}).get("workflow_dispatch") or {}).get("inputs") or {}
+        for field in fields:
+            if field not in inputs:
+                problems.append(f"docs/deploy.md: {workflow_file} has no workflow_dispatch input {field}")
+        for name, spec in inputs.items():
+            if (spec or {}).get("required") and name not in fields:
+                problems.append(f"docs/deploy.md: `{line.strip()}` leaves out {workflow_file}'s required input {name}")
+
+    # Application-default credentials take their quota project from the
+    # project set when they are made: set the project first, then log in,
+    # then name the quota project (or terraform meets "requires a quota project").
+    steps = {k: doc.find(k) for k in ("gcloud config set project", "gcloud auth application-default login",
+                                       "gcloud auth application-default set-quota-project")}
+    if -1 in steps.values():
+        missing = [k for k, v in steps.items() if v == -1]
+        problems.append(f"docs/deploy.md: credentials: no `{missing[0]}`")
+    elif not steps["gcloud config set project"] < steps["gcloud auth application-default login"] < \
+            steps["gcloud auth application-default set-quota-project"]:
+        problems.append("docs/deploy.md: credentials: set the project, then `gcloud auth application-default login`, "
+                        "then `set-quota-project`, in that order (else: requires a quota project)")
     return problems
 
 

@@ -28,6 +28,12 @@ RENAMES = [
     ("docs/deploy.md", "gh variable set PUBLIC_URL", "gh variable set SERVICE_URL", "PUBLIC_URL"),
     ("docs/deploy.md", "`make tf-docs`", "`make tfdocs`", "tfdocs"),
     (".github/workflows/deploy.yml", "      digest:\n        description: Image digest (sha256:…) of", "      image:\n        description: Image digest (sha256:…) of", "workflow_dispatch input"),
+    # What main had: a roll-back command without the revision, and the
+    # application-default login before the project is set.
+    ("docs/deploy.md", " -f revision=COMMIT", "", "required input revision"),
+    ("docs/deploy.md", "gcloud config set project doc-proxy-prod\ngcloud auth application-default login",
+     "gcloud auth application-default login\ngcloud config set project doc-proxy-prod", "quota project"),
+    ("docs/deploy.md", "gcloud auth application-default set-quota-project doc-proxy-prod\n", "", "set-quota-project"),
 ]
 
 

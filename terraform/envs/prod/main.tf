@@ -20,12 +20,16 @@ locals {
   }
 
   # Images that may run (Binary Authorization): this environment's repository,
-  # and for SpinKube the operator and cert-manager images it installs.
+  # and for SpinKube the operator, shim installer and cert-manager images it
+  # installs. In a name_pattern `*` stops at `/` and only a trailing `**`
+  # crosses it: ghcr.io/spinkube/* would not admit
+  # ghcr.io/spinkube/containerd-shim-spin/node-installer (make tf-check
+  # matches these against k8s/schemas/spinkube-images.yaml).
   release_images = "${module.registry.repository_url}/*"
   spinkube_images = [
-    "ghcr.io/spinkube/*",
-    "ghcr.io/spinframework/*",
-    "quay.io/jetstack/*",
+    "ghcr.io/spinkube/**",
+    "ghcr.io/spinframework/**",
+    "quay.io/jetstack/**",
   ]
 }
 
@@ -56,7 +60,12 @@ module "gke" {
     enabled      = var.spinkube_enabled
     name         = "${var.name}-spin"
     machine_type = "e2-standard-2"
-    node_count   = 1
+    # One node in each of two zones: two nodes in all (a regional pool's
+    # node count is per zone).
+    zones               = ["${var.region}-b", "${var.region}-c"]
+    nodes_per_zone      = 1
+    pods_range_name     = module.network.spin_pods_range_name
+    services_range_name = module.network.spin_services_range_name
   }
 }
 
@@ -76,6 +85,15 @@ module "ingress" {
   project_id = var.project_id
   name       = var.name
   domain     = var.domain
+}
+
+module "alerting" {
+  source = "../../modules/alerting"
+
+  project_id         = var.project_id
+  name               = var.name
+  notification_email = var.alert_email
+  rules_file         = "${path.root}/../../../observability/prometheus/rules/doc-proxy.rules.yml"
 }
 
 module "ci_identity" {

@@ -89,3 +89,8 @@ output "cluster_dns_endpoint" {
   description = "IAM-guarded DNS endpoint of the Autopilot control plane."
   value       = module.gke.cluster_dns_endpoint
 }
+
+output "alert_notification_channel" {
+  description = "The e-mail notification channel every alert policy sends to (alert_email)."
+  value       = module.alerting.notification_channel
+}

@@ -58,6 +58,16 @@ variable "github_repository_owner_id" {
   }
 }
 
+variable "alert_email" {
+  description = "Where doc-proxy's alerts are sent: the one e-mail address every alert policy notifies (modules/alerting)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
+    error_message = "alert_email must be an e-mail address."
+  }
+}
+
 variable "name" {
   description = "Name shared by the VPC, the cluster, the image repository and image, the addresses (NAME-ipv4/-ipv6), the certificate map and the Kubernetes namespace and service account: k8s/overlays/gke and the workflows use the same."
   type        = string

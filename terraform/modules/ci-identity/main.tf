@@ -52,6 +52,7 @@ locals {
     "roles/iam.securityReviewer",
     "roles/iam.serviceAccountViewer",
     "roles/iam.workloadIdentityPoolViewer",
+    "roles/monitoring.viewer",
   ]
 }
 

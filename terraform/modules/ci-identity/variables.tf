@@ -117,6 +117,8 @@ variable "terraform_roles" {
     "roles/container.admin",
     "roles/iam.serviceAccountAdmin",
     "roles/iam.workloadIdentityPoolAdmin",
+    "roles/monitoring.alertPolicyEditor",
+    "roles/monitoring.notificationChannelEditor",
     "roles/resourcemanager.projectIamAdmin",
   ]
 

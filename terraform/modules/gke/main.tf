@@ -177,8 +177,8 @@ resource "google_container_cluster" "spinkube" {
 
   ip_allocation_policy {
     stack_type                    = "IPV4_IPV6"
-    cluster_secondary_range_name  = var.pods_range_name
-    services_secondary_range_name = var.services_range_name
+    cluster_secondary_range_name  = var.spinkube.pods_range_name
+    services_secondary_range_name = var.spinkube.services_range_name
   }
 
   private_cluster_config {
@@ -260,11 +260,14 @@ resource "google_container_node_pool" "spinkube" {
   #checkov:skip=CKV_GCP_22:The Spin containerd shim is installed onto the node (runtime-class-manager or kwasm); Container-Optimized OS has a read-only /usr and cannot take it, so this pool uses Ubuntu.
   count = var.spinkube.enabled ? 1 : 0
 
-  project    = var.project_id
-  name       = "spin-ubuntu"
-  location   = var.region
-  cluster    = google_container_cluster.spinkube[0].name
-  node_count = var.spinkube.node_count
+  project  = var.project_id
+  name     = "spin-ubuntu"
+  location = var.region
+  cluster  = google_container_cluster.spinkube[0].name
+  # A regional pool's node_count is per zone: nodes_per_zone in each of the
+  # listed zones, not in all three of the region's.
+  node_locations = var.spinkube.zones
+  node_count     = var.spinkube.nodes_per_zone
 
   management {
     auto_repair  = true
@@ -277,6 +280,13 @@ resource "google_container_node_pool" "spinkube" {
     service_account = google_service_account.nodes.email
     oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
     resource_labels = var.labels
+
+    # runtime-class-manager installs the shim on nodes its Shim selects
+    # (spin=true in its spin-v2 sample), and the RuntimeClass schedules Spin
+    # pods onto the same label (k8s/overlays/spinkube/runtimeclass.yaml).
+    labels = {
+      spin = "true"
+    }
 
     shielded_instance_config {
       enable_secure_boot          = true

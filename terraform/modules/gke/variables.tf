@@ -109,23 +109,33 @@ variable "deletion_protection" {
 }
 
 variable "spinkube" {
-  description = "Optional GKE Standard cluster for the SpinKube path: Ubuntu nodes, because the containerd Spin shim is installed on the node by the runtime-class-manager, which Container-Optimized OS's read-only root does not allow."
+  description = "Optional GKE Standard cluster for the SpinKube path: Ubuntu nodes, because the containerd Spin shim is installed on the node by the runtime-class-manager, which Container-Optimized OS's read-only root does not allow. It needs secondary ranges of its own (pods_range_name, services_range_name: not the Autopilot cluster's). The node pool is regional: nodes_per_zone nodes in each of zones, so the pool has nodes_per_zone × length(zones) nodes."
   type = object({
-    enabled      = bool
-    name         = string
-    machine_type = string
-    node_count   = number
+    enabled             = bool
+    name                = string
+    machine_type        = string
+    zones               = list(string)
+    nodes_per_zone      = number
+    pods_range_name     = string
+    services_range_name = string
   })
   default = {
-    enabled      = false
-    name         = "doc-proxy-spin"
-    machine_type = "e2-standard-2"
-    node_count   = 1
+    enabled             = false
+    name                = "doc-proxy-spin"
+    machine_type        = "e2-standard-2"
+    zones               = []
+    nodes_per_zone      = 1
+    pods_range_name     = ""
+    services_range_name = ""
   }
 
   validation {
-    condition     = var.spinkube.node_count >= 1 && var.spinkube.node_count <= 10 && can(regex("^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", var.spinkube.name))
-    error_message = "spinkube.node_count must be 1-10 and spinkube.name a lowercase RFC 1035 label."
+    condition = !var.spinkube.enabled || (
+      var.spinkube.nodes_per_zone >= 1 && var.spinkube.nodes_per_zone * length(var.spinkube.zones) <= 10 &&
+      length(var.spinkube.zones) >= 1 && var.spinkube.pods_range_name != "" && var.spinkube.services_range_name != "" &&
+      can(regex("^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", var.spinkube.name))
+    )
+    error_message = "With spinkube.enabled: at least one zone, 1-10 nodes in all, ranges of its own, and a lowercase RFC 1035 label as name."
   }
 }
 

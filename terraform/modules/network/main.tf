@@ -6,6 +6,10 @@
 locals {
   pods_range_name     = "${var.name}-pods"
   services_range_name = "${var.name}-services"
+  # A second cluster in the subnet needs secondary ranges of its own: GKE
+  # refuses a Pod range that another cluster already uses.
+  spin_pods_range_name     = "${var.name}-spin-pods"
+  spin_services_range_name = "${var.name}-spin-services"
 
   # Google's load balancer and health-check source ranges
   # (https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges).
@@ -43,6 +47,16 @@ resource "google_compute_subnetwork" "nodes" {
   secondary_ip_range {
     range_name    = local.services_range_name
     ip_cidr_range = var.services_cidr
+  }
+
+  secondary_ip_range {
+    range_name    = local.spin_pods_range_name
+    ip_cidr_range = var.spin_pods_cidr
+  }
+
+  secondary_ip_range {
+    range_name    = local.spin_services_range_name
+    ip_cidr_range = var.spin_services_cidr
   }
 
   log_config {

@@ -22,3 +22,13 @@ output "services_range_name" {
   description = "Name of the secondary range for Services."
   value       = local.services_range_name
 }
+
+output "spin_pods_range_name" {
+  description = "Name of the secondary range for the SpinKube cluster's Pods."
+  value       = local.spin_pods_range_name
+}
+
+output "spin_services_range_name" {
+  description = "Name of the secondary range for the SpinKube cluster's Services."
+  value       = local.spin_services_range_name
+}

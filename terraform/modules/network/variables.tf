@@ -61,6 +61,28 @@ variable "services_cidr" {
   }
 }
 
+variable "spin_pods_cidr" {
+  description = "Secondary IPv4 range for the SpinKube cluster's Pods (unused while that cluster is off)."
+  type        = string
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.spin_pods_cidr, 0))
+    error_message = "spin_pods_cidr must be an IPv4 CIDR block."
+  }
+}
+
+variable "spin_services_cidr" {
+  description = "Secondary IPv4 range for the SpinKube cluster's Services."
+  type        = string
+  default     = "10.30.16.0/20"
+
+  validation {
+    condition     = can(cidrhost(var.spin_services_cidr, 0))
+    error_message = "spin_services_cidr must be an IPv4 CIDR block."
+  }
+}
+
 variable "flow_log_sampling" {
   description = "Fraction of VPC flow records kept (0 to 1); flow logs are on because they are the only record of who talked to the nodes."
   type        = number
