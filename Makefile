@@ -22,6 +22,7 @@ TOOLS        := .cache/tools
 TOOLS_BIN    := $(TOOLS)/bin
 TOOLS_PATH   := PATH="$(abspath $(TOOLS_BIN)):$$PATH"
 HCL_TOOLS    := scripts/tf/node_modules/.installed
+K8S_SCHEMAS  := scripts/k8s/node_modules/.installed
 BENCH_TOOLS  := .cache/bench-tools
 WASMTIME_BIN ?= target/wasmtime-cli/bin/wasmtime
 
@@ -44,7 +45,7 @@ TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
 .PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
-	hcl-tools tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
+	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -86,7 +87,13 @@ $(TOOLS)/.installed: scripts/tools-requirements.txt
 	$(TOOLS_BIN)/pip install --quiet --disable-pip-version-check -r scripts/tools-requirements.txt
 	touch $@
 
-k8s-check: dist tools ## Render every overlay; kubernetes-validate, CRD schemas, checkov, hadolint; run the rendered Deployment's command
+k8s-schemas: $(K8S_SCHEMAS)
+
+$(K8S_SCHEMAS): scripts/k8s/package.json scripts/k8s/package-lock.json
+	npm ci --prefix scripts/k8s --no-audit --no-fund --loglevel=error
+	touch $@
+
+k8s-check: dist tools k8s-schemas ## Render every overlay; kubernetes-validate, CRD schemas, checkov, hadolint; run the rendered Deployment's command
 	$(TOOLS_PATH) DIST_DIR=$(DIST_DIR) scripts/k8s-check.sh
 
 hcl-tools: $(HCL_TOOLS)

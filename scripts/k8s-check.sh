@@ -2,11 +2,17 @@
 # make k8s-check: every overlay rendered and checked offline.
 #  1. kubectl kustomize renders base, each overlay, and each component (through the overlays);
 #  2. kubernetes-validate --strict: the built-in kinds, for Kubernetes 1.31 and the newest it bundles;
-#  3. the custom resources against written subsets of their CRDs, plus cross-references;
+#  3. the custom resources: Gateway API and GKE policies against their published schemas (npm,
+#     scripts/k8s/package-lock.json), every kind against the written subsets of its CRD (unknown
+#     fields refused), plus cross-references (k8s/schemas/README.md says what is checked against what);
+#     then scripts/k8s/check_platform.py (with its self-test): scrapes admitted from GKE's collector
+#     namespace, SpinApps in a namespace whose Pod Security level their pods meet, the RuntimeClass
+#     runtime-class-manager installs, no documented `kubectl apply -k` of a placeholder digest;
 #  4. yamllint on the sources; checkov on the rendered manifests and the Dockerfile; hadolint;
 #  5. the rendered Deployments' exact args and env run with the static host (`make dist`):
 #     probe paths answer, documents are served, SIGTERM drains within the grace period.
-# Needs the tools of `make tools` on PATH and DIST_DIR from `make dist`.
+# Needs the tools of `make tools` on PATH, scripts/k8s/node_modules (`make k8s-schemas`) and DIST_DIR
+# from `make dist`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DIST_DIR:?run through make k8s-check}"
@@ -39,8 +45,21 @@ for version in 1.31.0 "$newest"; do
   echo "  $version: ok"
 done
 
-echo "k8s-check: custom resources"
+echo "k8s-check: custom resources against their projects' published schemas"
+for o in "${overlays[@]}"; do
+  name=$(basename "$o")
+  python -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
+    <"$out/$name.yaml" >"$out/$name.json"
+  echo "  $o:"
+  node scripts/k8s/validate_crds.mjs "$out/$name.json"
+done
+
+echo "k8s-check: custom resources against k8s/schemas/custom-resources.yaml"
 python scripts/k8s/check_custom_resources.py "${overlays[@]}"
+
+echo "k8s-check: scrapes, Pod Security, the Spin shim, documented apply paths (k8s/schemas/upstream.yaml)"
+python -m unittest discover -q -s scripts/k8s -p 'test_*.py'
+python scripts/k8s/check_platform.py
 
 echo "k8s-check: yamllint"
 yamllint -c k8s/.yamllint k8s
