@@ -109,3 +109,33 @@ fn a_wrong_stream_length_is_rejected() {
         "{verdict:?}"
     );
 }
+
+#[test]
+fn nul_padding_after_the_end_marker_is_accepted_in_both_kinds() {
+    // One rule for both: zero bytes after %%EOF or IEND are padding (a
+    // store that rounds files up to a block), the document before them is
+    // whole; any other byte after IEND is refused, and after %%EOF anything
+    // but PDF white space.
+    for (document, kind) in [
+        (doc_fixtures::pdf(), DocumentKind::Pdf),
+        (doc_fixtures::png(), DocumentKind::Png),
+    ] {
+        for padding in [&b"\0"[..], &[0u8; 512][..]] {
+            let mut padded = document.clone();
+            padded.extend_from_slice(padding);
+            assert_eq!(check(&padded), Ok(kind), "{kind} + {} NULs", padding.len());
+        }
+        let mut junk = document.clone();
+        junk.extend_from_slice(b"\0\0x\0");
+        assert!(check(&junk).is_err(), "{kind} + junk after NULs");
+    }
+    let mut png = doc_fixtures::png();
+    let end = png.len();
+    png.extend_from_slice(b"\0\0x\0");
+    assert_eq!(
+        check(&png),
+        Err(Rejection::Png(doc_core::document::png::PngError::TrailingData {
+            at: end + 2
+        }))
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! Every chunk is walked and its CRC-32 checked; `IHDR` must come first and be
 //! sane, `IDAT` chunks must be present and contiguous, `IEND` must end the file
-//! with nothing after it. The image data is inflated (into a fixed buffer, the
+//! with nothing after it but zero bytes (padding, accepted after a PDF's
+//! `%%EOF` too). The image data is inflated (into a fixed buffer, the
 //! pixels are never kept): the zlib stream must end with the last `IDAT`, with
 //! a correct Adler-32, at exactly the size `IHDR`'s geometry gives (filter
 //! bytes included, Adam7 passes when interlaced), and each row's filter type
@@ -41,7 +42,7 @@ pub enum PngError {
         at: usize,
         what: &'static str,
     },
-    /// Bytes follow the `IEND` chunk.
+    /// Bytes other than zeros follow the `IEND` chunk.
     TrailingData {
         at: usize,
     },
@@ -204,8 +205,10 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
                         what: "no IDAT chunk",
                     });
                 }
-                if pos != data.len() {
-                    return Err(PngError::TrailingData { at: pos });
+                // Zero bytes after IEND are padding, as after a PDF's %%EOF
+                // (a store rounding files up to a block): the image is whole.
+                if let Some(junk) = data[pos..].iter().position(|&b| b != 0) {
+                    return Err(PngError::TrailingData { at: pos + junk });
                 }
                 return Ok(info);
             }

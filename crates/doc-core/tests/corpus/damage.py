@@ -10,6 +10,8 @@ cut-middle       remove 100 bytes from the middle
 truncate         keep the first two thirds
 cut-stream-byte  /Length one less for the first stream, its last byte now a space:
                  every offset stays right, the data is one byte short
+pad-nul          append 512 zero bytes (padding to a block)
+append-junk      append zero bytes, then one that is not
 incremental      append an incremental update (new catalog version, xref with /Prev)
 ascii85-char    change one character in the middle of the first ASCII85 stream
                  to another ASCII85 digit: it still decodes, to other bytes
@@ -130,6 +132,10 @@ def main():
         xref = len(data)
         data += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d %05d n \n" % (num, at, gen)
         data += b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, num, gen, prev, xref)
+    elif kind == "pad-nul":
+        data += bytes(512)
+    elif kind == "append-junk":
+        data += b"\0\0x\0"
     elif kind == "ascii85-char":
         for start, end in streams(data):
             if b"/ASCII85Decode" in data[data.rindex(b"obj", 0, start):start]:

@@ -110,5 +110,11 @@ python3 "$here/damage.py" png-taller "$png" "$d/png-ihdr-taller.png"
 python3 "$here/damage.py" png-taller "$v/interlaced-optipng.png" "$d/png-interlaced-ihdr-taller.png"
 python3 "$here/damage.py" truncate "$v/palette.png" "$d/png-truncated.png"
 python3 "$here/damage.py" png-filter-type "$png" "$d/png-filter-type-5.png"
+# One rule after the end marker: zero padding is accepted after IEND and
+# after %%EOF alike, anything else is refused.
+python3 "$here/damage.py" pad-nul "$png" "$v/nul-padded.png"
+python3 "$here/damage.py" pad-nul "$src" "$v/nul-padded.pdf"
+python3 "$here/damage.py" append-junk "$png" "$d/png-junk-after-nul-padding.png"
+python3 "$here/damage.py" append-junk "$src" "$d/pdf-junk-after-nul-padding.pdf"
 python3 "$here/damage.py" png-filter-type "$v/pillow.png" "$d/pillow-png-filter-type-5.png"
 ls -l "$v" "$d"

@@ -170,6 +170,8 @@ fn find_startxref(data: &[u8]) -> Result<usize, PdfError> {
         return Err(PdfError::Trailer);
     }
     pos += 5;
+    // White space after %%EOF, NUL included: the same zero padding a PNG may
+    // have after IEND.
     skip_ws(&mut pos);
     if pos != data.len() {
         return Err(PdfError::Trailer);
