@@ -174,11 +174,10 @@ def check_docs(repo: str, environments: list[str]) -> list[str]:
     # then name the quota project (or terraform meets "requires a quota project").
     steps = {k: doc.find(k) for k in ("gcloud config set project", "gcloud auth application-default login",
                                        "gcloud auth application-default set-quota-project")}
-    if -1 in steps.values():
-        missing = [k for k, v in steps.items() if v == -1]
-        problems.append(f"docs/deploy.md: credentials: no `{missing[0]}`")
-    elif not steps["gcloud config set project"] < steps["gcloud auth application-default login"] < \
-            steps["gcloud auth application-default set-quota-project"]:
+    for k in (k for k, v in steps.items() if v == -1):
+        problems.append(f"docs/deploy.md: credentials: no `{k}`")
+    found = [steps[k] for k in steps if steps[k] != -1]
+    if found != sorted(found):
         problems.append("docs/deploy.md: credentials: set the project, then `gcloud auth application-default login`, "
                         "then `set-quota-project`, in that order (else: requires a quota project)")
     return problems
