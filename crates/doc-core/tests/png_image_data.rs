@@ -384,3 +384,213 @@ fn filter_types_are_checked_in_every_adam7_pass() {
         start += h * (1 + w);
     }
 }
+
+// APNG: every frame is checked, not only the default image. An animated PNG
+// holds acTL (frame count), then per frame an fcTL (sequence number,
+// geometry) and its data: the IDAT chunks for the default image, fdAT
+// chunks (a sequence number, then zlib data) for the others. Sequence
+// numbers run 0, 1, 2, ... across fcTL and fdAT.
+
+fn zlib(raw: &[u8]) -> Vec<u8> {
+    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(raw).unwrap();
+    enc.finish().unwrap()
+}
+
+fn actl(frames: u32) -> Vec<u8> {
+    chunk(b"acTL", &[frames.to_be_bytes(), 0u32.to_be_bytes()].concat())
+}
+
+/// fcTL: sequence number, width, height, x and y offset, 1/10 s, dispose and blend 0.
+fn fctl(sequence: u32, (width, height): (u32, u32), (x, y): (u32, u32)) -> Vec<u8> {
+    let mut body: Vec<u8> = [sequence, width, height, x, y]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    body.extend_from_slice(&[0, 1, 0, 10, 0, 0]);
+    chunk(b"fcTL", &body)
+}
+
+fn fdat(sequence: u32, data: &[u8]) -> Vec<u8> {
+    chunk(b"fdAT", &[&sequence.to_be_bytes()[..], data].concat())
+}
+
+/// An 8×8 RGB animation: the default image is frame 0 (fcTL 0, IDAT), then
+/// a 4×4 frame at (2, 2) (fcTL 1) whose data is split over fdAT 2 and 3.
+fn animation() -> Vec<Vec<u8>> {
+    let second = zlib(&rgb_rows(4, 4));
+    let half = second.len() / 2;
+    vec![
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        ihdr(8, 8, 8, 2, 0),
+        actl(2),
+        fctl(0, (8, 8), (0, 0)),
+        chunk(b"IDAT", &zlib(&rgb_rows(8, 8))),
+        fctl(1, (4, 4), (2, 2)),
+        fdat(2, &second[..half]),
+        fdat(3, &second[half..]),
+        chunk(b"IEND", b""),
+    ]
+}
+
+#[test]
+fn animations_pass_with_the_default_image_in_them_or_not() {
+    assert!(validate(&animation().concat(), LIMIT).is_ok());
+    // The default image outside the animation: IDAT first, then fcTL 0.
+    let frame = zlib(&rgb_rows(3, 2));
+    let outside = [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        ihdr(8, 8, 8, 2, 0),
+        actl(1),
+        chunk(b"IDAT", &zlib(&rgb_rows(8, 8))),
+        fctl(0, (3, 2), (5, 6)),
+        fdat(1, &frame),
+        chunk(b"IEND", b""),
+    ];
+    assert!(validate(&outside.concat(), LIMIT).is_ok());
+}
+
+fn refused_as(chunks: &[Vec<u8>], what: &str) {
+    let verdict = validate(&chunks.concat(), LIMIT);
+    let said = match &verdict {
+        Err(PngError::Structure { what, .. } | PngError::ImageData { what, .. }) => *what,
+        _ => "",
+    };
+    assert_eq!(said, what, "{verdict:?}");
+}
+
+#[test]
+fn every_frame_s_image_data_is_checked() {
+    // A flipped byte in a frame's zlib data (its fdAT CRC recomputed).
+    let mut chunks = animation();
+    let second = zlib(&rgb_rows(4, 4));
+    let mut flipped = second.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1; // Adler-32
+    chunks[6] = fdat(2, &flipped[..second.len() / 2]);
+    chunks[7] = fdat(3, &flipped[second.len() / 2..]);
+    refused_as(&chunks, "not a valid zlib stream");
+    // A row short, a row long, a row with filter type 5.
+    let mut chunks = animation();
+    chunks[6] = fdat(2, &zlib(&rgb_rows(4, 3)));
+    chunks.remove(7);
+    refused_as(&chunks, "less image data than IHDR describes");
+    let mut chunks = animation();
+    chunks[6] = fdat(2, &zlib(&rgb_rows(4, 5)));
+    chunks.remove(7);
+    refused_as(&chunks, "more image data than IHDR describes");
+    let mut rows = rgb_rows(4, 4);
+    rows[2 * 13] = 5;
+    let mut chunks = animation();
+    chunks[6] = fdat(2, &zlib(&rows));
+    chunks.remove(7);
+    refused_as(&chunks, "a row's filter type is not 0-4");
+    // The last fdAT missing: the frame's data does not end.
+    let mut chunks = animation();
+    chunks.remove(7);
+    refused_as(&chunks, "the zlib stream does not end: image data is missing");
+}
+
+#[test]
+fn sequence_numbers_run_in_order_across_fctl_and_fdat() {
+    let mut swapped = animation();
+    swapped.swap(6, 7);
+    refused_as(&swapped, "animation chunks out of sequence");
+    let mut gap = animation();
+    gap[5] = fctl(2, (4, 4), (2, 2));
+    refused_as(&gap, "animation chunks out of sequence");
+    let mut restarted = animation();
+    restarted[3] = fctl(1, (8, 8), (0, 0));
+    refused_as(&restarted, "animation chunks out of sequence");
+}
+
+#[test]
+fn frames_must_be_declared_placed_and_shaped_as_the_format_says() {
+    let mut chunks = animation();
+    chunks[2] = actl(3);
+    refused_as(&chunks, "acTL's frame count is not the number of fcTL chunks");
+    let mut chunks = animation();
+    chunks[2] = actl(1);
+    refused_as(&chunks, "acTL's frame count is not the number of fcTL chunks");
+    let mut chunks = animation();
+    chunks[2] = actl(0);
+    refused_as(&chunks, "invalid acTL");
+    // Two fcTL chunks before the image data.
+    let mut chunks = animation();
+    chunks.insert(4, fctl(1, (8, 8), (0, 0)));
+    for (sequence, index) in [(2, 6), (3, 7), (4, 8)] {
+        chunks[index] = match index {
+            6 => fctl(sequence, (4, 4), (2, 2)),
+            _ => fdat(sequence, &chunks[index][12..chunks[index].len() - 4]),
+        };
+    }
+    chunks[2] = actl(3);
+    refused_as(
+        &chunks,
+        "the default image's fcTL is not the whole image, or not the only one",
+    );
+    // acTL after the image data, twice, or missing.
+    let frame = zlib(&rgb_rows(3, 2));
+    let late = [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        ihdr(8, 8, 8, 2, 0),
+        chunk(b"IDAT", &zlib(&rgb_rows(8, 8))),
+        actl(1),
+        fctl(0, (3, 2), (5, 6)),
+        fdat(1, &frame),
+        chunk(b"IEND", b""),
+    ];
+    refused_as(&late, "acTL after the image data, or twice");
+    let mut chunks = animation();
+    chunks.insert(2, actl(2));
+    refused_as(&chunks, "acTL after the image data, or twice");
+    let mut chunks = animation();
+    chunks.remove(2);
+    refused_as(&chunks, "fcTL or fdAT without acTL");
+    // A frame reaching outside the canvas, or empty; the default image's
+    // frame not the whole canvas.
+    for (size, at) in [((4, 4), (5, 2)), ((4, 4), (2, 5)), ((0, 4), (2, 2)), ((4, 0), (2, 2))] {
+        let mut chunks = animation();
+        chunks[5] = fctl(1, size, at);
+        refused_as(&chunks, "invalid fcTL");
+    }
+    let mut chunks = animation();
+    chunks[3] = fctl(0, (8, 7), (0, 1));
+    refused_as(
+        &chunks,
+        "the default image's fcTL is not the whole image, or not the only one",
+    );
+    let mut chunks = animation();
+    chunks[3] = fctl(0, (8, 7), (0, 0));
+    refused_as(
+        &chunks,
+        "the default image's fcTL is not the whole image, or not the only one",
+    );
+    // Dispose and blend operations past the ones defined; a short fcTL.
+    for (index, value) in [(24, 3u8), (25, 2u8)] {
+        let mut chunks = animation();
+        let mut body = chunks[5][8..chunks[5].len() - 4].to_vec();
+        body[index] = value;
+        chunks[5] = chunk(b"fcTL", &body);
+        refused_as(&chunks, "invalid fcTL");
+    }
+    let mut chunks = animation();
+    chunks[5] = chunk(b"fcTL", &chunks[5][8..chunks[5].len() - 5]);
+    refused_as(&chunks, "invalid fcTL");
+    // fdAT with no frame to belong to: right after the default image.
+    let mut chunks = animation();
+    chunks.remove(5);
+    refused_as(&chunks, "fdAT before its frame's fcTL");
+    // An fdAT too short to hold its sequence number.
+    let mut chunks = animation();
+    chunks[7] = chunk(b"fdAT", &[0, 0, 0]);
+    refused_as(&chunks, "fdAT too short");
+}
+
+#[test]
+fn all_frames_together_stay_within_the_inflation_budget() {
+    // 8×8 RGB: 200 bytes; 4×4: 52 bytes.
+    let data = animation().concat();
+    assert!(validate(&data, 252).is_ok());
+    assert_eq!(validate(&data, 251), Err(PngError::InflateLimit));
+}

@@ -10,6 +10,11 @@
 //! must be one of the five the format defines. Chunk CRCs alone would pass
 //! a file missing a whole `IDAT` chunk. An image whose data would inflate past
 //! the document's inflation budget is refused before anything is inflated.
+//!
+//! Animated PNGs (APNG) are checked frame by frame: the `acTL` frame count,
+//! `fcTL` and `fdAT` sequence numbers in order, each frame within the canvas,
+//! and each frame's zlib data complete at its own geometry's size, all
+//! frames together within the budget (see `Animation`).
 
 use flate2::{Decompress, FlushDecompress, Status};
 use std::fmt;
@@ -96,8 +101,11 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
         height: 0,
         chunks: 0,
     };
-    let mut color_type = 0u8;
+    let mut ihdr: Option<Header> = None;
     let mut image: Option<ImageData> = None;
+    let mut animation: Option<Animation> = None;
+    // What the image data may still inflate to, all frames together.
+    let mut budget = max_inflated;
     let mut seen_plte = false;
     // 0 = before IDAT, 1 = inside the IDAT run, 2 = after it
     let mut idat_state = 0u8;
@@ -160,12 +168,9 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
                     at,
                     what: "invalid IHDR",
                 })?;
-                (info.width, info.height, color_type) = (header.width, header.height, header.color);
-                let expected = header.image_data_len();
-                if expected > u128::from(max_inflated) {
-                    return Err(PngError::InflateLimit);
-                }
-                image = Some(ImageData::new(expected as u64, RowStarts::new(&header.passes())));
+                (info.width, info.height) = (header.width, header.height);
+                image = Some(ImageData::for_image(&header, &mut budget)?);
+                ihdr = Some(header);
             }
             b"PLTE" => {
                 if idat_state != 0 || seen_plte || length == 0 || length % 3 != 0 || length > 768 {
@@ -183,7 +188,7 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
                         what: "IDAT chunks are not contiguous",
                     });
                 }
-                if idat_state == 0 && color_type == 3 && !seen_plte {
+                if idat_state == 0 && ihdr.is_some_and(|h| h.color == 3) && !seen_plte {
                     return Err(PngError::Structure {
                         at,
                         what: "indexed image without PLTE",
@@ -192,7 +197,34 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
                 image.as_mut().expect("IHDR came first").feed(body, at)?;
                 idat_state = 1;
             }
+            b"acTL" => {
+                if idat_state != 0 || animation.is_some() {
+                    return Err(PngError::Structure {
+                        at,
+                        what: "acTL after the image data, or twice",
+                    });
+                }
+                animation = Some(Animation::new(body).ok_or(PngError::Structure {
+                    at,
+                    what: "invalid acTL",
+                })?);
+            }
+            b"fcTL" | b"fdAT" => {
+                let animation = animation.as_mut().ok_or(PngError::Structure {
+                    at,
+                    what: "fcTL or fdAT without acTL",
+                })?;
+                let header = ihdr.expect("IHDR came first");
+                if &kind == b"fcTL" {
+                    animation.frame_control(body, &header, idat_state == 0, &mut budget, at)?;
+                } else {
+                    animation.frame_data(body, at)?;
+                }
+            }
             b"IEND" => {
+                if let Some(animation) = &animation {
+                    animation.finish(at)?;
+                }
                 if length != 0 {
                     return Err(PngError::Structure {
                         at,
@@ -225,6 +257,7 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
 }
 
 /// The fields of `IHDR` the checks need.
+#[derive(Clone, Copy)]
 struct Header {
     width: u32,
     height: u32,
@@ -349,14 +382,21 @@ struct ImageData {
 }
 
 impl ImageData {
-    fn new(expected: u64, rows: RowStarts) -> Self {
-        ImageData {
+    /// The image data of `header`'s geometry, charged to `budget` before
+    /// anything is inflated.
+    fn for_image(header: &Header, budget: &mut u64) -> Result<Self, PngError> {
+        let expected = u64::try_from(header.image_data_len())
+            .ok()
+            .filter(|&expected| expected <= *budget)
+            .ok_or(PngError::InflateLimit)?;
+        *budget -= expected;
+        Ok(ImageData {
             state: Decompress::new(true),
             buf: vec![0u8; 64 * 1024],
             expected,
-            rows,
+            rows: RowStarts::new(&header.passes()),
             ended: false,
-        }
+        })
     }
 
     /// Inflates one `IDAT` chunk's bytes, and whatever output they complete.
@@ -411,6 +451,133 @@ impl ImageData {
             return Err(PngError::ImageData {
                 at,
                 what: "less image data than IHDR describes",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An animated PNG's chunks (APNG): `acTL` before the image data declares the
+/// frames; each frame has an `fcTL` (its place in the canvas) and its image
+/// data, the `IDAT` chunks for the default image when its `fcTL` comes first,
+/// `fdAT` chunks (a sequence number, then zlib data) for the others. Every
+/// frame's data is checked like the default image's, against its own
+/// geometry, and `fcTL` and `fdAT` sequence numbers must run 0, 1, 2, ...
+struct Animation {
+    /// Frames `acTL` declares.
+    declared: u32,
+    /// `fcTL` chunks seen.
+    frames: u32,
+    /// The sequence number the next `fcTL` or `fdAT` must carry.
+    next_sequence: u32,
+    /// The frame whose `fdAT` chunks are arriving.
+    frame: Option<ImageData>,
+}
+
+impl Animation {
+    /// From `acTL`'s data: a frame count (at least one) and a play count.
+    fn new(body: &[u8]) -> Option<Self> {
+        let declared = u32::from_be_bytes(body.get(0..4)?.try_into().ok()?);
+        (body.len() == 8 && declared > 0).then_some(Animation {
+            declared,
+            frames: 0,
+            next_sequence: 0,
+            frame: None,
+        })
+    }
+
+    fn sequence(&mut self, body: &[u8], at: usize) -> Result<(), PngError> {
+        if body[0..4] != self.next_sequence.to_be_bytes() {
+            return Err(PngError::Structure {
+                at,
+                what: "animation chunks out of sequence",
+            });
+        }
+        self.next_sequence += 1;
+        Ok(())
+    }
+
+    /// An `fcTL`: the frame lies within the canvas, and before the image
+    /// data it is the default image's (the whole canvas); after it, the
+    /// frame's `fdAT` data follows, charged to `budget` before inflating.
+    fn frame_control(
+        &mut self,
+        body: &[u8],
+        canvas: &Header,
+        before_image_data: bool,
+        budget: &mut u64,
+        at: usize,
+    ) -> Result<(), PngError> {
+        let field = |i: usize| u32::from_be_bytes(body[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
+        let fits =
+            |offset: u32, size: u32, whole: u32| size > 0 && u64::from(offset) + u64::from(size) <= u64::from(whole);
+        let valid = body.len() == 26
+            && fits(field(3), field(1), canvas.width)
+            && fits(field(4), field(2), canvas.height)
+            && body[24] <= 2 // dispose: none, background, previous
+            && body[25] <= 1; // blend: source, over
+        if !valid {
+            return Err(PngError::Structure {
+                at,
+                what: "invalid fcTL",
+            });
+        }
+        self.sequence(body, at)?;
+        self.finish_frame(at)?;
+        let frame = Header {
+            width: field(1),
+            height: field(2),
+            ..*canvas
+        };
+        if before_image_data {
+            if self.frames > 0 || (field(1), field(2), field(3), field(4)) != (canvas.width, canvas.height, 0, 0) {
+                return Err(PngError::Structure {
+                    at,
+                    what: "the default image's fcTL is not the whole image, or not the only one",
+                });
+            }
+        } else {
+            self.frame = Some(ImageData::for_image(&frame, budget)?);
+        }
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// An `fdAT`: its sequence number, then data of the frame being read.
+    fn frame_data(&mut self, body: &[u8], at: usize) -> Result<(), PngError> {
+        if body.len() < 4 {
+            return Err(PngError::Structure {
+                at,
+                what: "fdAT too short",
+            });
+        }
+        if self.frame.is_none() {
+            return Err(PngError::Structure {
+                at,
+                what: "fdAT before its frame's fcTL",
+            });
+        }
+        self.sequence(body, at)?;
+        self.frame.as_mut().expect("checked above").feed(&body[4..], at)
+    }
+
+    /// The frame being read, if any, is complete.
+    fn finish_frame(&mut self, at: usize) -> Result<(), PngError> {
+        match self.frame.take() {
+            Some(frame) => frame.finish(at),
+            None => Ok(()),
+        }
+    }
+
+    /// At `IEND`: the last frame is complete and as many came as declared.
+    fn finish(&self, at: usize) -> Result<(), PngError> {
+        if let Some(frame) = &self.frame {
+            frame.finish(at)?;
+        }
+        if self.frames != self.declared {
+            return Err(PngError::Structure {
+                at,
+                what: "acTL's frame count is not the number of fcTL chunks",
             });
         }
         Ok(())

@@ -24,6 +24,9 @@ PNG (every chunk CRC recomputed, so only the image-data check can tell):
 png-drop-idat    remove the second IDAT chunk
 png-flip-idat    flip a byte in the middle of the first IDAT's data
 png-taller       add one row to IHDR's height: the image data is a row short
+apng-flip-fdat   flip a byte in the middle of the first fdAT's zlib data (an
+                 animation frame the default image does not show)
+apng-sequence    give the first fdAT the next chunk's sequence number
 png-filter-type  give the middle row filter type 5 (image data re-deflated, so
                  zlib and every CRC are right; only the row check can tell)
 """
@@ -164,7 +167,7 @@ def main():
         head = re.sub(rb"/Length \d+", b"/Length %d" % len(packed), head)
         data[start:end] = packed
         data[dict_start:head_end] = head
-    elif kind.startswith("png-"):
+    elif kind.startswith(("png-", "apng-")):
         chunks = png_chunks(data)
         idats = [i for i, (k, _) in enumerate(chunks) if k == b"IDAT"]
         if kind == "png-drop-idat":
@@ -172,6 +175,14 @@ def main():
         elif kind == "png-flip-idat":
             payload = chunks[idats[0]][1]
             payload[len(payload) // 2] ^= 0x55
+        elif kind in ("apng-flip-fdat", "apng-sequence"):
+            fdat = [i for i, (k, _) in enumerate(chunks) if k == b"fdAT"][0]
+            payload = chunks[fdat][1]
+            if kind == "apng-flip-fdat":
+                payload[4 + (len(payload) - 4) // 2] ^= 0x55
+            else:
+                (sequence,) = struct.unpack(">I", payload[0:4])
+                payload[0:4] = struct.pack(">I", sequence + 1)
         elif kind == "png-filter-type":
             ihdr = chunks[0][1]
             width, height = struct.unpack(">II", ihdr[0:8])
