@@ -44,6 +44,13 @@ fn ascii_layers_in_front_of_flate_are_accepted() {
     let both = base85(&hex(&packed));
     let chain = " /Filter [/ASCII85Decode /ASCIIHexDecode /FlateDecode]";
     assert_eq!(check(&one_stream_pdf(chain, &both)), Ok(()));
+    // Without the end-of-data marker, as Pillow writes ASCIIHex.
+    let unmarked = hex(&packed);
+    let unmarked = &unmarked[..unmarked.len() - 1];
+    assert_eq!(
+        check(&one_stream_pdf(" /Filter [/ASCIIHexDecode /FlateDecode]", unmarked)),
+        Ok(())
+    );
     // An ASCII layer alone, and in front of a filter that is not decoded.
     assert_eq!(
         check(&one_stream_pdf(" /Filter /ASCIIHexDecode", &hex(CONTENT))),
@@ -72,7 +79,7 @@ fn a_changed_character_behind_an_ascii_layer_is_refused() {
 fn a_chain_that_does_not_decode_as_declared_is_refused() {
     let packed = zlib(CONTENT);
     let cases: [(&str, Vec<u8>); 6] = [
-        // Not hex, not ASCII85, no end-of-data marker.
+        // Not hex, not ASCII85, cut short.
         (" /Filter [/ASCIIHexDecode /FlateDecode]", b"78 9g>".to_vec()),
         (" /Filter [/ASCII85Decode /FlateDecode]", b"9jqo^{~>".to_vec()),
         (" /Filter [/ASCIIHexDecode /FlateDecode]", hex(&packed)[..10].to_vec()),

@@ -64,6 +64,7 @@ python3 "$here/damage.py" incremental "$src" "$v/incremental-update.pdf"
 # More producers. Pillow and `mutool clean` write the free-list head as
 # generation 65536.
 produce pillow-pdf "$work/dummy.png" "$v/pillow.pdf"
+produce pillow-pdf-palette "$work/dummy.png" "$v/pillow-palette.pdf"
 mutool clean "$src" "$v/mutool-clean.pdf"
 mutool clean -gggg -z "$src" "$v/mutool-clean-compressed.pdf"
 pdftocairo -pdf "$src" "$v/pdftocairo.pdf"

@@ -5,6 +5,7 @@ which runs this with the pinned reportlab, Pillow and pikepdf):
     producers.py KIND IN OUT
 
 pillow-pdf          Pillow's PDF writer, IN a PNG (its free-list head has generation 65536)
+pillow-pdf-palette  the same from a palette image: its image data is ASCIIHex without `>`
 pillow-png          Pillow's PNG writer, IN a PNG
 pillow-apng         Pillow's animated PNG writer, three frames from IN (a PNG)
 reportlab           reportlab: a page of text and IN (a PNG) as an image; content
@@ -28,6 +29,8 @@ def main():
     kind, src, out = sys.argv[1:4]
     if kind == "pillow-pdf":
         small_image(src).save(out, "PDF")
+    elif kind == "pillow-pdf-palette":
+        small_image(src).convert("P").save(out, "PDF")
     elif kind == "pillow-png":
         small_image(src).save(out, "PNG", optimize=True)
     elif kind == "pillow-apng":

@@ -89,7 +89,8 @@ pub(super) fn decode(
 }
 
 /// `ASCIIHexDecode` (ISO 32000-1 §7.4.2): pairs of hex digits, white space
-/// anywhere, `>` at the end; an odd last digit stands for digit and 0.
+/// anywhere, `>` at the end (see `end_of_data`); an odd last digit stands
+/// for digit and 0.
 fn ascii_hex(text: &[u8]) -> Option<Vec<u8>> {
     let end = end_of_data(text, b">")?;
     let mut out = Vec::with_capacity(end / 2);
@@ -107,7 +108,8 @@ fn ascii_hex(text: &[u8]) -> Option<Vec<u8>> {
 
 /// `ASCII85Decode` (ISO 32000-1 §7.4.3): groups of five characters `!` to
 /// `u` for four bytes, `z` for four zero bytes, white space anywhere, `~>`
-/// at the end; a last group of n (2 to 4) characters stands for n - 1 bytes.
+/// at the end (see `end_of_data`); a last group of n (2 to 4) characters
+/// stands for n - 1 bytes.
 fn ascii_85(text: &[u8]) -> Option<Vec<u8>> {
     let end = end_of_data(text, b"~>")?;
     let mut out = Vec::with_capacity(end / 5 * 4);
@@ -147,13 +149,17 @@ fn base_85(digits: &[u8; 5]) -> Option<[u8; 4]> {
 }
 
 /// Where the data before the end-of-data `marker` ends; only white space may
-/// follow the marker.
+/// follow the marker. Without one the data runs to the end of the stream:
+/// Pillow writes ASCIIHex without `>`, readers accept it, and `/Length`
+/// already pins where the stream ends.
 fn end_of_data(text: &[u8], marker: &[u8]) -> Option<usize> {
-    let end = text.windows(marker.len()).position(|w| w == marker)?;
-    text[end + marker.len()..]
-        .iter()
-        .all(|&b| is_whitespace(b))
-        .then_some(end)
+    match text.windows(marker.len()).position(|w| w == marker) {
+        None => Some(text.len()),
+        Some(end) => text[end + marker.len()..]
+            .iter()
+            .all(|&b| is_whitespace(b))
+            .then_some(end),
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +172,11 @@ mod tests {
         assert_eq!(ascii_hex(b"7>"), Some(vec![0x70]));
         assert_eq!(ascii_hex(b">\n"), Some(vec![]));
         assert_eq!(ascii_hex(b"4g>"), None);
-        assert_eq!(ascii_hex(b"48"), None, "no end-of-data marker");
+        assert_eq!(
+            ascii_hex(b"48 6"),
+            Some(vec![0x48, 0x60]),
+            "no end-of-data marker (Pillow)"
+        );
         assert_eq!(ascii_hex(b"48>65"), None, "data after the marker");
     }
 
@@ -184,11 +194,11 @@ mod tests {
         assert_eq!(ascii_85(b"9jqo~>"), Some(b"Man".to_vec()));
         assert_eq!(ascii_85(b"s8W-!~>"), Some(vec![0xff; 4]));
         assert_eq!(ascii_85(b"~>"), Some(vec![]));
+        assert_eq!(ascii_85(b"9jqo^9`"), Some(b"Man M".to_vec()), "no end-of-data marker");
     }
 
     #[test]
     fn ascii_85_refuses_what_no_encoder_writes() {
-        assert_eq!(ascii_85(b"9jqo^"), None, "no end-of-data marker");
         assert_eq!(ascii_85(b"9jqo^~>x"), None, "data after the marker");
         assert_eq!(ascii_85(b"9jqv^~>"), None, "v is not a digit");
         assert_eq!(ascii_85(b"9jz~>"), None, "z inside a group");
