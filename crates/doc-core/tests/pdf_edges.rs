@@ -125,6 +125,22 @@ fn streams_the_identity_crypt_filter_leaves_in_clear_are_checked_as_plaintext() 
 }
 
 #[test]
+fn a_stream_filter_that_is_not_aes_or_identity_leaves_ciphertext_unchecked() {
+    // Version 4 with RC4 crypt filters (qpdf --use-aes=n at 128 bits, R 4),
+    // or a /StmF that /CF does not define: ciphertext of any length, never
+    // inflated, whatever /Filter says.
+    let rc4 = AES_V4.replace("/AESV2", "/V2");
+    let undefined = AES_V4.replace("/StmF /StdCF", "/StmF /Other");
+    for encrypt in [rc4, undefined] {
+        assert_eq!(
+            check(&encrypted_pdf_with(&encrypt, " /Filter /FlateDecode", &[7u8; 21])),
+            Ok(()),
+            "{encrypt}"
+        );
+    }
+}
+
+#[test]
 fn before_version_4_streams_are_rc4_whatever_cf_says() {
     // RC4 ciphertext has any length; a /CF naming AES does not apply below /V 4.
     let v2 = AES_V4.replace("/V 4 /R 4", "/V 2 /R 3");
