@@ -594,3 +594,34 @@ fn all_frames_together_stay_within_the_inflation_budget() {
     assert!(validate(&data, 252).is_ok());
     assert_eq!(validate(&data, 251), Err(PngError::InflateLimit));
 }
+
+#[test]
+fn an_empty_fdat_is_allowed_and_a_frame_must_end_before_the_next() {
+    // An fdAT may carry its sequence number and no data, as an IDAT may be empty.
+    let mut chunks = animation();
+    let second = zlib(&rgb_rows(4, 4));
+    chunks[7] = fdat(3, &[]);
+    chunks.insert(8, fdat(4, &second[second.len() / 2..]));
+    assert!(validate(&chunks.concat(), LIMIT).is_ok());
+    // Frame 1's data cut short, then a complete frame 2: refused at frame 2's fcTL.
+    let mut chunks = animation();
+    chunks[2] = actl(3);
+    chunks.remove(7);
+    chunks.insert(7, fctl(3, (2, 2), (0, 0)));
+    chunks.insert(8, fdat(4, &zlib(&rgb_rows(2, 2))));
+    refused_as(&chunks, "the zlib stream does not end: image data is missing");
+}
+
+#[test]
+fn adam7_passes_with_columns_but_no_rows_leave_the_row_starts_in_place() {
+    // 8×1: passes 3, 5 and 7 have columns but no rows. Pixel bytes over 4
+    // must not be taken for filter types.
+    let passes = [(1, 1), (1, 1), (2, 1), (4, 1)];
+    let raw: Vec<u8> = passes
+        .iter()
+        .flat_map(|&(w, h): &(usize, usize)| {
+            (0..h).flat_map(move |_| std::iter::once(1).chain(std::iter::repeat_n(200, w)))
+        })
+        .collect();
+    assert!(validate(&png(ihdr(8, 1, 8, 0, 1), &raw, 1).concat(), LIMIT).is_ok());
+}

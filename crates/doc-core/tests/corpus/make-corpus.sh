@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates this corpus from the project's own fixtures (doc-fixtures) with
-# real tools: qpdf and Ghostscript rewrite the fixture PDF the ways real producers write
-# PDFs; ImageMagick, optipng and pngcrush re-encode the fixture PNG (palette,
-# 16-bit, grey of 1, 2, 8 and 16 bits, alpha, interlaced, split image data);
-# more producers write their own documents (producers.py: Pillow, reportlab,
-# pikepdf; MuPDF's mutool, poppler's pdfunite and pdftocairo); damage.py breaks
-# copies of them the ways transfers and bad producers do
-# (apt install qpdf ghostscript imagemagick optipng pngcrush mupdf-tools
-# poppler-utils; the Python producers are pinned below). The outputs are checked in (qpdf's encryption salts and
-# IDs are random, so a rerun differs byte for byte but not in kind);
+# real tools: qpdf and Ghostscript rewrite the fixture PDF the ways real
+# producers write PDFs; ImageMagick, optipng and pngcrush re-encode the fixture
+# PNG (palette, 16-bit, grey of 1, 2, 8 and 16 bits, alpha, interlaced, split
+# image data); more producers write their own documents (producers.py:
+# Pillow, reportlab, pikepdf; MuPDF's mutool, poppler's pdfunite and
+# pdftocairo); damage.py breaks copies of them the ways transfers and bad
+# producers do (apt install qpdf ghostscript imagemagick optipng pngcrush
+# mupdf-tools poppler-utils; the Python producers are pinned below). The
+# outputs are checked in (qpdf's encryption salts and IDs, and the producers'
+# dates, change, so a rerun differs byte for byte but not in kind);
 # tests/corpus.rs requires every file in valid/ to be accepted and every file
 # in damaged/ to be refused.
 #

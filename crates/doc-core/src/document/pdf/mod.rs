@@ -17,10 +17,11 @@
 //! blocks. The streams the encryption dictionary leaves in clear are
 //! plaintext and checked as in any file: the XMP metadata stream when
 //! `/EncryptMetadata` is false, streams whose `/Crypt` filter is Identity,
-//! and every stream when `/StmF` is Identity (or absent, from version 4 on). Their structure (cross-references, object headers, lengths,
-//! `endstream`) is checked as for any file; decrypting them to inflate the
-//! streams too would need the standard security handler's key derivation,
-//! which this validator does not implement.
+//! and every stream when `/StmF` is Identity (or absent, from version 4 on).
+//! Their structure (cross-references, object headers, lengths, `endstream`)
+//! is checked as for any file; decrypting them to inflate the streams too
+//! would need the standard security handler's key derivation, which this
+//! validator does not implement.
 //!
 //! The parts: `error` (limits, results, refusals), `xref` (cross-reference
 //! sections and stream framing), `inflate` (Flate under one budget, the PNG
