@@ -127,10 +127,32 @@ fn ascii_output_and_what_it_inflates_to_share_the_budget() {
     let packed = zlib(&data);
     let body = one_stream_pdf(" /Filter [/ASCIIHexDecode /FlateDecode]", &hex(&packed));
     let needed = (packed.len() + data.len()) as u64;
-    assert!(validate(&body, &limits(needed)).is_ok());
+    let info = validate(&body, &limits(needed)).unwrap();
+    assert_eq!(
+        info.inflated_bytes, needed,
+        "decoded and inflated bytes are both counted"
+    );
     assert_eq!(validate(&body, &limits(needed - 1)), Err(PdfError::InflateLimit));
     // ASCII85's z: five characters decode to twenty bytes.
     let zeros = one_stream_pdf(" /Filter /ASCII85Decode", b"zzzzz~>");
     assert!(validate(&zeros, &limits(20)).is_ok());
     assert_eq!(validate(&zeros, &limits(19)), Err(PdfError::InflateLimit));
+}
+
+#[test]
+fn an_object_stream_is_read_through_its_whole_chain_or_refused() {
+    use doc_fixtures::xref_stream::filtered_object_stream_pdf;
+    const PAGES: &str = "<< /Type /Pages /Kids [] /Count 0 >>";
+    let pdf = |filter, encode| filtered_object_stream_pdf((filter, encode), "2 0 ", PAGES, 1, 0, &[]);
+    assert_eq!(
+        check(&pdf(" /Filter [/ASCIIHexDecode /FlateDecode]", |d| hex(&zlib(d)))),
+        Ok(())
+    );
+    assert_eq!(check(&pdf("", <[u8]>::to_vec)), Ok(()));
+    // Its objects are behind a filter the validator does not decode: they
+    // cannot be checked, so it is refused.
+    assert_eq!(
+        check(&pdf(" /Filter [/FlateDecode /LZWDecode]", zlib)),
+        Err(PdfError::StreamDecode { num: 3 })
+    );
 }

@@ -113,14 +113,30 @@ pub fn object_stream_pdf(header: &str, objects: &str, n: u32, index: u16) -> Vec
 /// [`object_stream_pdf`] whose xref also places objects 5, 6, … in object
 /// stream 3, at the indexes `more` gives.
 pub fn object_stream_pdf_with(header: &str, objects: &str, n: u32, index: u16, more: &[u16]) -> Vec<u8> {
+    filtered_object_stream_pdf((" /Filter /FlateDecode", zlib), header, objects, n, index, more)
+}
+
+/// How a stream is encoded: its dictionary entries (e.g.
+/// ` /Filter [/ASCIIHexDecode /FlateDecode]`) and what makes its data.
+pub type Encoding<'a> = (&'a str, fn(&[u8]) -> Vec<u8>);
+
+/// [`object_stream_pdf_with`] whose object stream is encoded as `encoding` says.
+pub fn filtered_object_stream_pdf(
+    (filter, encode): Encoding<'_>,
+    header: &str,
+    objects: &str,
+    n: u32,
+    index: u16,
+    more: &[u16],
+) -> Vec<u8> {
     let mut out = b"%PDF-1.5\n".to_vec();
     let catalog = out.len();
     out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
     let objstm = out.len();
-    let data = zlib(format!("{header}{objects}").as_bytes());
+    let data = encode(format!("{header}{objects}").as_bytes());
     write!(
         out,
-        "3 0 obj\n<< /Type /ObjStm /N {n} /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
+        "3 0 obj\n<< /Type /ObjStm /N {n} /First {}{filter} /Length {} >>\nstream\n",
         header.len(),
         data.len()
     )

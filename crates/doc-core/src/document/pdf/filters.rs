@@ -99,7 +99,7 @@ fn ascii_hex(text: &[u8]) -> Option<Vec<u8>> {
         let digit = (c as char).to_digit(16)? as u8;
         match high.take() {
             None => high = Some(digit),
-            Some(h) => out.push(h << 4 | digit),
+            Some(h) => out.push((h << 4) + digit),
         }
     }
     out.extend(high.map(|h| h << 4));
