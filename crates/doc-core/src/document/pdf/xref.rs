@@ -443,6 +443,9 @@ mod tests {
         assert_eq!(parse_table_entry(b"000000001x 00000 n\r\n"), None);
         assert_eq!(parse_table_entry(b"0000000019 00000 x\r\n"), None);
         assert_eq!(parse_table_entry(b"0000000019 00000 n\n\n"), None);
+        // Each separator on its own.
+        assert_eq!(parse_table_entry(b"0000000019x00000 n\r\n"), None);
+        assert_eq!(parse_table_entry(b"0000000019 00000xn\r\n"), None);
     }
 
     #[test]
