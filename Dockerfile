@@ -9,7 +9,7 @@
 # the local image and the CI image cannot drift: they differ only in who ran
 # `make dist`.
 #
-#   docker run doc-proxy --upstream-url http://upstream:3000                 # the service
+#   docker run -e SPIN_VARIABLE_UPSTREAM_URL=http://upstream:3000 doc-proxy   # the service (/app/spin.toml)
 #   docker run doc-proxy --component /app/components/dummy_pdf_or_png.cwasm \
 #       --listen-addr 0.0.0.0:3000 --admin-addr 0.0.0.0:3001                # the emulator
 
@@ -24,7 +24,10 @@ WORKDIR /src
 COPY . .
 RUN make dist DIST_DIR=/dist
 
-# What `make dist` produces: bin/doc-proxy-host (static), components/*.cwasm.
+# What `make dist` produces: bin/doc-proxy-host (static), spin.toml (the
+# production manifest), doc-proxy precompiled at the path spin.toml's `source`
+# names (target/wasm32-wasip2/wasm/doc_proxy.wasm: the host tells precompiled
+# code by its content), components/dummy_pdf_or_png.cwasm.
 FROM scratch AS dist
 COPY --from=build /dist/ /
 
@@ -44,10 +47,12 @@ COPY --from=dist --chown=0:0 / /app/
 USER 65532:65532
 # Components are precompiled: no compiler runs at start and nothing is written,
 # so the root filesystem can be read-only.
-ENV COMPONENT=/app/components/doc_proxy.cwasm \
-    LISTEN_ADDR=0.0.0.0:8080 \
+ENV LISTEN_ADDR=0.0.0.0:8080 \
     ADMIN_ADDR=0.0.0.0:9090
 EXPOSE 8080 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
   CMD ["/app/bin/doc-proxy-host", "probe", "http://127.0.0.1:9090/readyz"]
 ENTRYPOINT ["/app/bin/doc-proxy-host"]
+# The production manifest, as Spin and SpinKube read it; SPIN_VARIABLE_<NAME>
+# sets this environment's values. Other args (the emulator's) replace it.
+CMD ["--manifest", "/app/spin.toml"]

@@ -32,10 +32,15 @@ LISTEN_ADDR  ?= 127.0.0.1:8080
 ADMIN_ADDR   ?= 127.0.0.1:9090
 export UPSTREAM_URL LISTEN_ADDR ADMIN_ADDR
 
-# Component settings passed through when set in the environment (see README).
-COMPONENT_ENV := $(foreach v,MAX_ATTEMPTS MAX_CONTENT_ATTEMPTS DEADLINE_MS ATTEMPT_TIMEOUT_MS CONNECT_TIMEOUT_MS BACKOFF_BASE_MS BACKOFF_MAX_MS MAX_DOCUMENT_BYTES,--env $(v))
-# The upstream emulator's fault knobs, likewise (`make run`).
-EMULATOR_ENV := $(foreach v,CORRUPT_PERCENT ERROR_PERCENT DELAY_MS LOG_REQUESTS,--env $(v))
+# Per-run overrides of doc-proxy's settings, by name (README, Configuration):
+# `MAX_ATTEMPTS=5 make run`. Each one set reaches the component as its variable
+# (the name lower-cased): `make run` passes SPIN_VARIABLE_<NAME>, over the
+# manifest's default; `make serve` passes --variable name=value.
+COMPONENT_SETTINGS := MAX_ATTEMPTS MAX_CONTENT_ATTEMPTS DEADLINE_MS ATTEMPT_TIMEOUT_MS CONNECT_TIMEOUT_MS BACKOFF_BASE_MS BACKOFF_MAX_MS MAX_DOCUMENT_BYTES
+# The upstream emulator's fault knobs, likewise (`CORRUPT_PERCENT=0 make run`).
+EMULATOR_SETTINGS := CORRUPT_PERCENT ERROR_PERCENT DELAY_MS LOG_REQUESTS
+RUN_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS) $(EMULATOR_SETTINGS),$(if $($(v)),SPIN_VARIABLE_$(v)='$($(v))')))
+SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--variable $(shell echo $(v) | tr A-Z a-z)='$($(v))')))
 
 # The real upstream's files live beside the repo (../shared/upstream). Tests use
 # them when present; without them those tests show as ignored, with the reason
@@ -67,12 +72,17 @@ musl-target:
 build-static: musl-target ## The host as a static musl binary (needs musl-gcc: apt install musl-tools)
 	CC_x86_64_unknown_linux_musl=musl-gcc cargo build --profile dist --target $(MUSL_TARGET) -p doc-proxy-host
 
-dist: build-static build-components ## What the image holds: static host + precompiled components, in $(DIST_DIR)
-	rm -rf $(DIST_DIR) && mkdir -p $(DIST_DIR)/bin $(DIST_DIR)/components
+# The production manifest goes in as it is (the image's /app/spin.toml), and
+# doc-proxy's precompiled code at the path its `source` names, relative to it:
+# the host tells precompiled code by its content, whatever the file is called,
+# so the one spin.toml serves both `spin up` here and the image.
+dist: build-static build-components ## What the image holds: static host, spin.toml, precompiled components, in $(DIST_DIR)
+	rm -rf $(DIST_DIR) && mkdir -p $(DIST_DIR)/bin $(DIST_DIR)/components $(DIST_DIR)/$(WASM_DIR)
 	cp $(STATIC_BIN) $(DIST_DIR)/bin/
-	$(STATIC_BIN) --log-level warn compile $(COMPONENT) -o $(DIST_DIR)/components/doc_proxy.cwasm
+	cp spin.toml $(DIST_DIR)/spin.toml
+	$(STATIC_BIN) --log-level warn compile $(COMPONENT) -o $(DIST_DIR)/$(COMPONENT)
 	$(STATIC_BIN) --log-level warn compile $(UPSTREAM_WASM) -o $(DIST_DIR)/components/dummy_pdf_or_png.cwasm
-	@ls -l $(DIST_DIR)/bin $(DIST_DIR)/components
+	@ls -l $(DIST_DIR) $(DIST_DIR)/bin $(DIST_DIR)/components $(DIST_DIR)/$(WASM_DIR)
 
 image: dist ## Build the container image $(IMAGE) with buildah (final stage of ./Dockerfile, fed by `make dist`)
 	scripts/image-build.sh $(DIST_DIR) $(IMAGE)
@@ -94,6 +104,7 @@ $(K8S_SCHEMAS): scripts/k8s/package.json scripts/k8s/package-lock.json
 	touch $@
 
 k8s-check: dist tools k8s-schemas ## Render every overlay; kubernetes-validate, CRD schemas, checkov, hadolint; run the rendered Deployment's command
+	$(TOOLS_PATH) python scripts/k8s/check_timeouts.py k8s/overlays/local k8s/overlays/gke k8s/overlays/spinkube
 	$(TOOLS_PATH) DIST_DIR=$(DIST_DIR) scripts/k8s-check.sh
 
 hcl-tools: $(HCL_TOOLS)
@@ -138,13 +149,12 @@ deploy-check: build ## deploy.yml's render and smoke test, run here: pinned dige
 
 run: build ## One host serving dev/spin.toml: doc-proxy on $(LISTEN_ADDR), the upstream emulator below /upstream/, admin on $(ADMIN_ADDR); Ctrl-C stops it
 	@echo "doc-proxy: try  curl -i http://$(LISTEN_ADDR)/42   (metrics: http://$(ADMIN_ADDR)/metrics)" >&2
-	exec $(HOST_BIN) --manifest dev/spin.toml --upstream-url http://$(LISTEN_ADDR)/upstream \
-		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s --watch-interval 1s \
-		$(COMPONENT_ENV) $(EMULATOR_ENV)
+	exec env SPIN_VARIABLE_LISTEN_ADDR=$(LISTEN_ADDR) $(RUN_VARIABLES) $(HOST_BIN) --manifest dev/spin.toml \
+		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s --watch-interval 1s
 
 serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… ADMIN_ADDR=…
 	$(HOST_BIN) --component $(COMPONENT) --upstream-url $(UPSTREAM_URL) \
-		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s $(COMPONENT_ENV)
+		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s $(SERVE_VARIABLES)
 
 test: build ## Every test: unit, property, real-file, end-to-end
 	$(TEST_ENV) cargo test --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
@@ -171,7 +181,7 @@ bench: build dist ## The upstream (native, or the emulator with BENCH_UPSTREAM=e
 	cargo build --release -p native-proxy -p loadgen
 	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
 		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
-		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/components/doc_proxy.cwasm \
+		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/$(COMPONENT) \
 		scripts/bench.sh
 
 profile: build ## perf record -g of the service host under wrk load: CPU by binary and top symbols, guest frames named (PROFILE_SECONDS, PROFILE_HOST_ARGS)

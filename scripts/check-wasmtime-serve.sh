@@ -8,6 +8,17 @@
 # (about 10 minutes on 2 cores), so it is not part of `make ci`.
 set -euo pipefail
 : "${HOST_BIN:?}" "${COMPONENT:?}" "${UPSTREAM_WASM:?}"
+# doc-proxy reads its settings through wasi:config/store@0.2.0-draft-2024-09-27
+# (Spin 3's and SpinKube's version). wasmtime serve 48 offers wasi:config only
+# at 0.2.0-rc.1 (-Sconfig, wasmtime-wasi-config), a pre-release version that
+# links to no other, so it cannot instantiate the component: say so rather
+# than spend ten minutes installing it to fail.
+config_store="wasi:config/store@0.2.0-draft-2024-09-27"
+if grep -q "$config_store" "$COMPONENT"; then
+  echo "check-wasmtime-serve: $COMPONENT imports $config_store, which wasmtime serve 48 does not provide" \
+    "(it has 0.2.0-rc.1): doc-proxy no longer runs there (README, \"Running elsewhere\")" >&2
+  exit 1
+fi
 requests="${CHECK_REQUESTS:-200}"
 root="${WASMTIME_ROOT:-$PWD/target/wasmtime-cli}"
 wasmtime="$root/bin/wasmtime"

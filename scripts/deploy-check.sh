@@ -41,9 +41,9 @@ start_host service "$workdir/service.log" --component "$COMPONENT" --upstream-ur
 scripts/deploy/smoke-test.sh "http://$service"
 
 echo "deploy-check: smoke-test.sh against a service whose upstream only fails"
-ERROR_PERCENT=100 start_host broken_upstream "$workdir/broken-upstream.log" --component "$UPSTREAM_WASM" --env ERROR_PERCENT
-MAX_ATTEMPTS=2 DEADLINE_MS=2000 start_host broken "$workdir/broken.log" --component "$COMPONENT" \
-  --upstream-url "http://$broken_upstream" --env MAX_ATTEMPTS --env DEADLINE_MS
+start_host broken_upstream "$workdir/broken-upstream.log" --component "$UPSTREAM_WASM" --variable error_percent=100
+start_host broken "$workdir/broken.log" --component "$COMPONENT" \
+  --upstream-url "http://$broken_upstream" --variable max_attempts=2 --variable deadline_ms=2000
 if SMOKE_INTERVAL=1 scripts/deploy/smoke-test.sh "http://$broken" 3 >"$workdir/broken-smoke.log" 2>&1; then
   cat "$workdir/broken-smoke.log" >&2
   echo "deploy-check: the smoke test passed a service that serves no documents" >&2; exit 1

@@ -1,6 +1,9 @@
 //! The built components stay portable: they import only `wasi:*` interfaces
-//! (so Spin, SpinKube's shim, `wasmtime serve -Scli` and this host all run them)
-//! and export `wasi:http/incoming-handler@0.2.x`. The WASI 0.3 test component
+//! (so Spin, SpinKube's shim and this host all run them) and export
+//! `wasi:http/incoming-handler@0.2.x`. Their settings come through exactly one
+//! configuration interface, `wasi:config/store@0.2.0-draft-2024-09-27`, the
+//! version Spin 3 and SpinKube's shim provide (`wasmtime serve` provides only
+//! rc.1, so it no longer runs them). The WASI 0.3 test component
 //! (`components/hello-p3`) exports `wasi:http/handler@0.3.x` instead.
 
 mod support;
@@ -19,17 +22,21 @@ fn world(name: &str) -> (Vec<String>, Vec<String>) {
     (imports, exports)
 }
 
-/// The interface names (without versions) that `wit/world.wit` imports and exports.
+/// The interfaces (with versions) that `wit/world.wit` imports and exports.
 fn declared_world() -> (Vec<String>, Vec<String>) {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/world.wit")).unwrap();
     let names = |keyword: &str| -> Vec<String> {
         text.lines()
             .filter_map(|l| l.trim().strip_prefix(keyword))
-            .map(|rest| unversioned(rest.trim().trim_end_matches(';')).to_string())
+            .map(|rest| rest.trim().trim_end_matches(';').to_string())
             .collect()
     };
     (names("import "), names("export "))
 }
+
+/// The one configuration interface, at the one version the hosts that run
+/// these components provide: a pre-release version links only to itself.
+const CONFIG_STORE: &str = "wasi:config/store@0.2.0-draft-2024-09-27";
 
 fn unversioned(name: &str) -> &str {
     name.split('@').next().unwrap()
@@ -41,16 +48,24 @@ fn check(name: &str) {
     let (declared_imports, declared_exports) = declared_world();
     for import in &imports {
         assert!(
-            declared_imports.iter().any(|d| d == unversioned(import)),
+            declared_imports.iter().any(|d| unversioned(d) == unversioned(import)),
             "{name} imports {import}, which wit/world.wit does not declare"
         );
     }
     for export in &declared_exports {
         assert!(
-            exports.iter().any(|e| unversioned(e) == export),
+            exports.iter().any(|e| unversioned(e) == unversioned(export)),
             "{name} does not export {export}"
         );
     }
+    // Its settings: through wasi:config/store at exactly the declared version,
+    // and no other configuration interface.
+    assert!(
+        declared_imports.iter().any(|d| d == CONFIG_STORE),
+        "wit/world.wit: {CONFIG_STORE}"
+    );
+    let config: Vec<_> = imports.iter().filter(|i| i.starts_with("wasi:config/")).collect();
+    assert_eq!(config, [CONFIG_STORE], "{name}'s configuration imports");
     let foreign: Vec<_> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
     assert!(foreign.is_empty(), "{name} imports non-WASI interfaces: {foreign:?}");
     assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2.")) || name != "doc_proxy");

@@ -245,10 +245,10 @@ async fn a_close_delimited_body_at_the_cap_fits_the_instance_memory() {
             &url,
             "--max-instance-memory-bytes",
             "32MiB",
-            "--env",
-            "MAX_DOCUMENT_BYTES=8388608",
-            "--env",
-            "MAX_CONTENT_ATTEMPTS=1",
+            "--variable",
+            "max_document_bytes=8388608",
+            "--variable",
+            "max_content_attempts=1",
         ],
     );
     let problem = request(proxy.public, "GET", "/1", &[]).await.problem(502);

@@ -263,8 +263,8 @@ async fn an_unreachable_upstream_gives_503_with_retry_after() {
 async fn outbound_requests_outside_the_allow_list_are_denied() {
     let upstream = start_dummy_upstream(&[]);
     // The component is told about the upstream, but the host is not: nothing is allowed.
-    let url = format!("UPSTREAM_URL={}", upstream_url(&upstream));
-    let proxy = Host::start(&support::component("doc_proxy"), &["--env", &url]);
+    let url = format!("upstream_url={}", upstream_url(&upstream));
+    let proxy = Host::start(&support::component("doc_proxy"), &["--variable", &url]);
     // A configuration error: 500 without Retry-After, and no retry.
     let reply = request(proxy.public, "GET", "/7", &[]).await;
     let problem = reply.problem(500);
@@ -313,7 +313,7 @@ async fn invalid_component_configuration_gives_500() {
     let upstream = start_dummy_upstream(&[]);
     let proxy = start_doc_proxy(&upstream_url(&upstream), &["MAX_ATTEMPTS=0"]);
     let problem = request(proxy.public, "GET", "/7", &[]).await.problem(500);
-    assert!(problem["detail"].as_str().unwrap().contains("MAX_ATTEMPTS"));
+    assert!(problem["detail"].as_str().unwrap().contains("max_attempts"));
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ fn emulator(args: &[&str]) -> Host {
 
 #[tokio::test]
 async fn a_trap_becomes_a_500_for_that_request_only() {
-    let trapping = emulator(&["--env", "TRAP_PERCENT=100"]);
+    let trapping = emulator(&["--variable", "trap_percent=100"]);
     let reply = request(trapping.public, "GET", "/1", &[]).await;
     let problem = reply.problem(500);
     assert_eq!(problem["type"], "tag:doc-proxy,2026:problem:internal-error");
@@ -42,7 +42,7 @@ async fn a_trap_becomes_a_500_for_that_request_only() {
 
 #[tokio::test]
 async fn a_guest_that_computes_forever_is_cut_off_by_the_request_timeout() {
-    let busy = emulator(&["--env", "BUSY_MS=20000", "--request-timeout", "500ms"]);
+    let busy = emulator(&["--variable", "busy_ms=20000", "--request-timeout", "500ms"]);
     let reply = request(busy.public, "GET", "/1", &[]).await;
     reply.problem(504);
     assert!(reply.elapsed < Duration::from_secs(3), "took {:?}", reply.elapsed);
@@ -66,7 +66,7 @@ async fn a_body_over_the_limit_is_refused_before_the_guest_runs() {
 /// Holds the one instance with a slow request, checks a second is shed with a
 /// 503, and returns the host.
 async fn second_request_is_shed(limits: &[&str]) -> Host {
-    let mut args = vec!["--env", "DELAY_MS=1500"];
+    let mut args = vec!["--variable", "delay_ms=1500"];
     args.extend_from_slice(limits);
     let slow = emulator(&args);
     let addr = slow.public;
@@ -156,10 +156,10 @@ async fn a_document_larger_than_an_instance_may_hold_fails_alone() {
         &[
             "--upstream-url",
             &upstream.url(),
-            "--env",
-            "MAX_DOCUMENT_BYTES=16777216",
-            "--env",
-            "MAX_ATTEMPTS=1",
+            "--variable",
+            "max_document_bytes=16777216",
+            "--variable",
+            "max_attempts=1",
             "--max-instance-memory-bytes",
             "16MiB",
         ],

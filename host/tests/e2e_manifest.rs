@@ -1,6 +1,6 @@
 //! The host driven by a Spin manifest: two components on two routes in one
 //! process (doc-proxy calling the upstream emulator through the same
-//! listener, as `make run` does), each with its own allow-list, environment
+//! listener, as `make run` does), each with its own allow-list, variables
 //! and concurrency share; variables from `SPIN_VARIABLE_*`; unknown keys
 //! warned about, unsupported features refused at start and at reload; a
 //! manifest change swapped in live.
@@ -32,16 +32,16 @@ component = "dummy-pdf-or-png"
 source = "{doc_proxy}"
 allowed_outbound_hosts = ["http://{{{{ upstream_host }}}}"]
 colour = "blue"
-[component.doc-proxy.environment]
-UPSTREAM_URL = "http://{addr}/upstream"
-MAX_ATTEMPTS = "3"
+[component.doc-proxy.variables]
+upstream_url = "http://{addr}/upstream"
+max_attempts = "3"
 
 [component.dummy-pdf-or-png]
 source = "{emulator}"
-[component.dummy-pdf-or-png.environment]
-CORRUPT_PERCENT = "{corrupt_percent}"
-FAULT_ROUTES = "1"
-DELAY_MS = "0"
+[component.dummy-pdf-or-png.variables]
+corrupt_percent = "{corrupt_percent}"
+fault_routes = "1"
+delay_ms = "0"
 [component.dummy-pdf-or-png.tool.doc-proxy-host]
 max_concurrent_requests = 2
 {extra}"#,
@@ -109,7 +109,7 @@ async fn a_components_allow_list_comes_from_its_variables() {
 async fn a_components_share_bounds_its_concurrency() {
     let app = app(0, "");
     // The emulator waits 600 ms per answer and may serve 2 at once.
-    app.rewrite(&manifest(&app.addr, 0, "").replace("DELAY_MS = \"0\"", "DELAY_MS = \"600\""));
+    app.rewrite(&manifest(&app.addr, 0, "").replace("delay_ms = \"0\"", "delay_ms = \"600\""));
     let host = app.start(&[("SPIN_VARIABLE_UPSTREAM_HOST", &app.addr)]);
     let replies = futures_join(host.public, 4).await;
     let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();

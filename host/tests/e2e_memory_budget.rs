@@ -103,8 +103,8 @@ fn doc_proxy_args(upstream: &str, host_args: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "--upstream-url",
         upstream,
-        "--env",
-        &format!("DEADLINE_MS={DEADLINE_MS}"),
+        "--variable",
+        &format!("deadline_ms={DEADLINE_MS}"),
     ]
     .map(String::from)
     .into();

@@ -13,11 +13,10 @@ use support::{component, request, Host, Script, ScriptedUpstream};
 
 fn start_proxy(upstream: &ScriptedUpstream, host_flags: &[&str], settings: &[&str]) -> Host {
     let url = upstream.url();
+    let variables = support::variable_flags(settings);
     let mut args = vec!["--upstream-url", url.as_str()];
     args.extend_from_slice(host_flags);
-    for setting in settings {
-        args.extend(["--env", setting]);
-    }
+    args.extend(variables.iter().map(String::as_str));
     Host::start(&component("doc_proxy"), &args)
 }
 

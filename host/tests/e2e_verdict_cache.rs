@@ -21,10 +21,10 @@ fn doc_proxy(upstream: &ScriptedUpstream, host_args: &[&str]) -> Host {
     let mut args = vec![
         "--upstream-url",
         url.as_str(),
-        "--env",
-        "MAX_ATTEMPTS=1",
-        "--env",
-        "MAX_CONTENT_ATTEMPTS=1",
+        "--variable",
+        "max_attempts=1",
+        "--variable",
+        "max_content_attempts=1",
     ];
     args.extend_from_slice(host_args);
     Host::start(&component("doc_proxy"), &args)

@@ -31,11 +31,11 @@ component = "hello-p3-denied"
 [component.doc-proxy]
 source = "{doc_proxy}"
 allowed_outbound_hosts = ["http://{addr}"]
-environment = {{ UPSTREAM_URL = "http://{addr}/upstream" }}
+variables = {{ upstream_url = "http://{addr}/upstream" }}
 
 [component.dummy-pdf-or-png]
 source = "{emulator}"
-environment = {{ CORRUPT_PERCENT = "0" }}
+variables = {{ corrupt_percent = "0" }}
 
 [component.hello-p3]
 source = "{p3}"

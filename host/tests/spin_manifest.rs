@@ -1,10 +1,15 @@
 //! Spin cannot be installed here, so `spin up` is not run; this checks what can
 //! be checked without it: the manifests parse, point at the artifacts `make
 //! build` produces, allow outbound HTTP to exactly the configured upstream, and
-//! set only configuration the component understands.
+//! give the components only variables they read. Each doc-proxy setting is
+//! declared once in the production `spin.toml`, with `config::KNOBS`'s
+//! default; `dev/spin.toml` repeats those declarations (a manifest cannot
+//! include another) and is held equal to it here.
 
 mod support;
 
+use doc_core::config::{variable_name, Config, UpstreamUrl, DEFAULT_UPSTREAM_URL, KNOBS, UPSTREAM_URL};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
@@ -24,69 +29,99 @@ fn component_source(file: &Path, name: &str) -> PathBuf {
     file.parent().unwrap().join(source)
 }
 
-#[test]
-fn doc_proxy_manifest_points_at_the_built_component_and_allows_the_upstream() {
-    check_doc_proxy_manifest(&repo().join("spin.toml"));
+/// A table of strings (`[component.X.variables]`), or of `{ default = … }`
+/// (`[variables]`, by default), as name → value.
+fn strings(table: &toml::Value, field: Option<&str>) -> BTreeMap<String, String> {
+    table
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let v = match field {
+                Some(field) => &v[field],
+                None => v,
+            };
+            (
+                k.clone(),
+                v.as_str().unwrap_or_else(|| panic!("{k}: {v:?}")).to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The application variables doc-proxy's settings need: each setting's
+/// variable with its default, as `config.rs` writes them.
+fn settings_with_defaults() -> BTreeMap<String, String> {
+    KNOBS
+        .iter()
+        .map(|k| (k.variable_name(), k.default.to_string()))
+        .chain([(variable_name(UPSTREAM_URL), DEFAULT_UPSTREAM_URL.to_string())])
+        .collect()
+}
+
+/// `name = "{{ name }}"` for each setting: the component gets the
+/// application's variable of the same name.
+fn passed_through(names: impl IntoIterator<Item = String>) -> BTreeMap<String, String> {
+    names
+        .into_iter()
+        .map(|n| (n.clone(), format!("{{{{ {n} }}}}")))
+        .collect()
+}
+
+fn without(mut map: BTreeMap<String, String>, names: &[&str]) -> BTreeMap<String, String> {
+    for name in names {
+        assert!(map.remove(*name).is_some(), "{name} missing");
+    }
+    map
 }
 
 #[test]
-fn spinkube_manifest_is_the_top_level_one_with_the_clusters_upstream() {
-    let cluster = repo().join("k8s/overlays/spinkube/spin.toml");
-    check_doc_proxy_manifest(&cluster);
-    let env = |file: &Path| {
-        let mut table = manifest(file)["component"]["doc-proxy"]["environment"]
-            .as_table()
-            .unwrap()
-            .clone();
-        table.remove("UPSTREAM_URL");
-        table
-    };
-    assert_eq!(
-        env(&cluster),
-        env(&repo().join("spin.toml")),
-        "the two manifests differ in more than UPSTREAM_URL"
-    );
-}
-
-/// A manifest for doc-proxy: one catch-all route to the built component,
-/// outbound allowed to exactly its upstream, and only settings it accepts.
-fn check_doc_proxy_manifest(file: &Path) {
-    let m = manifest(file);
+fn doc_proxy_manifest_declares_each_setting_once_and_allows_the_upstream() {
+    let file = repo().join("spin.toml");
+    let m = manifest(&file);
     assert_eq!(m["spin_manifest_version"].as_integer(), Some(2));
     let trigger = &m["trigger"]["http"].as_array().unwrap()[0];
     assert_eq!(trigger["route"].as_str(), Some("/..."));
     assert_eq!(trigger["component"].as_str(), Some("doc-proxy"));
-
-    let source = component_source(file, "doc-proxy");
     assert_eq!(
-        source.canonicalize().unwrap(),
+        component_source(&file, "doc-proxy").canonicalize().unwrap(),
         support::component("doc_proxy").canonicalize().unwrap()
     );
 
+    // Every setting, with config.rs's default; nothing else.
+    let declared = strings(&m["variables"], Some("default"));
+    assert_eq!(declared, settings_with_defaults(), "spin.toml's [variables]");
     let component = &m["component"]["doc-proxy"];
-    let env = component["environment"].as_table().unwrap();
-    let upstream = env["UPSTREAM_URL"].as_str().unwrap();
-    let parsed = doc_core::config::UpstreamUrl::parse(upstream).unwrap();
+    let variables = strings(&component["variables"], None);
+    assert_eq!(
+        variables,
+        passed_through(declared.keys().cloned()),
+        "[component.doc-proxy.variables]"
+    );
+    assert!(
+        component.get("environment").is_none(),
+        "doc-proxy's settings are variables, not environment"
+    );
+
+    // The defaults make a valid configuration, and outbound HTTP is allowed to
+    // exactly the upstream; Spin refuses an allowed host with a path.
+    let config = Config::from_variables(|k| declared.get(k).cloned());
+    assert!(config.is_ok(), "{config:?}");
     let allowed: Vec<&str> = component["allowed_outbound_hosts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(allowed, vec![format!("{}://{}", parsed.scheme, parsed.authority)]);
+    assert_eq!(allowed, ["{{ upstream_url }}"]);
+    let upstream = UpstreamUrl::parse(&declared["upstream_url"]).unwrap();
+    assert_eq!(upstream.base_path, "", "upstream_url is an allowed host too: no path");
 
-    // The configuration is accepted by the component's own parser, and names
-    // only known variables.
-    let known: Vec<&str> = doc_core::config::KNOBS
-        .iter()
-        .map(|k| k.name)
-        .chain([doc_core::config::UPSTREAM_URL])
-        .collect();
-    for key in env.keys() {
-        assert!(known.contains(&key.as_str()), "spin.toml sets unknown variable {key}");
-    }
-    let config = doc_core::config::Config::from_lookup(|k| env.get(k).and_then(|v| v.as_str()).map(String::from));
-    assert!(config.is_ok(), "{config:?}");
+    // The host's verdict cache is on for doc-proxy, which validates.
+    assert_eq!(
+        component["tool"]["doc-proxy-host"]["verdict_cache"].as_bool(),
+        Some(true)
+    );
 }
 
 #[test]
@@ -97,10 +132,26 @@ fn upstream_manifest_points_at_the_built_emulator() {
         source.canonicalize().unwrap(),
         support::component("dummy_pdf_or_png").canonicalize().unwrap()
     );
+    let m = manifest(&file);
+    let declared = strings(&m["variables"], Some("default"));
+    let variables = strings(&m["component"]["dummy-pdf-or-png"]["variables"], None);
+    assert_eq!(variables, passed_through(declared.keys().cloned()));
+    check_emulator_reads(variables.keys());
+}
+
+/// Each name is a fault knob the emulator's source reads.
+fn check_emulator_reads<'a>(names: impl IntoIterator<Item = &'a String>) {
+    let source = std::fs::read_to_string(repo().join("components/dummy-pdf-or-png/src/lib.rs")).unwrap();
+    for name in names {
+        assert!(
+            source.contains(&format!("knob(\"{name}\"")),
+            "the emulator reads no variable {name}"
+        );
+    }
 }
 
 /// `make run`'s app: doc-proxy on every path with the production settings,
-/// and the emulator below `/upstream/`, where doc-proxy's `UPSTREAM_URL` and
+/// and the emulator below `/upstream/`, where doc-proxy's `upstream_url` and
 /// allow-list point.
 #[test]
 fn dev_manifest_serves_doc_proxy_and_the_emulator_below_upstream() {
@@ -122,28 +173,57 @@ fn dev_manifest_serves_doc_proxy_and_the_emulator_below_upstream() {
             support::component(artifact).canonicalize().unwrap()
         );
     }
-    let env = m["component"]["doc-proxy"]["environment"].as_table().unwrap();
-    let listen = m["variables"]["listen_addr"]["default"].as_str().unwrap();
+
+    let production = manifest(&repo().join("spin.toml"));
+    let declared = strings(&m["variables"], Some("default"));
+    let emulator = strings(&m["component"]["dummy-pdf-or-png"]["variables"], None);
+    let emulator_names: Vec<&str> = emulator.keys().map(String::as_str).collect();
+    let mut own = vec!["listen_addr"];
+    own.extend(&emulator_names);
     assert_eq!(
-        env["UPSTREAM_URL"].as_str(),
-        Some(format!("http://{listen}/upstream").as_str())
+        without(declared.clone(), &own),
+        without(strings(&production["variables"], Some("default")), &["upstream_url"]),
+        "dev/spin.toml declares doc-proxy's settings otherwise than spin.toml"
     );
+    let doc_proxy = &m["component"]["doc-proxy"];
+    let variables = strings(&doc_proxy["variables"], None);
     assert_eq!(
-        m["component"]["doc-proxy"]["allowed_outbound_hosts"]
-            .as_array()
-            .unwrap()[0]
-            .as_str(),
+        without(variables.clone(), &["upstream_url"]),
+        without(
+            strings(&production["component"]["doc-proxy"]["variables"], None),
+            &["upstream_url"]
+        ),
+        "make run's doc-proxy gets other variables than production's"
+    );
+    assert_eq!(variables["upstream_url"], "http://{{ listen_addr }}/upstream");
+    assert_eq!(
+        doc_proxy["allowed_outbound_hosts"].as_array().unwrap()[0].as_str(),
         Some("http://{{ listen_addr }}")
     );
-    let production = manifest(&repo().join("spin.toml"));
-    let without_upstream = |table: &toml::Value| {
-        let mut table = table.as_table().unwrap().clone();
-        table.remove("UPSTREAM_URL");
-        table
-    };
     assert_eq!(
-        without_upstream(&m["component"]["doc-proxy"]["environment"]),
-        without_upstream(&production["component"]["doc-proxy"]["environment"]),
-        "make run's doc-proxy settings differ from production's"
+        doc_proxy["tool"]["doc-proxy-host"]["verdict_cache"].as_bool(),
+        Some(true)
     );
+    // The resolved defaults are a valid configuration with the emulator's
+    // route as upstream.
+    let listen = &declared["listen_addr"];
+    let config = Config::from_variables(|k| match k {
+        "upstream_url" => Some(format!("http://{listen}/upstream")),
+        k => declared.get(k).cloned(),
+    })
+    .unwrap();
+    assert_eq!(config.upstream.to_string(), format!("http://{listen}/upstream"));
+
+    // The emulator's knobs: each one it reads, each passed through, and the
+    // Makefile's list of per-run overrides names exactly them.
+    assert_eq!(emulator, passed_through(emulator.keys().cloned()));
+    check_emulator_reads(emulator.keys());
+    let makefile = std::fs::read_to_string(repo().join("Makefile")).unwrap();
+    let listed = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("EMULATOR_SETTINGS :="))
+        .expect("the Makefile defines EMULATOR_SETTINGS");
+    let mut listed: Vec<String> = listed.split_whitespace().map(variable_name).collect();
+    listed.sort();
+    assert_eq!(listed, emulator_names, "the Makefile's EMULATOR_SETTINGS");
 }

@@ -101,11 +101,12 @@ def check_references(objects: list[dict]) -> list[str]:
 
 
 def check_spinapp(app: dict, objects: list[dict]) -> list[str]:
-    """The SpinApp runs what spinkube/spin.toml describes, with the settings the
-    wrapping container's ConfigMap gives doc-proxy, against a Service here."""
+    """The SpinApp runs what the top-level spin.toml describes, with the
+    variables the wrapping container's ConfigMap sets (SPIN_VARIABLE_*),
+    against a Service here."""
     where = f"SpinApp/{app['metadata']['name']}"
     errors = []
-    with open(os.path.join(REPO, "k8s", "overlays", "spinkube", "spin.toml"), "rb") as f:
+    with open(os.path.join(REPO, "spin.toml"), "rb") as f:
         manifest = tomllib.load(f)
     if manifest["application"]["name"] != app["metadata"]["name"]:
         errors.append(f"{where}: spin.toml's application is {manifest['application']['name']}")
@@ -120,20 +121,21 @@ def check_spinapp(app: dict, objects: list[dict]) -> list[str]:
         path = app["spec"].get("checks", {}).get(probe, {}).get("httpGet", {}).get("path")
         if path != SPIN_HEALTH_PATH:
             errors.append(f"{where}: {probe} check on {path}, Spin answers {SPIN_HEALTH_PATH}")
-    env = manifest["component"]["doc-proxy"]["environment"]
-    upstream = env["UPSTREAM_URL"]
+    declared = manifest.get("variables", {})
+    variables = {}
+    for v in app["spec"].get("variables", []):
+        if v["name"] not in declared:
+            errors.append(f"{where}: variable {v['name']} is not in spin.toml's [variables]")
+        variables[v["name"]] = v.get("value")
+    upstream = variables.get("upstream_url")
     services = rendered.service_urls(objects)
     if upstream not in services:
-        errors.append(f"{where}: spin.toml's UPSTREAM_URL {upstream} is no Service here ({sorted(services)})")
-    if manifest["component"]["doc-proxy"].get("allowed_outbound_hosts") != [upstream]:
-        errors.append(f"{where}: spin.toml allows {manifest['component']['doc-proxy'].get('allowed_outbound_hosts')}")
-    # The same component settings as the wrapping container (k8s/base).
+        errors.append(f"{where}: upstream_url {upstream} is no Service here ({sorted(services)})")
+    # The same values as the wrapping container's (k8s/base).
     base = rendered.find(rendered.render(os.path.join(REPO, "k8s", "base")), "ConfigMap", "doc-proxy")["data"]
-    for key, value in env.items():
-        if key != "UPSTREAM_URL" and base.get(key) != value:
-            errors.append(f"{where}: spin.toml {key}={value}, the base ConfigMap has {base.get(key)}")
-    if base.get("UPSTREAM_URL") != upstream:
-        errors.append(f"{where}: upstream {upstream}, the base ConfigMap's is {base.get('UPSTREAM_URL')}")
+    in_base = {k.removeprefix("SPIN_VARIABLE_").lower(): v for k, v in base.items() if k.startswith("SPIN_VARIABLE_")}
+    if variables != in_base:
+        errors.append(f"{where}: variables {variables}, the base ConfigMap's SPIN_VARIABLE_* {in_base}")
     return errors
 
 

@@ -82,7 +82,6 @@ class ProcessLauncher:
         fix = lambda s: s.replace("/app/", self.dist + "/")  # noqa: E731
         entrypoint = os.path.join(self.dist, "bin", "doc-proxy-host")
         env = {"PATH": "/usr/bin:/bin"} | {k: fix(v) for k, v in launched.env.items()}
-        env.setdefault("COMPONENT", os.path.join(self.dist, "components", "doc_proxy.cwasm"))
         if launched.c.memory_limit:
             # The host's start-up check reads the container's limit from the
             # cgroup; give it one with the manifest's limits.memory.
@@ -243,8 +242,9 @@ def main() -> int:
     local_urls = {url: f"http://localhost:{upstream.ports[port]}"
                   for url, (dep, port) in targets.items() if dep == UPSTREAM}
     service = prepare(objects, SERVICE, local_urls)
-    assert service.env.get("UPSTREAM_URL", "").startswith("http://localhost:"), \
-        f"UPSTREAM_URL does not name the upstream's Service: {service.c.env.get('UPSTREAM_URL')}"
+    upstream_url = "SPIN_VARIABLE_UPSTREAM_URL"
+    assert service.env.get(upstream_url, "").startswith("http://localhost:"), \
+        f"{upstream_url} does not name the upstream's Service: {service.c.env.get(upstream_url)}"
     try:
         for launched in (upstream, service):
             run.start(launched)
@@ -259,9 +259,9 @@ def main() -> int:
 
         # The component's share of an instance (README, "Memory"): the body,
         # the response and the validator's working set.
-        for knob in ("MAX_DOCUMENT_BYTES", "MAX_INSTANCE_MEMORY_BYTES", "GUEST_MEMORY_BUDGET"):
+        for knob in ("SPIN_VARIABLE_MAX_DOCUMENT_BYTES", "MAX_INSTANCE_MEMORY_BYTES", "GUEST_MEMORY_BUDGET"):
             assert knob in service.env, f"{SERVICE} sets no {knob}: the manifest must size memory explicitly"
-        document = rendered.size_bytes(service.env["MAX_DOCUMENT_BYTES"])
+        document = rendered.size_bytes(service.env["SPIN_VARIABLE_MAX_DOCUMENT_BYTES"])
         instance = rendered.size_bytes(service.env["MAX_INSTANCE_MEMORY_BYTES"])
         assert instance >= 2 * document + VALIDATOR_WORKING_SET, \
             f"MAX_INSTANCE_MEMORY_BYTES {instance} < 2 x MAX_DOCUMENT_BYTES {document} + 16 MiB"

@@ -3,12 +3,16 @@
 //! bytes prove. Bad upstream answers are retried within the retry policy and the
 //! overall deadline; then the client gets an RFC 9457 problem.
 //!
-//! Everything decided here comes from `doc_core`; this file and `upstream.rs` are
-//! the thin WASI glue. It imports only `wasi:*` interfaces, so the same `.wasm`
-//! runs on Spin, SpinKube, `wasmtime serve -Scli` and the doc-proxy host.
+//! Everything decided here comes from `doc_core`; this file, `upstream.rs` and
+//! `components/shared/variables.rs` are the thin WASI glue. It imports only
+//! `wasi:*` interfaces (its settings arrive as variables through
+//! `wasi:config/store`), so the same `.wasm` runs on Spin, SpinKube and the
+//! doc-proxy host.
 
 mod log;
 mod upstream;
+#[path = "../../shared/variables.rs"]
+mod variables;
 
 use doc_core::config::Config;
 use doc_core::problem::{final_error, ProxyError};
@@ -110,13 +114,29 @@ fn answer(
     match routed {
         Ok(Route::Usage) => Ok((text_response(200, USAGE), Summary::default())),
         Ok(Route::Document(id)) => {
-            let config = Config::from_lookup(|k| std::env::var(k).ok())
-                .map_err(|e| (ProxyError::Misconfigured(e.to_string()), 0))?;
+            let config = read_config().map_err(|e| (ProxyError::Misconfigured(e), 0))?;
             serve_document(&config, id, request_id, started, timings)
         }
         Err(RouteError::BadId(e)) => Err((ProxyError::BadId(e), 0)),
         Err(RouteError::NotFound) => Err((ProxyError::NotFound, 0)),
         Err(RouteError::MethodNotAllowed) => Err((ProxyError::MethodNotAllowed, 0)),
+    }
+}
+
+/// The settings, from the component's variables (`upstream_url`,
+/// `max_attempts`, ...); a variable the host could not read is an error, as a
+/// value out of bounds is.
+fn read_config() -> Result<Config, String> {
+    let unreadable = std::cell::RefCell::new(None);
+    let config = Config::from_variables(|name| {
+        variables::get(name).unwrap_or_else(|reason| {
+            unreadable.borrow_mut().get_or_insert(reason);
+            None
+        })
+    });
+    match unreadable.into_inner() {
+        Some(reason) => Err(reason),
+        None => config.map_err(|e| e.to_string()),
     }
 }
 

@@ -6,25 +6,29 @@
 //! is labelled `application/pdf` too. The files are the project's own, made by
 //! `doc-fixtures` at build time.
 //!
-//! Fault knobs, from the environment, for tests and demos (all default to the real
-//! upstream's behaviour):
-//! - `CORRUPT_PERCENT` (0-100, default 10): share of corrupt PDFs; the remainder
+//! Fault knobs, read as the component's variables (`wasi:config/store`; all
+//! default to the real upstream's behaviour, and a value that is not a number
+//! counts as unset):
+//! - `corrupt_percent` (0-100, default 10): share of corrupt PDFs; the remainder
 //!   is split 5:4 between PNG and PDF.
-//! - `ERROR_PERCENT` (0-100, default 0): share of `500` answers with an HTML body.
-//! - `DELAY_MS` (0-60000, default 0): wait this long before answering.
-//! - `TRAP_PERCENT` (0-100, default 0): share of requests where the component
+//! - `error_percent` (0-100, default 0): share of `500` answers with an HTML body.
+//! - `delay_ms` (0-60000, default 0): wait this long before answering.
+//! - `trap_percent` (0-100, default 0): share of requests where the component
 //!   panics (a trap), to exercise a host's fault isolation.
-//! - `BUSY_MS` (0-60000, default 0): compute this long without yielding, to
+//! - `busy_ms` (0-60000, default 0): compute this long without yielding, to
 //!   exercise a host's request timeout.
-//! - `FAULT_ROUTES` (0 or 1, default 0): with 1, `/fault/trap` panics,
+//! - `fault_routes` (0 or 1, default 0): with 1, `/fault/trap` panics,
 //!   `/fault/spin` computes forever and `/fault/grow` allocates until memory is
 //!   refused, while other paths answer as usual: one host then serves hostile
 //!   and ordinary requests side by side (`make chaos`). The path is taken below
 //!   the component's route (`spin-path-info`), so the routes work under a
 //!   prefix such as `/upstream/...` too.
-//! - `LOG_REQUESTS` (0 or 1, default 0): with 1, one JSON line on stderr per
+//! - `log_requests` (0 or 1, default 0): with 1, one JSON line on stderr per
 //!   answer (status and what was sent). `make run` turns it on, so the
 //!   emulator's lines show the trace id the caller's host propagated.
+
+#[path = "../../shared/variables.rs"]
+mod variables;
 
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -38,12 +42,13 @@ const ERROR_PAGE: &str = "<!DOCTYPE html><html><body><h1>500 Internal Server Err
 #[http_component]
 fn handle(request: Request) -> Response {
     let knob = |name: &str, default: u64, max: u64| {
-        std::env::var(name)
+        variables::get(name)
             .ok()
+            .flatten()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(default, |v| v.min(max))
     };
-    if knob("FAULT_ROUTES", 0, 1) == 1 {
+    if knob("fault_routes", 0, 1) == 1 {
         // Below its route: `/upstream/fault/trap` on a `/upstream/...` route
         // is `/fault/trap` (Spin and doc-proxy-host both say so).
         let below_route = request
@@ -52,25 +57,25 @@ fn handle(request: Request) -> Response {
             .filter(|p| !p.is_empty());
         fault_route(below_route.unwrap_or(request.path()));
     }
-    if percent_roll() < knob("TRAP_PERCENT", 0, 100) {
-        panic!("TRAP_PERCENT: trapping on purpose");
+    if percent_roll() < knob("trap_percent", 0, 100) {
+        panic!("trap_percent: trapping on purpose");
     }
-    let busy_ms = knob("BUSY_MS", 0, 60_000);
+    let busy_ms = knob("busy_ms", 0, 60_000);
     if busy_ms > 0 {
         let until = wasi::clocks::monotonic_clock::now() + busy_ms * 1_000_000;
         while wasi::clocks::monotonic_clock::now() < until {
             std::hint::spin_loop();
         }
     }
-    let delay_ms = knob("DELAY_MS", 0, 60_000);
+    let delay_ms = knob("delay_ms", 0, 60_000);
     if delay_ms > 0 {
         wasi::clocks::monotonic_clock::subscribe_duration(delay_ms * 1_000_000).block();
     }
-    let (status, sent, content_type, body): (u16, &str, &str, &[u8]) = if percent_roll() < knob("ERROR_PERCENT", 0, 100)
+    let (status, sent, content_type, body): (u16, &str, &str, &[u8]) = if percent_roll() < knob("error_percent", 0, 100)
     {
         (500, "error_page", "text/html; charset=utf-8", ERROR_PAGE.as_bytes())
     } else {
-        let corrupt = knob("CORRUPT_PERCENT", 10, 100);
+        let corrupt = knob("corrupt_percent", 10, 100);
         let png_share = (100 - corrupt) * 5 / 9;
         match percent_roll() {
             r if r < corrupt => (200, "corrupt_pdf", "application/pdf", CORRUPT_PDF),
@@ -78,7 +83,7 @@ fn handle(request: Request) -> Response {
             _ => (200, "pdf", "application/pdf", PDF),
         }
     };
-    if knob("LOG_REQUESTS", 0, 1) == 1 {
+    if knob("log_requests", 0, 1) == 1 {
         // Fixed words and numbers only: no escaping needed.
         eprintln!(
             r#"{{"level":"info","msg":"answered","status":{status},"sent":"{sent}","bytes":{}}}"#,

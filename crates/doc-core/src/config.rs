@@ -1,7 +1,10 @@
-//! The component's configuration, read from environment variables: the one
-//! configuration channel that Spin, `wasmtime serve` and our host all provide.
-//! Every value is bounded; a value out of bounds is an error, never clamped
-//! silently.
+//! The component's configuration. Each setting has one name here (`KNOBS`,
+//! `UPSTREAM_URL`); the component reads it as the Spin variable of that name
+//! lower-cased (`max_attempts`, through `wasi:config/store`), which a manifest
+//! maps from its `[variables]` and `SPIN_VARIABLE_MAX_ATTEMPTS` overrides.
+//! Native tools (bench/native-proxy) read the upper-case names from the
+//! environment. Every value is bounded; a value out of bounds is an error,
+//! never clamped silently.
 
 use crate::document::pdf::PdfLimits;
 use crate::retry::RetryPolicy;
@@ -73,6 +76,20 @@ pub const MAX_DOCUMENT_BYTES: Knob = Knob {
     max: 100 * 1024 * 1024,
     help: "largest document served; bigger ones are refused unread",
 };
+
+impl Knob {
+    /// The component variable that carries this knob (`max_attempts`).
+    pub fn variable_name(&self) -> String {
+        variable_name(self.name)
+    }
+}
+
+/// The component variable that carries the setting `name`: the name,
+/// lower-cased, as Spin variable names must be. The one place the two
+/// spellings meet.
+pub fn variable_name(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
 
 /// All numeric knobs, in the order the README documents them.
 pub const KNOBS: [&Knob; 8] = [
@@ -154,18 +171,22 @@ impl fmt::Display for ConfigError {
     }
 }
 
-fn read_knob(lookup: &impl Fn(&str) -> Option<String>, knob: &Knob) -> Result<u64, ConfigError> {
-    let Some(raw) = lookup(knob.name) else {
+/// How a setting is looked up: by its name, or by its variable's.
+type Naming = fn(&str) -> String;
+
+fn read_knob(lookup: &impl Fn(&str) -> Option<String>, naming: Naming, knob: &Knob) -> Result<u64, ConfigError> {
+    let key = naming(knob.name);
+    let Some(raw) = lookup(&key) else {
         return Ok(knob.default);
     };
     let value: u64 = raw
         .trim()
         .parse()
-        .map_err(|_| ConfigError(format!("{}={raw:?} is not a whole number", knob.name)))?;
+        .map_err(|_| ConfigError(format!("{key}={raw:?} is not a whole number")))?;
     if !(knob.min..=knob.max).contains(&value) {
         return Err(ConfigError(format!(
-            "{}={value} is outside {}..={}",
-            knob.name, knob.min, knob.max
+            "{key}={value} is outside {}..={}",
+            knob.min, knob.max
         )));
     }
     Ok(value)
@@ -186,23 +207,36 @@ pub fn retry_policy<E>(value: impl Fn(&Knob) -> Result<u64, E>) -> Result<RetryP
 }
 
 impl Config {
-    /// Reads the configuration through `lookup` (the environment, in production).
+    /// Reads the configuration through `get`, by variable name
+    /// (`max_attempts`): the component's variables, in production.
+    pub fn from_variables(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::read(get, variable_name)
+    }
+
+    /// Reads the configuration through `lookup`, by setting name
+    /// (`MAX_ATTEMPTS`): an environment, for native tools.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let url = lookup(UPSTREAM_URL).unwrap_or_else(|| DEFAULT_UPSTREAM_URL.into());
-        let upstream = UpstreamUrl::parse(url.trim()).map_err(|e| ConfigError(format!("{UPSTREAM_URL}: {e}")))?;
-        let ms = |knob: &Knob| read_knob(&lookup, knob).map(Duration::from_millis);
-        let retry = retry_policy(|knob| read_knob(&lookup, knob))?;
+        Config::read(lookup, str::to_owned)
+    }
+
+    fn read(lookup: impl Fn(&str) -> Option<String>, naming: Naming) -> Result<Config, ConfigError> {
+        let upstream_key = naming(UPSTREAM_URL);
+        let url = lookup(&upstream_key).unwrap_or_else(|| DEFAULT_UPSTREAM_URL.into());
+        let upstream = UpstreamUrl::parse(url.trim()).map_err(|e| ConfigError(format!("{upstream_key}: {e}")))?;
+        let knob = |knob: &Knob| read_knob(&lookup, naming, knob);
+        let retry = retry_policy(knob)?;
         if retry.backoff_max < retry.backoff_base {
             return Err(ConfigError(format!(
                 "{} must be at least {}",
-                BACKOFF_MAX_MS.name, BACKOFF_BASE_MS.name
+                naming(BACKOFF_MAX_MS.name),
+                naming(BACKOFF_BASE_MS.name)
             )));
         }
         Ok(Config {
             upstream,
             retry,
-            connect_timeout: ms(&CONNECT_TIMEOUT_MS)?,
-            max_document_bytes: read_knob(&lookup, &MAX_DOCUMENT_BYTES)?,
+            connect_timeout: Duration::from_millis(knob(&CONNECT_TIMEOUT_MS)?),
+            max_document_bytes: knob(&MAX_DOCUMENT_BYTES)?,
             pdf_limits: PdfLimits::default(),
         })
     }
@@ -215,7 +249,7 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        Config::from_variables(|k| map.get(k).cloned())
     }
 
     #[test]
@@ -228,24 +262,54 @@ mod tests {
     }
 
     #[test]
-    fn values_are_read_and_bounded() {
+    fn values_are_read_by_variable_name_and_bounded() {
         let c = config(&[
-            ("MAX_ATTEMPTS", "5"),
-            ("MAX_CONTENT_ATTEMPTS", "7"),
-            ("DEADLINE_MS", "800"),
-            ("UPSTREAM_URL", "http://up:3000/docs/"),
+            ("max_attempts", "5"),
+            ("max_content_attempts", "7"),
+            ("deadline_ms", "800"),
+            ("connect_timeout_ms", "300"),
+            ("max_document_bytes", "2048"),
+            ("upstream_url", "http://up:3000/docs/"),
         ])
         .unwrap();
         assert_eq!(c.retry.max_attempts, 5);
         assert_eq!(c.retry.max_content_attempts, 7);
-        assert!(config(&[("MAX_CONTENT_ATTEMPTS", "0")]).is_err());
         assert_eq!(c.retry.deadline, Duration::from_millis(800));
+        assert_eq!(c.connect_timeout, Duration::from_millis(300));
+        assert_eq!(c.max_document_bytes, 2048);
         assert_eq!(c.upstream.document_path(7), "/docs/7");
-        assert!(config(&[("MAX_ATTEMPTS", "0")]).is_err());
-        assert!(config(&[("MAX_ATTEMPTS", "11")]).is_err());
-        assert!(config(&[("DEADLINE_MS", "abc")]).is_err());
-        assert!(config(&[("MAX_DOCUMENT_BYTES", "1")]).is_err());
-        assert!(config(&[("BACKOFF_BASE_MS", "900"), ("BACKOFF_MAX_MS", "100")]).is_err());
+        assert!(config(&[("max_content_attempts", "0")]).is_err());
+        assert!(config(&[("max_attempts", "0")]).is_err());
+        assert!(config(&[("max_attempts", "11")]).is_err());
+        assert!(config(&[("deadline_ms", "abc")]).is_err());
+        assert!(config(&[("max_document_bytes", "1")]).is_err());
+        assert!(config(&[("backoff_base_ms", "900"), ("backoff_max_ms", "100")]).is_err());
+        // The errors name the variable the value came from.
+        let error = config(&[("max_attempts", "11")]).unwrap_err().to_string();
+        assert!(error.starts_with("max_attempts=11 "), "{error}");
+        let error = config(&[("upstream_url", "ftp://x")]).unwrap_err().to_string();
+        assert!(error.starts_with("upstream_url: "), "{error}");
+        // Upper-case names are not variables: they are not read.
+        assert_eq!(config(&[("MAX_ATTEMPTS", "5")]).unwrap().retry.max_attempts, 3);
+    }
+
+    #[test]
+    fn every_knob_is_read_from_its_lower_case_variable() {
+        for knob in KNOBS {
+            let name = knob.variable_name();
+            assert_eq!(name, knob.name.to_lowercase());
+            let error = config(&[(name.as_str(), "x")]).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("{name}=")), "{error}");
+        }
+        assert_eq!(variable_name(UPSTREAM_URL), "upstream_url");
+    }
+
+    #[test]
+    fn native_tools_read_the_setting_names() {
+        let c = Config::from_lookup(|k| (k == "MAX_ATTEMPTS").then(|| "4".to_string())).unwrap();
+        assert_eq!(c.retry.max_attempts, 4);
+        let c = Config::from_lookup(|k| (k == "max_attempts").then(|| "4".to_string())).unwrap();
+        assert_eq!(c.retry.max_attempts, 3);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The component's settings are written once, in `config::KNOBS` (name,
-//! default, bounds); the README's table and the Makefile's pass-through list
-//! are copies this test holds to it, and says what to write when they drift.
-//! (`host/tests/spin_manifest.rs` holds the manifests to it.)
+//! default, bounds); the README's table (by variable name) and the Makefile's
+//! list of per-run overrides (by setting name) are copies this test holds to
+//! it, and says what to write when they drift. (`host/tests/spin_manifest.rs`
+//! holds the manifests to it.)
 
-use doc_core::config::{Knob, DEFAULT_UPSTREAM_URL, KNOBS, UPSTREAM_URL};
+use doc_core::config::{variable_name, Knob, DEFAULT_UPSTREAM_URL, KNOBS, UPSTREAM_URL};
 
 fn repo_file(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -21,7 +22,7 @@ fn size(n: u64) -> String {
 fn readme_row_start(knob: &Knob) -> String {
     format!(
         "| `{}` | {} | {}–{} |",
-        knob.name,
+        knob.variable_name(),
         knob.default,
         size(knob.min),
         size(knob.max)
@@ -37,12 +38,12 @@ fn the_readme_table_is_the_knobs() {
         .skip(2)
         .take_while(|l| l.starts_with('|'))
         .collect();
-    let upstream = format!("| `{UPSTREAM_URL}` | `{DEFAULT_UPSTREAM_URL}` |");
+    let upstream = format!("| `{}` | `{DEFAULT_UPSTREAM_URL}` |", variable_name(UPSTREAM_URL));
     assert!(
         rows.first().is_some_and(|r| r.starts_with(&upstream)),
         "first row: {upstream}"
     );
-    assert_eq!(rows.len(), KNOBS.len() + 1, "one row per knob, after UPSTREAM_URL's");
+    assert_eq!(rows.len(), KNOBS.len() + 1, "one row per knob, after upstream_url's");
     for (row, knob) in rows[1..].iter().zip(KNOBS) {
         let expected = readme_row_start(knob);
         assert!(
@@ -58,9 +59,9 @@ fn the_makefile_passes_every_knob_through() {
     let makefile = repo_file("Makefile");
     let line = makefile
         .lines()
-        .find(|l| l.starts_with("COMPONENT_ENV :="))
-        .expect("the Makefile defines COMPONENT_ENV");
+        .find(|l| l.starts_with("COMPONENT_SETTINGS :="))
+        .expect("the Makefile defines COMPONENT_SETTINGS");
     let names: Vec<&str> = KNOBS.iter().map(|k| k.name).collect();
-    let expected = format!("COMPONENT_ENV := $(foreach v,{},--env $(v))", names.join(" "));
+    let expected = format!("COMPONENT_SETTINGS := {}", names.join(" "));
     assert_eq!(line, expected);
 }

@@ -144,7 +144,7 @@ pub async fn upstream_killed(scale: Scale) -> Row {
     let _restarted = Host::start_on(
         &component("dummy_pdf_or_png"),
         &upstream_addr,
-        &["--env", "CORRUPT_PERCENT=0"],
+        &["--variable", "corrupt_percent=0"],
     );
     let back = started.elapsed();
     let samples = running.await.unwrap();
@@ -255,12 +255,12 @@ pub async fn sick_upstream(scale: Scale) -> Row {
                 "384MiB",
                 "--max-instance-memory-bytes",
                 "32MiB",
-                "--env",
-                "MAX_DOCUMENT_BYTES=8388608",
-                "--env",
-                "DEADLINE_MS=1000",
-                "--env",
-                "ATTEMPT_TIMEOUT_MS=400",
+                "--variable",
+                "max_document_bytes=8388608",
+                "--variable",
+                "deadline_ms=1000",
+                "--variable",
+                "attempt_timeout_ms=400",
             ],
         );
         worst_case = worst_case.max(planned_worst_case(&proxy));
@@ -469,10 +469,10 @@ pub async fn guest_faults(scale: Scale) -> Row {
     let host = Host::start(
         &component("dummy_pdf_or_png"),
         &[
-            "--env",
-            "FAULT_ROUTES=1",
-            "--env",
-            "CORRUPT_PERCENT=0",
+            "--variable",
+            "fault_routes=1",
+            "--variable",
+            "corrupt_percent=0",
             "--request-timeout",
             "250ms",
         ],

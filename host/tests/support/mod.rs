@@ -277,21 +277,33 @@ impl ManifestFile {
     }
 }
 
+/// A setting written `KEY=VALUE` (its name, as the README and `make run` write
+/// it) as the component variable `key=value` that `--variable` takes.
+pub fn variable(setting: &str) -> String {
+    let (name, value) = setting.split_once('=').expect("KEY=VALUE");
+    format!("{}={value}", name.to_ascii_lowercase())
+}
+
+/// `--variable` flags for settings written `KEY=VALUE`.
+pub fn variable_flags(settings: &[&str]) -> Vec<String> {
+    settings
+        .iter()
+        .flat_map(|s| ["--variable".to_string(), variable(s)])
+        .collect()
+}
+
 /// The dummy upstream component on its own host, with fault knobs as `KEY=VALUE`.
 pub fn start_dummy_upstream(knobs: &[&str]) -> Host {
-    let mut args = Vec::new();
-    for knob in knobs {
-        args.extend(["--env", knob]);
-    }
+    let flags = variable_flags(knobs);
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
     Host::start(&component("dummy_pdf_or_png"), &args)
 }
 
 /// doc-proxy on its own host, fetching from `upstream`, with component settings.
 pub fn start_doc_proxy(upstream: &str, settings: &[&str]) -> Host {
+    let flags = variable_flags(settings);
     let mut args = vec!["--upstream-url", upstream];
-    for setting in settings {
-        args.extend(["--env", setting]);
-    }
+    args.extend(flags.iter().map(String::as_str));
     Host::start(&component("doc_proxy"), &args)
 }
 
