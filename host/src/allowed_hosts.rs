@@ -1,7 +1,8 @@
 //! Outbound allow-lists in Spin's `allowed_outbound_hosts` syntax:
 //! `scheme://host[:port]`, where the scheme may be `*`, the host `*` or
-//! `*.domain`, and the port `*` or a range `8000..8100`; without a port the
-//! scheme's default is meant. Only `http` and `https` are served by this host
+//! `*.domain`, and the port `*` or a range `8000..8100` (its end excluded, as
+//! Rust's and Spin's ranges are: 8000 to 8099); without a port the scheme's
+//! default is meant. Only `http` and `https` are served by this host
 //! (outbound Redis, MySQL, PostgreSQL and MQTT are Spin features it lacks), so
 //! other schemes are refused when the manifest is read, not at the first call.
 
@@ -61,6 +62,11 @@ impl AllowedHost {
             }
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if is_ip_range(rest) {
+            return Err(problem(
+                "IP ranges (CIDR, as Spin allows for TCP sockets) are not provided by this host; name a host",
+            ));
+        }
         if rest.contains(['/', '?', '#', '@']) {
             return Err(problem("a path, query or user info is not allowed"));
         }
@@ -85,12 +91,12 @@ impl AllowedHost {
         let port = match port {
             Some("*") => PortPattern::Any,
             Some(text) => match text.split_once("..") {
-                Some((low, high)) => {
-                    let (low, high) = (parse_port(low, &problem)?, parse_port(high, &problem)?);
-                    if low > high {
-                        return Err(problem("the port range is empty"));
+                Some((low, end)) => {
+                    let (low, end) = (parse_port(low, &problem)?, parse_port(end, &problem)?);
+                    if low >= end {
+                        return Err(problem("the port range is empty (its end is excluded)"));
                     }
-                    PortPattern::Range(low, high)
+                    PortPattern::Range(low, end - 1)
                 }
                 None => {
                     let port = parse_port(text, &problem)?;
@@ -137,6 +143,17 @@ impl AllowedHost {
         };
         scheme_ok && host_ok && port_ok
     }
+}
+
+/// `10.0.0.0/8` or `127.0.0.0/24:5432`: an address, '/', a prefix length.
+fn is_ip_range(text: &str) -> bool {
+    let Some((address, rest)) = text.split_once('/') else {
+        return false;
+    };
+    let prefix = rest.split(':').next().unwrap_or_default();
+    address.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok()
+        && !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn parse_port(text: &str, problem: &impl Fn(&str) -> String) -> Result<u16, String> {
@@ -210,8 +227,13 @@ mod tests {
         assert!(!allows("https://*.example.com", "https://example.com/"));
         assert!(!allows("https://*.example.com", "https://badexample.com/"));
         assert!(allows("http://*:*", "http://anything:1/"));
-        assert!(allows("http://10.0.0.1:8000..8002", "http://10.0.0.1:8002/"));
-        assert!(!allows("http://10.0.0.1:8000..8002", "http://10.0.0.1:8003/"));
+        assert!(allows("http://10.0.0.1:8000..8002", "http://10.0.0.1:8000/"));
+        assert!(allows("http://10.0.0.1:8000..8002", "http://10.0.0.1:8001/"));
+        assert!(
+            !allows("http://10.0.0.1:8000..8002", "http://10.0.0.1:8002/"),
+            "the end is excluded"
+        );
+        assert!(!allows("http://10.0.0.1:8000..8002", "http://10.0.0.1:7999/"));
         assert!(allows("http://[::1]:3000", "http://[::1]:3000/"));
         assert!(allows("http://127.0.0.1:3000/", "http://127.0.0.1:3000/"));
     }
@@ -229,12 +251,17 @@ mod tests {
             "http://up:0",
             "http://up:99999",
             "http://up:9..1",
+            "http://up:9..9",
             "http://a.*.com",
             "http://",
             "http://[::1",
         ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
+        let range = AllowedHost::parse("*://127.0.0.0/24:5432").unwrap_err();
+        assert!(range.contains("IP ranges"), "{range}");
+        let tcp = AllowedHost::parse("tcp://127.0.0.1:5432").unwrap_err();
+        assert!(tcp.contains("not tcp"), "{tcp}");
     }
 
     #[test]

@@ -3,16 +3,20 @@
 //! share of the instances. Built whole from an [`AppSpec`] (a Spin manifest,
 //! or `--component` with its flags) and replaced whole by a reload.
 
-use crate::allowed_hosts::{AllowList, AllowedHost};
+use crate::allowed_hosts::AllowList;
 use crate::engine::{self, LoadedComponent};
 use crate::guest_log::GuestLogSettings;
 use crate::invoke::Handler;
-use crate::manifest::AppSpec;
+use crate::manifest::{AppSpec, ComponentSpec};
+use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::router::{Route, Router};
+use crate::server_timing::{Recorder, Recorders};
+use crate::shares::Shares;
 use crate::state::{HostState, StoreTemplate};
 use crate::verdict::{self, VerdictCache};
 use anyhow::Context as _;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,11 +38,17 @@ pub struct Component {
     /// The manifest's id: named in logs.
     pub id: Arc<str>,
     pub source: PathBuf,
+    /// What the manifest says of it: with the code's digest, what decides
+    /// whether its verdict cache carries over a reload.
+    pub spec: ComponentSpec,
     pub code: Code,
     pub template: StoreTemplate,
     /// This component's share of the instances: its
-    /// `max_concurrent_requests`, else the host's whole limit.
+    /// `max_concurrent_requests`, else the host's whole limit. The same
+    /// semaphore across reloads (`shares.rs`).
     pub permits: Arc<Semaphore>,
+    /// Turns its `Server-Timing` entries into metrics, within its own budget.
+    pub server_timing: Arc<Recorder>,
 }
 
 pub struct App {
@@ -49,16 +59,16 @@ pub struct App {
     pub components: Vec<Arc<Component>>,
 }
 
-/// What every component of this host gets, whatever the manifest says.
+/// What every component of this host gets, whatever the manifest says, and
+/// what the host keeps per component id across reloads.
 pub struct HostWide {
     pub outbound: Arc<Outbound>,
-    pub verdicts: Option<Arc<VerdictCache>>,
-    /// `--env` and `--upstream-url`: set in every component, over the
-    /// manifest's `environment`.
-    pub env: Vec<(String, String)>,
-    /// `--allow-outbound` and `--upstream-url`'s authority: allowed for every
-    /// component besides its own list.
-    pub allowed: Vec<AllowedHost>,
+    /// Entries of each opted-in component's verdict cache; `None` turns
+    /// verdict caching off for every component.
+    pub verdict_cache_entries: Option<NonZeroUsize>,
+    pub metrics: Metrics,
+    pub shares: Shares,
+    pub server_timing: Recorders,
     pub instance_memory_bytes: u64,
     /// Requests served at once, all components together.
     pub concurrency: u32,
@@ -67,29 +77,39 @@ pub struct HostWide {
 }
 
 /// Loads every component of `spec` and routes to them. Runs on a blocking
-/// thread: compiling takes seconds.
+/// thread: compiling takes seconds. `previous` is the app being served, whose
+/// verdict caches carry over to components that did not change.
 pub fn build(
     engine: &Engine,
     linker: &Linker<HostState>,
     spec: AppSpec,
     wide: &HostWide,
     cache_dir: Option<&Path>,
+    previous: Option<&App>,
 ) -> anyhow::Result<App> {
-    let mut components = Vec::new();
+    let mut loaded = Vec::new();
     for component in &spec.components {
         let code = load_code(engine, linker, &component.source, cache_dir)
             .with_context(|| format!("component {}", component.id))?;
+        loaded.push((component, code));
+    }
+    let mut routes = Vec::new();
+    for (route, id) in &spec.routes {
+        routes.push((Route::parse(route).map_err(anyhow::Error::msg)?, id.clone()));
+    }
+    let routes = Router::new(routes).map_err(anyhow::Error::msg)?;
+    // Nothing below can fail: shares are resized only for an app that will
+    // serve (or that equals the one serving).
+    let mut components = Vec::new();
+    for (component, code) in loaded {
+        let id: Arc<str> = component.id.as_str().into();
+        let verdicts = verdict_cache(wide, previous, component, &code, &id);
         let mut env = component.environment.clone();
-        for (key, value) in &wide.env {
-            env.retain(|(k, _)| k != key);
-            env.push((key.clone(), value.clone()));
-        }
-        if let Some(cache) = &wide.verdicts {
+        env.retain(|(k, _)| k != verdict::TOKEN_ENV);
+        if let Some(cache) = &verdicts {
             env.push((verdict::TOKEN_ENV.to_string(), cache.token().to_string()));
         }
-        let mut allowed = component.allowed_outbound_hosts.clone();
-        allowed.extend(wide.allowed.iter().cloned());
-        let allowed = AllowList::new(allowed);
+        let allowed = AllowList::new(component.allowed_outbound_hosts.clone());
         let share = component
             .max_concurrent_requests
             .map_or(wide.concurrency, |max| max.min(wide.concurrency));
@@ -98,43 +118,63 @@ pub fn build(
             source = %component.source.display(),
             allowed_outbound = %allowed.describe(),
             max_concurrent_requests = share,
+            verdict_cache = verdicts.is_some(),
             "component configured"
         );
         components.push(Arc::new(Component {
-            id: component.id.as_str().into(),
+            id: id.clone(),
             source: component.source.clone(),
-            code,
+            spec: component.clone(),
             template: StoreTemplate {
                 env,
-                config: Arc::new(component.variables.iter().cloned().collect()),
+                variables: Arc::new(component.variables.iter().cloned().collect()),
                 allowed: Arc::new(allowed),
                 instance_memory_bytes: wide.instance_memory_bytes,
                 outbound: wide.outbound.clone(),
-                verdicts: wide.verdicts.clone(),
+                verdicts,
                 guest_log: GuestLogSettings {
-                    component: component.id.as_str().into(),
+                    component: id.clone(),
                     budget: wide.guest_log_budget,
                     min_rank: wide.guest_log_min_rank,
                 },
             },
-            permits: Arc::new(Semaphore::new(share as usize)),
+            code,
+            permits: wide.shares.share(&id, share),
+            server_timing: wide.server_timing.of(&id),
         }));
     }
-    let mut routes = Vec::new();
-    for (route, id) in &spec.routes {
-        let target = components
+    let router = routes.map(|id| {
+        components
             .iter()
-            .find(|c| &*c.id == id)
+            .find(|c| *c.id == id)
             .expect("the manifest reader checks every route's component")
-            .clone();
-        routes.push((Route::parse(route).map_err(anyhow::Error::msg)?, target));
-    }
-    let router = Router::new(routes).map_err(anyhow::Error::msg)?;
+            .clone()
+    });
     Ok(App {
         spec,
         router,
         components,
     })
+}
+
+/// The verdict cache of a component that opted in: the one it had if its
+/// code and configuration are what they were, else a new, empty one.
+fn verdict_cache(
+    wide: &HostWide,
+    previous: Option<&App>,
+    spec: &ComponentSpec,
+    code: &Code,
+    id: &Arc<str>,
+) -> Option<Arc<VerdictCache>> {
+    let entries = wide.verdict_cache_entries.filter(|_| spec.verdict_cache)?;
+    let same_version = previous
+        .into_iter()
+        .flat_map(|app| app.components.iter())
+        .find(|old| old.spec == *spec && old.code.sha256 == code.sha256);
+    match same_version.and_then(|old| old.template.verdicts.clone()) {
+        Some(kept) => Some(kept),
+        None => Some(Arc::new(VerdictCache::new(entries, wide.metrics.clone(), id.clone()))),
+    }
 }
 
 /// Loads (or compiles) `path`, links it and checks it exports the handler.
@@ -152,10 +192,14 @@ fn load_code(
         load_ms = loaded.load_time.as_secs_f64() * 1e3,
         "component loaded"
     );
+    crate::unprovided::check_imports(engine, &loaded.component)?;
     let pre = linker
         .instantiate_pre(&loaded.component)
         .map_err(anyhow::Error::from)
-        .context("the component imports something this host does not provide (wasi:* 0.2 and 0.3, and wasi:config/store are linked)")?;
+        .context(
+            "the component imports something this host does not provide (it links wasi:* 0.2 and 0.3, \
+             wasi:config/store and Spin's variables interfaces)",
+        )?;
     Ok(Code {
         handler: Handler::of(pre)?,
         sha256: loaded.sha256.as_str().into(),

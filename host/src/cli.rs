@@ -40,28 +40,45 @@ pub struct Args {
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
 
-    /// Admin listener: /metrics, /livez, /readyz. Kept apart so it is never exposed
-    /// with the public port.
+    /// Admin listener: /metrics, /livez, /readyz, for probes and scrapers.
+    /// Kept apart so it is never exposed with the public port; nothing on it
+    /// changes the host.
     #[arg(long, env = "ADMIN_ADDR", default_value = "127.0.0.1:9090")]
     pub admin_addr: SocketAddr,
 
-    /// The upstream the components talk to. Passed to every component as
-    /// `UPSTREAM_URL` (over the manifest's), and its authority is allowed
-    /// outbound.
-    #[arg(long, env = "UPSTREAM_URL")]
+    /// Control listener: `POST /admin/reload`. Loopback addresses only (the
+    /// host refuses to start otherwise), so whoever can reach the admin port
+    /// from outside cannot reload. The default port 0 picks a free one (the
+    /// bound address is logged), so hosts sharing a network namespace never
+    /// collide; `make run` uses 9091. SIGHUP reloads too.
+    #[arg(long, env = "CONTROL_ADDR", default_value = "127.0.0.1:0")]
+    pub control_addr: SocketAddr,
+
+    // The four flags below configure `--component`'s one component (its
+    // manifest, in effect). With `--manifest` the manifest says all of it, so
+    // they are refused there: one configuration path, and no setting of one
+    // component leaks into another.
+    /// With `--component`: the upstream the component talks to, given to it
+    /// as the variable `upstream_url` and the environment variable
+    /// `UPSTREAM_URL`; its authority is allowed outbound.
+    #[arg(long)]
     pub upstream_url: Option<String>,
 
-    /// Extra outbound destinations every component may reach, as `host:port`
-    /// (repeatable), besides the manifest's `allowed_outbound_hosts`.
-    /// Everything not listed is denied.
-    #[arg(long = "allow-outbound", env = "ALLOW_OUTBOUND", value_delimiter = ',')]
+    /// With `--component`: more outbound destinations it may reach, as
+    /// `host:port` (repeatable). Everything not listed is denied.
+    #[arg(long = "allow-outbound", value_delimiter = ',')]
     pub allow_outbound: Vec<String>,
 
-    /// Environment for every component: `KEY=VALUE`, or `KEY` to copy the
+    /// With `--component`: its environment, `KEY=VALUE`, or `KEY` to copy the
     /// host's value when it is set (repeatable, like `wasmtime serve --env`).
-    /// Overrides the manifest's `environment`.
     #[arg(long = "env", short = 'e')]
     pub env: Vec<String>,
+
+    /// With `--component`: a component variable, `name=value` (repeatable),
+    /// read through `wasi:config/store` or Spin's variables interfaces, as a
+    /// manifest's `[component.X.variables]` would give it.
+    #[arg(long = "variable")]
+    pub variables: Vec<String>,
 
     /// Outbound TCP connect timeout (the component may ask for less, never more).
     #[arg(long, env = "OUTBOUND_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
@@ -169,6 +186,26 @@ pub struct Args {
     /// Time a client has to send the request head.
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
+
+    /// A client that reads nothing of its response for this long is cut off:
+    /// the connection closes and the request's instance and body are freed
+    /// (`--request-timeout` ends when the component has answered; this covers
+    /// the sending). A slow reader that keeps reading is not affected.
+    #[arg(long, env = "CLIENT_WRITE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub client_write_timeout: Duration,
+
+    /// Client connections open at once on the public listener; past it a new
+    /// connection is closed as soon as it is accepted (counted in
+    /// `http_connections_refused_total`). With the send buffer, this bounds
+    /// what the kernel holds for clients (in the memory plan).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// `SO_SNDBUF` of every client connection: response bytes the kernel may
+    /// queue for a client that does not read (Linux reserves twice this; the
+    /// memory plan counts it so). 4KiB-4MiB.
+    #[arg(long, env = "CLIENT_SEND_BUFFER_BYTES", default_value = "64KiB", value_parser = parse_send_buffer)]
+    pub client_send_buffer_bytes: u64,
 
     /// Linear memory one instance may hold, all its memories together. A guest
     /// that asks for more gets a failed `memory.grow` (a Rust guest aborts: 500
@@ -316,7 +353,7 @@ impl Args {
             .unwrap_or_else(|| "info".to_string())
     }
 
-    /// The component's environment: `UPSTREAM_URL` (if given) and each `--env`.
+    /// `--component`'s environment: `UPSTREAM_URL` (if given) and each `--env`.
     pub fn guest_env(&self) -> Vec<(String, String)> {
         let mut env = Vec::new();
         if let Some(url) = &self.upstream_url {
@@ -333,6 +370,40 @@ impl Args {
             }
         }
         env
+    }
+
+    /// `--component`'s variables: `upstream_url` (if given) and each
+    /// `--variable`, names checked as Spin checks them.
+    pub fn guest_variables(&self) -> Result<Vec<(String, String)>, String> {
+        let mut variables = Vec::new();
+        if let Some(url) = &self.upstream_url {
+            variables.push(("upstream_url".to_string(), url.clone()));
+        }
+        for item in &self.variables {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("--variable {item:?}: expected name=value"))?;
+            crate::manifest::check_variable_name(name).map_err(|e| format!("--variable {item:?}: {e}"))?;
+            variables.retain(|(n, _)| n != name);
+            variables.push((name.to_string(), value.to_string()));
+        }
+        Ok(variables)
+    }
+
+    /// The `--component`-only flags given with `--manifest`, by name.
+    pub fn component_flags_with_manifest(&self) -> Vec<&'static str> {
+        if self.manifest.is_none() {
+            return Vec::new();
+        }
+        [
+            ("--upstream-url", self.upstream_url.is_some()),
+            ("--allow-outbound", !self.allow_outbound.is_empty()),
+            ("--env", !self.env.is_empty()),
+            ("--variable", !self.variables.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
     }
 }
 
@@ -367,10 +438,27 @@ fn parse_read_buffer(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A socket send buffer in 4 KiB..=4 MiB (Linux's floor and a sane ceiling).
+fn parse_send_buffer(text: &str) -> Result<u64, String> {
+    let bytes = crate::memory::parse_size(text)?;
+    if (4 * 1024..=4 * 1024 * 1024).contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(format!("{text} is outside 4KiB..=4MiB"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::logging::severity_rank;
+
+    #[test]
+    fn the_client_send_buffer_is_bounded() {
+        assert_eq!(parse_send_buffer("64KiB"), Ok(64 * 1024));
+        assert!(parse_send_buffer("1KiB").is_err());
+        assert!(parse_send_buffer("8MiB").is_err());
+    }
 
     #[test]
     fn the_outbound_read_buffer_is_bounded() {
@@ -422,5 +510,45 @@ mod tests {
                 ("DOC_PROXY_CLI_TEST_VALUE".to_string(), "7".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn component_variables_come_from_flags_and_are_checked() {
+        let args = Args::parse_from([
+            "doc-proxy-host",
+            "--upstream-url",
+            "http://up:3000",
+            "--variable",
+            "max_attempts=4",
+            "--variable",
+            "upstream_url=http://other:1",
+        ]);
+        assert_eq!(
+            args.guest_variables().unwrap(),
+            vec![
+                ("max_attempts".to_string(), "4".to_string()),
+                ("upstream_url".to_string(), "http://other:1".to_string()),
+            ]
+        );
+        for bad in ["MAX=1", "no-equals", "4x=1"] {
+            let args = Args::parse_from(["doc-proxy-host", "--variable", bad]);
+            assert!(args.guest_variables().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn component_flags_are_refused_beside_a_manifest() {
+        let args = Args::parse_from([
+            "doc-proxy-host",
+            "--manifest",
+            "spin.toml",
+            "--env",
+            "A=1",
+            "--upstream-url",
+            "http://u",
+        ]);
+        assert_eq!(args.component_flags_with_manifest(), vec!["--upstream-url", "--env"]);
+        let args = Args::parse_from(["doc-proxy-host", "--env", "A=1"]);
+        assert!(args.component_flags_with_manifest().is_empty());
     }
 }

@@ -66,6 +66,10 @@ pub fn new_engine(
         // WASI 0.3 components (`wasi:http/handler@0.3`) are async in the
         // component model itself: futures, streams and async exports.
         .wasm_component_model_async(true)
+        // Components built for wasm32-wasip2 use 32-bit memories. A 64-bit one
+        // could ask the resource limiter for sizes near `usize::MAX`; refusing
+        // the feature keeps such a component from loading at all.
+        .wasm_memory64(false)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     if tuning.perfmap {

@@ -1,9 +1,13 @@
-//! The accept loop both listeners share: HTTP/1.1 with keep-alive, TCP_NODELAY,
-//! a bounded request head, and graceful shutdown that lets in-flight requests
-//! finish within the drain timeout. Connections hyper ends itself (a head too
-//! large or too slow, a malformed one) never reach the service, so they are
-//! counted here, by kind.
+//! The accept loop every listener shares: HTTP/1.1 with keep-alive,
+//! TCP_NODELAY, a bounded request head, a cap on open connections (past it a
+//! connection is closed as soon as it is accepted), a bounded socket send
+//! buffer and a write timeout, so clients that never read hold neither memory
+//! nor requests for long (`write_timeout.rs`), and graceful shutdown that lets
+//! in-flight requests finish within the drain timeout. Connections hyper ends
+//! itself (a head too large or too slow, a malformed one, a client that stopped
+//! reading) never reach the service, so they are counted here, by kind.
 
+use crate::write_timeout::{WriteTimeout, STALLED};
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -16,22 +20,42 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// The peer of a request's connection, in the request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     pub max_header_bytes: usize,
     pub header_read_timeout: Duration,
+    /// Open connections at most, per listener.
+    pub max_connections: usize,
+    /// A write that moves no byte for this long fails, and the connection ends.
+    pub write_timeout: Duration,
+    /// `SO_SNDBUF` of each accepted socket: what the kernel may queue for a
+    /// client that does not read (it reserves twice this, see `memory.rs`).
+    pub send_buffer_bytes: usize,
+}
+
+/// What the listeners count, by listener.
+#[derive(Clone)]
+pub struct ConnectionMetrics {
+    /// Connections that ended in an error, by `connection_error_kind`.
+    pub errors: prometheus::IntCounterVec,
+    pub open: prometheus::IntGaugeVec,
+    /// Closed at once because `max_connections` were open.
+    pub refused: prometheus::IntCounterVec,
 }
 
 /// Serves `listener` with `handler` until `shutdown` turns true, then stops
-/// accepting and waits up to `drain` for open requests. `errors` counts the
-/// connections that end in an error, by listener and `connection_error_kind`.
+/// accepting and waits up to `drain` for open requests.
 pub async fn serve<F, Fut, B>(
     name: &'static str,
     listener: TcpListener,
     limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
-    errors: prometheus::IntCounterVec,
+    metrics: ConnectionMetrics,
     handler: F,
 ) where
     F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
@@ -41,6 +65,8 @@ pub async fn serve<F, Fut, B>(
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let graceful = GracefulShutdown::new();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let open = metrics.open.with_label_values(&[name]);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -53,18 +79,39 @@ pub async fn serve<F, Fut, B>(
                         continue;
                     }
                 };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    // Full: closed at once, before hyper reads a byte.
+                    metrics.refused.with_label_values(&[name]).inc();
+                    tracing::debug!(listener = name, %peer, "connection refused: --max-connections are open");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
+                if let Err(e) = socket2::SockRef::from(&stream).set_send_buffer_size(limits.send_buffer_bytes) {
+                    tracing::warn!(listener = name, error = %e, "cannot bound the socket's send buffer");
+                }
+                let stream = WriteTimeout::new(stream, limits.write_timeout);
                 let handler = handler.clone();
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .keep_alive(true)
                     .max_buf_size(limits.max_header_bytes)
                     .header_read_timeout(limits.header_read_timeout)
-                    .serve_connection(TokioIo::new(stream), service_fn(handler));
+                    .serve_connection(
+                        TokioIo::new(stream),
+                        service_fn(move |mut request: http::Request<Incoming>| {
+                            request.extensions_mut().insert(ClientAddr(peer));
+                            handler(request)
+                        }),
+                    );
                 let connection = graceful.watch(connection);
-                let errors = errors.clone();
+                let errors = metrics.errors.clone();
+                let open = open.clone();
+                open.inc();
                 tokio::spawn(async move {
-                    if let Err(e) = connection.await {
+                    let result = connection.await;
+                    open.dec();
+                    drop(slot);
+                    if let Err(e) = result {
                         let kind = connection_error_kind(&e);
                         errors.with_label_values(&[name, kind]).inc();
                         tracing::debug!(listener = name, %peer, kind, error = %e, "connection ended with an error");
@@ -82,11 +129,23 @@ pub async fn serve<F, Fut, B>(
 }
 
 /// Every value [`connection_error_kind`] returns.
-pub const CONNECTION_ERROR_KINDS: [&str; 5] = ["header_too_large", "header_timeout", "malformed", "incomplete", "io"];
+pub const CONNECTION_ERROR_KINDS: [&str; 6] = [
+    "header_too_large",
+    "header_timeout",
+    "malformed",
+    "incomplete",
+    "write_timeout",
+    "io",
+];
 
 /// The metric label for a connection hyper ended with `e`.
 fn connection_error_kind(e: &hyper::Error) -> &'static str {
-    if e.is_parse_too_large() {
+    let stalled = std::error::Error::source(e)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut && io.to_string() == STALLED);
+    if stalled {
+        "write_timeout"
+    } else if e.is_parse_too_large() {
         "header_too_large"
     } else if e.is_timeout() {
         "header_timeout"

@@ -17,6 +17,7 @@ mod breaker;
 mod cgroup_path;
 mod cli;
 mod compile_cache;
+mod control;
 mod engine;
 mod guest_log;
 mod invoke;
@@ -34,10 +35,14 @@ mod request_id;
 mod retry_budget;
 mod router;
 mod server_timing;
+mod shares;
 mod shutdown;
+mod spin_variables;
 mod state;
 mod trace;
+mod unprovided;
 mod verdict;
+mod write_timeout;
 
 use allowed_hosts::AllowedHost;
 use anyhow::Context as _;
@@ -130,6 +135,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         host_overhead = %memory::show(plan.host_overhead),
         body_buffer = %memory::show(plan.body_buffer),
         pool_resident = %memory::show(plan.pool_resident()),
+        socket_buffers = %memory::show(plan.socket_buffers),
         worst_case = %memory::show(plan.worst_case()),
         container_limit = %container_limit.map_or_else(|| "none".to_string(), memory::show),
         "memory plan"
@@ -171,15 +177,26 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         },
         metrics.clone(),
     ));
-    let verdicts = std::num::NonZeroUsize::new(args.verdict_cache_entries as usize)
-        .map(|entries| Arc::new(verdict::VerdictCache::new(entries, metrics.clone())));
-    tracing::info!(entries = args.verdict_cache_entries, "verdict cache");
+    tracing::info!(
+        entries = args.verdict_cache_entries,
+        "verdict cache (per opted-in component)"
+    );
 
+    let misplaced = args.component_flags_with_manifest();
+    if !misplaced.is_empty() {
+        anyhow::bail!(
+            "{} configure --component's one component; with --manifest, the manifest configures every \
+             component (allowed_outbound_hosts, environment, variables; per-environment values as \
+             SPIN_VARIABLE_<NAME>)",
+            misplaced.join(", ")
+        );
+    }
     let wide = app::HostWide {
         outbound,
-        verdicts,
-        env: args.guest_env(),
-        allowed: allowed_outbound(&args)?,
+        verdict_cache_entries: std::num::NonZeroUsize::new(args.verdict_cache_entries as usize),
+        metrics: metrics.clone(),
+        shares: shares::Shares::default(),
+        server_timing: server_timing::Recorders::new(metrics.clone()),
         instance_memory_bytes: plan.per_instance,
         concurrency: plan.concurrency,
         guest_log_budget: args.guest_log_limit_bytes,
@@ -187,16 +204,9 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     };
     let source = match &args.manifest {
         Some(path) => reload::AppSource::Manifest(path.clone()),
-        None => reload::AppSource::Flags(one_component_app(&args.component)),
+        None => reload::AppSource::Flags(one_component_app(&args)?),
     };
-    let app = Arc::new(reload::Reloader::start(
-        engine,
-        linker,
-        source,
-        wide,
-        args.cache_dir(),
-        metrics.clone(),
-    )?);
+    let app = reload::Reloader::start(engine, linker, source, wide, args.cache_dir(), metrics.clone())?;
     app.reload_on_sighup()?;
     if !args.watch_interval.is_zero() {
         app.reload_on_change(args.watch_interval);
@@ -213,17 +223,20 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         body_buffer: Arc::new(tokio::sync::Semaphore::new(
             proxy::body_buffer_permits(args.request_body_buffer_bytes) as usize,
         )),
-        server_timing: server_timing::Recorder::new(metrics.clone()),
         expose_server_timing: args.expose_server_timing,
         draining: draining.clone(),
     });
     let ready = Arc::new(AtomicBool::new(false));
-    let connection_errors = metrics.connection_errors.clone();
+    let connection_metrics = listener::ConnectionMetrics {
+        errors: metrics.connection_errors.clone(),
+        open: metrics.connections_open.clone(),
+        refused: metrics.connections_refused.clone(),
+    };
     let admin = Arc::new(admin::Admin {
         metrics,
         ready: ready.clone(),
-        app,
     });
+    let control = Arc::new(control::Control { app });
 
     let public_listener = TcpListener::bind(args.listen_addr)
         .await
@@ -231,11 +244,26 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let admin_listener = TcpListener::bind(args.admin_addr)
         .await
         .with_context(|| format!("binding {}", args.admin_addr))?;
-    let (public_addr, admin_addr) = (public_listener.local_addr()?, admin_listener.local_addr()?);
+    control::check_loopback(args.control_addr).map_err(anyhow::Error::msg)?;
+    let control_listener = TcpListener::bind(args.control_addr)
+        .await
+        .with_context(|| format!("binding {}", args.control_addr))?;
+    let (public_addr, admin_addr, control_addr) = (
+        public_listener.local_addr()?,
+        admin_listener.local_addr()?,
+        control_listener.local_addr()?,
+    );
 
     let limits = listener::ConnectionLimits {
         max_header_bytes: args.max_request_header_bytes as usize,
         header_read_timeout: args.header_read_timeout,
+        max_connections: args.max_connections as usize,
+        write_timeout: args.client_write_timeout,
+        send_buffer_bytes: args.client_send_buffer_bytes as usize,
+    };
+    let internal_limits = listener::ConnectionLimits {
+        max_connections: INTERNAL_MAX_CONNECTIONS,
+        ..limits
     };
     // The public listener stops accepting only after the shutdown delay; the
     // admin listener outlives it, so probes see /readyz fail throughout.
@@ -246,22 +274,31 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         limits,
         public_stopped,
         args.drain_timeout,
-        connection_errors.clone(),
+        connection_metrics.clone(),
         move |req| proxy.clone().handle(req),
     ));
     let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
     let admin_task = tokio::spawn(listener::serve(
         "admin",
         admin_listener,
-        limits,
+        internal_limits,
+        admin_stopped.clone(),
+        args.drain_timeout,
+        connection_metrics.clone(),
+        move |req| admin.clone().handle(req),
+    ));
+    let control_task = tokio::spawn(listener::serve(
+        "control",
+        control_listener,
+        internal_limits,
         admin_stopped,
         args.drain_timeout,
-        connection_errors,
-        move |req| admin.clone().handle(req),
+        connection_metrics,
+        move |req| control.clone().handle(req),
     ));
     ready.store(true, Ordering::Release);
     // Logged only once /readyz says ready: tests and scripts start on this line.
-    tracing::info!(public = %public_addr, admin = %admin_addr, "listening");
+    tracing::info!(public = %public_addr, admin = %admin_addr, control = %control_addr, "listening");
 
     listener::stopped(&mut shutdown.clone()).await;
     ready.store(false, Ordering::Release);
@@ -277,9 +314,14 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     let _ = public.await;
     let _ = admin_stop.send(true);
     let _ = admin_task.await;
+    let _ = control_task.await;
     tracing::info!("stopped");
     Ok(())
 }
+
+/// Open connections at most on each of the admin and control listeners:
+/// probes, scrapers and an operator, not clients.
+const INTERNAL_MAX_CONNECTIONS: usize = 32;
 
 /// Concurrency and per-instance memory from the memory flags (`memory.rs`).
 fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {
@@ -292,35 +334,43 @@ fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {
     .map(|plan| {
         plan.with_body_buffer(args.request_body_buffer_bytes)
             .with_pool_resident(args.pool_keep_resident)
+            .with_client_sockets(
+                u64::from(args.max_connections) + 2 * INTERNAL_MAX_CONNECTIONS as u64,
+                args.client_send_buffer_bytes,
+            )
     })
     .map_err(anyhow::Error::msg)
 }
 
 /// `--component`'s app: the component on every path, as `spin.toml`'s
-/// `route = "/..."` does; its id is the file's name, as a Spin id.
-fn one_component_app(path: &std::path::Path) -> manifest::AppSpec {
+/// `route = "/..."` does, configured by the flags as a manifest would
+/// configure it; its id is the file's name, as a Spin id.
+fn one_component_app(args: &cli::Args) -> anyhow::Result<manifest::AppSpec> {
+    let path = &args.component;
     let id: String = path
         .file_stem()
         .map_or_else(|| "component".into(), |s| s.to_string_lossy().into_owned())
         .to_ascii_lowercase()
         .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
-    manifest::AppSpec {
+    Ok(manifest::AppSpec {
         name: id.clone(),
         components: vec![manifest::ComponentSpec {
             id: id.clone(),
             source: path.to_path_buf(),
-            allowed_outbound_hosts: Vec::new(),
-            environment: Vec::new(),
-            variables: Vec::new(),
+            allowed_outbound_hosts: allowed_outbound(args)?,
+            environment: args.guest_env(),
+            variables: args.guest_variables().map_err(anyhow::Error::msg)?,
             max_concurrent_requests: None,
+            // The operator chose to serve this component alone.
+            verdict_cache: true,
         }],
         routes: vec![("/...".to_string(), id)],
         warnings: Vec::new(),
-    }
+    })
 }
 
-/// The upstream's authority plus every `--allow-outbound`: allowed for every
-/// component.
+/// `--component`'s allow-list: the upstream's authority and every
+/// `--allow-outbound`.
 fn allowed_outbound(args: &cli::Args) -> anyhow::Result<Vec<AllowedHost>> {
     let mut allowed = Vec::new();
     if let Some(url) = &args.upstream_url {

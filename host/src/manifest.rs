@@ -8,7 +8,8 @@
 //! through `wasi:config/store@0.2.0-rc.1`), and `[variables]` with `default` or
 //! `required`, each overridable by `SPIN_VARIABLE_<NAME>` as in Spin.
 //! `[component.*.tool.doc-proxy-host]` holds this host's own per-component
-//! setting (`max_concurrent_requests`); Spin ignores `tool` tables.
+//! settings (`max_concurrent_requests`, `verdict_cache`); Spin ignores `tool`
+//! tables.
 //!
 //! A key this host does not know is logged as a warning and ignored. A feature
 //! it knows but does not provide (other triggers, key-value stores, SQLite,
@@ -45,6 +46,9 @@ pub struct ComponentSpec {
     /// Requests this component serves at once, at most (within the host's
     /// own limit); `None` means the host's limit.
     pub max_concurrent_requests: Option<u32>,
+    /// The component speaks the verdict-cache protocol and gets a cache of
+    /// its own (`verdict.rs`); off unless the manifest opts in.
+    pub verdict_cache: bool,
 }
 
 /// Reads `path`; `lookup` is the process environment (`SPIN_VARIABLE_*`).
@@ -168,7 +172,7 @@ fn resolve_variables(
 }
 
 /// Spin's rule: lower-case letters, digits and `_`, starting with a letter.
-fn check_variable_name(name: &str) -> Result<(), String> {
+pub fn check_variable_name(name: &str) -> Result<(), String> {
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
@@ -249,6 +253,7 @@ fn read_component(
         environment: Vec::new(),
         variables: Vec::new(),
         max_concurrent_requests: None,
+        verdict_cache: false,
     };
     for (key, value) in component {
         let here = format!("{at}.{key}");
@@ -279,7 +284,7 @@ fn read_component(
             "tool" => {
                 for (tool, settings) in value.as_table().into_iter().flatten() {
                     if tool == TOOL {
-                        spec.max_concurrent_requests = read_tool(settings, &format!("{here}.{tool}"), unknown)?;
+                        read_tool(settings, &format!("{here}.{tool}"), &mut spec, unknown)?;
                     }
                 }
             }
@@ -305,12 +310,17 @@ fn read_component(
     Ok(spec)
 }
 
-fn read_tool(value: &Value, at: &str, unknown: &mut impl FnMut(String)) -> Result<Option<u32>, String> {
-    let mut max = None;
+/// This host's own settings of one component.
+fn read_tool(
+    value: &Value,
+    at: &str,
+    spec: &mut ComponentSpec,
+    unknown: &mut impl FnMut(String),
+) -> Result<(), String> {
     for (key, value) in value.as_table().ok_or_else(|| format!("{at} must be a table"))? {
         match key.as_str() {
             "max_concurrent_requests" => {
-                max = Some(
+                spec.max_concurrent_requests = Some(
                     value
                         .as_integer()
                         .and_then(|n| u32::try_from(n).ok())
@@ -318,10 +328,15 @@ fn read_tool(value: &Value, at: &str, unknown: &mut impl FnMut(String)) -> Resul
                         .ok_or_else(|| format!("{at}.max_concurrent_requests must be 1..=10000"))?,
                 )
             }
+            "verdict_cache" => {
+                spec.verdict_cache = value
+                    .as_bool()
+                    .ok_or_else(|| format!("{at}.verdict_cache must be true or false"))?
+            }
             other => unknown(format!("{at}.{other}")),
         }
     }
-    Ok(max)
+    Ok(())
 }
 
 /// Fills in `{{ name }}` from the application's variables.
@@ -399,6 +414,7 @@ environment = { UPSTREAM_URL = "http://127.0.0.1:8080/upstream" }
 variables = { api_token = "Bearer {{token}}" }
 [component.proxy.tool.doc-proxy-host]
 max_concurrent_requests = 64
+verdict_cache = true
 [component.proxy.build]
 command = "make"
 [component.upstream]
@@ -430,6 +446,8 @@ source = "/abs/upstream.wasm"
             vec![("api_token".to_string(), "Bearer t0k".to_string())]
         );
         assert_eq!(proxy.max_concurrent_requests, Some(64));
+        assert!(proxy.verdict_cache);
+        assert!(!app.components[1].verdict_cache, "off unless the manifest opts in");
         assert_eq!(app.components[1].source, Path::new("/abs/upstream.wasm"));
         assert!(app.warnings.is_empty(), "{:?}", app.warnings);
     }
@@ -538,12 +556,7 @@ source = "/abs/upstream.wasm"
     #[test]
     fn the_repositorys_manifests_are_read() {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for file in [
-            "spin.toml",
-            "components/dummy-pdf-or-png/spin.toml",
-            "dev/spin.toml",
-            "k8s/overlays/spinkube/spin.toml",
-        ] {
+        for file in ["spin.toml", "components/dummy-pdf-or-png/spin.toml", "dev/spin.toml"] {
             let app = read(&repo.join(file), &no_env).unwrap_or_else(|e| panic!("{e}"));
             assert!(app.warnings.is_empty(), "{file}: {:?}", app.warnings);
         }

@@ -26,6 +26,9 @@ pub struct MemoryPlan {
     /// What each freed slot keeps: `--pool-keep-resident`, at most the
     /// instance memory (a slot never holds more).
     pub keep_resident: u64,
+    /// What the kernel may queue for clients that do not read: every
+    /// connection's send buffer, full ([`MemoryPlan::with_client_sockets`]).
+    pub socket_buffers: u64,
 }
 
 impl MemoryPlan {
@@ -42,9 +45,20 @@ impl MemoryPlan {
     }
 
     /// The process's worst case: every instance full, every request body
-    /// buffer full, every idle slot's kept memory, plus the host itself.
+    /// buffer full, every idle slot's kept memory, every client socket's send
+    /// buffer full (the kernel charges it to the container), plus the host
+    /// itself.
     pub fn worst_case(&self) -> u64 {
-        self.guest_worst_case() + self.host_overhead + self.body_buffer + self.pool_resident()
+        self.guest_worst_case() + self.host_overhead + self.body_buffer + self.pool_resident() + self.socket_buffers
+    }
+
+    /// The plan with `connections` client sockets whose `SO_SNDBUF` is
+    /// `send_buffer` (Linux reserves twice what is set, for its bookkeeping).
+    pub fn with_client_sockets(self, connections: u64, send_buffer: u64) -> Self {
+        MemoryPlan {
+            socket_buffers: connections * 2 * send_buffer,
+            ..self
+        }
     }
 
     /// The plan with pool slots keeping `bytes` each when idle (cut to the
@@ -95,6 +109,7 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
         host_overhead,
         body_buffer: 0,
         keep_resident: 0,
+        socket_buffers: 0,
     })
 }
 
@@ -103,15 +118,17 @@ pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
     match limit {
         Some(limit) if plan.worst_case() > limit => Err(format!(
             "memory worst case {} ({} instances x {} --max-instance-memory-bytes + {} --host-memory-overhead \
-             + {} --request-body-buffer-bytes + {} kept by idle pool slots) exceeds the container's memory \
-             limit {}; lower --guest-memory-budget, --max-instance-memory-bytes, --max-concurrent-requests, \
-             --request-body-buffer-bytes or --pool-keep-resident, or raise the limit",
+             + {} --request-body-buffer-bytes + {} kept by idle pool slots + {} of client socket buffers) exceeds \
+             the container's memory limit {}; lower --guest-memory-budget, --max-instance-memory-bytes, \
+             --max-concurrent-requests, --request-body-buffer-bytes, --pool-keep-resident, --max-connections or \
+             --client-send-buffer-bytes, or raise the limit",
             show(plan.worst_case()),
             plan.concurrency,
             show(plan.per_instance),
             show(plan.host_overhead),
             show(plan.body_buffer),
             show(plan.pool_resident()),
+            show(plan.socket_buffers),
             show(limit)
         )),
         _ => Ok(()),
@@ -242,6 +259,19 @@ mod tests {
         let cut = p.with_pool_resident(64 * MIB);
         assert_eq!(cut.keep_resident, 32 * MIB);
         assert_eq!(cut.pool_resident(), 10 * 32 * MIB);
+    }
+
+    #[test]
+    fn client_socket_buffers_count_twice_their_size() {
+        let p = plan(256, 32 * MIB, 512 * MIB, 96 * MIB).unwrap();
+        let with_sockets = p.with_client_sockets(128, 64 * 1024);
+        assert_eq!(with_sockets.socket_buffers, 16 * MIB);
+        assert_eq!(with_sockets.worst_case(), p.worst_case() + 16 * MIB);
+        let e = check_fits(&with_sockets, Some(p.worst_case())).unwrap_err();
+        assert!(
+            e.contains("--max-connections") && e.contains("client socket buffers"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -34,8 +34,10 @@ pub struct Metrics {
     pub server_timing_duration: HistogramVec,
     pub verdict_cache_lookups: IntCounterVec,
     pub verdict_cache_puts: IntCounterVec,
-    pub verdict_cache_entries: IntGauge,
+    pub verdict_cache_entries: IntGaugeVec,
     pub connection_errors: IntCounterVec,
+    pub connections_open: IntGaugeVec,
+    pub connections_refused: IntCounterVec,
     pub outbound_attempts: IntCounterVec,
     pub circuit_state: IntGaugeVec,
     pub circuit_transitions: IntCounterVec,
@@ -171,41 +173,47 @@ impl Metrics {
         let server_timing_entries = IntCounterVec::new(
             Opts::new(
                 "server_timing_entries_total",
-                "Server-Timing entries components reported, by entry name and description (doc-proxy: \
-                 entry=upstream, desc=how an attempt ended; entry=validate). Bounded to 64 pairs, then other.",
+                "Server-Timing entries components reported, by component, entry name and description \
+                 (doc-proxy: entry=upstream, desc=how an attempt ended; entry=validate). Bounded to 64 pairs \
+                 per component, then other.",
             ),
-            &["entry", "desc"],
+            &["component", "entry", "desc"],
         )
         .expect("valid metric");
         let server_timing_duration = HistogramVec::new(
             HistogramOpts::new(
                 "server_timing_duration_seconds",
-                "Durations of the Server-Timing entries components reported, by entry name.",
+                "Durations of the Server-Timing entries components reported, by component and entry name.",
             )
             .buckets(exponential_buckets(0.000_1, 2.0, 17).expect("valid buckets")), // 0.1 ms … 6.5 s
-            &["entry"],
+            &["component", "entry"],
         )
         .expect("valid metric");
 
         let verdict_cache_lookups = IntCounterVec::new(
             Opts::new(
                 "verdict_cache_lookups_total",
-                "Outbound bodies looked up in the verdict cache when they ended, by result (hit, miss).",
+                "Outbound bodies looked up in a component's verdict cache when they ended, by component and \
+                 result (hit, miss).",
             ),
-            &["result"],
+            &["component", "result"],
         )
         .expect("valid metric");
         let verdict_cache_puts = IntCounterVec::new(
             Opts::new(
                 "verdict_cache_puts_total",
-                "Digests components vouched for, by result (stored, refused: not fetched by that request).",
+                "Digests components vouched for, by component and result (stored, refused: not fetched by \
+                 that request).",
             ),
-            &["result"],
+            &["component", "result"],
         )
         .expect("valid metric");
-        let verdict_cache_entries = IntGauge::new(
-            "verdict_cache_entries",
-            "Distinct validated bodies the verdict cache holds.",
+        let verdict_cache_entries = IntGaugeVec::new(
+            Opts::new(
+                "verdict_cache_entries",
+                "Distinct validated bodies each component's verdict cache holds (its current version's).",
+            ),
+            &["component"],
         )
         .expect("valid metric");
 
@@ -214,9 +222,27 @@ impl Metrics {
                 "http_connection_errors_total",
                 "Connections that ended in an error before or between requests, by listener and kind \
                  (header_too_large: answered 431, or 414 for a URI; malformed: answered 400; header_timeout: the head did not \
-                 arrive in time, closed; incomplete: the client left mid-request; io: read or write failed).",
+                 arrive in time, closed; incomplete: the client left mid-request; write_timeout: the client stopped \
+                 reading for --client-write-timeout, closed; io: read or write failed).",
             ),
             &["listener", "kind"],
+        )
+        .expect("valid metric");
+
+        let connections_open = IntGaugeVec::new(
+            Opts::new(
+                "http_connections_open",
+                "Client connections open now, by listener (at most --max-connections on the public one).",
+            ),
+            &["listener"],
+        )
+        .expect("valid metric");
+        let connections_refused = IntCounterVec::new(
+            Opts::new(
+                "http_connections_refused_total",
+                "Connections closed as soon as they were accepted because the listener had its maximum open, by listener.",
+            ),
+            &["listener"],
         )
         .expect("valid metric");
 
@@ -256,7 +282,9 @@ impl Metrics {
         for reason in ["concurrency", "body_buffer"] {
             shed.with_label_values(&[reason]);
         }
-        for listener in ["public", "admin"] {
+        for listener in ["public", "admin", "control"] {
+            connections_open.with_label_values(&[listener]);
+            connections_refused.with_label_values(&[listener]);
             for kind in crate::listener::CONNECTION_ERROR_KINDS {
                 connection_errors.with_label_values(&[listener, kind]);
             }
@@ -286,6 +314,8 @@ impl Metrics {
             Box::new(verdict_cache_puts.clone()),
             Box::new(verdict_cache_entries.clone()),
             Box::new(connection_errors.clone()),
+            Box::new(connections_open.clone()),
+            Box::new(connections_refused.clone()),
             Box::new(outbound_attempts.clone()),
             Box::new(circuit_state.clone()),
             Box::new(circuit_transitions.clone()),
@@ -316,6 +346,8 @@ impl Metrics {
             verdict_cache_puts,
             verdict_cache_entries,
             connection_errors,
+            connections_open,
+            connections_refused,
             outbound_attempts,
             circuit_state,
             circuit_transitions,

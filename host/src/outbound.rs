@@ -10,7 +10,7 @@ use crate::breaker::{Admission, BreakerSettings, Breakers};
 use crate::metrics::Metrics;
 use crate::retry_budget::{Budget, BudgetSettings};
 use crate::trace::{TraceContext, TRACEPARENT};
-use crate::verdict::{SeenDigests, VerdictCache};
+use crate::verdict::{self, SeenDigests, VerdictCache};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -123,10 +123,18 @@ impl Outbound {
             .clone()
     }
 
-    /// The request's destination (`host:port`, the breakers' and budgets'
-    /// key) when `allowed` lets it out.
+    /// The request's destination (`host:port`, the breakers', budgets' and
+    /// metrics' key) when `allowed` lets it out. The key is the host and the
+    /// port alone, so it is the same whatever else the URL holds; a URL with
+    /// user info is refused (the upstream would get it in `Host`, and each
+    /// spelling would otherwise get a breaker and a budget of its own).
     fn allowed_destination(allowed: &AllowList, uri: &http::Uri) -> Option<String> {
-        let destination = normalize_authority(uri.scheme_str()?, uri.authority()?.as_str());
+        let authority = uri.authority().filter(|a| !a.as_str().contains('@'))?;
+        let scheme = uri.scheme_str()?;
+        let port = authority
+            .port_u16()
+            .unwrap_or(if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 });
+        let destination = format!("{}:{port}", authority.host().to_ascii_lowercase());
         allowed.allows(uri).then_some(destination)
     }
 
@@ -158,7 +166,12 @@ impl Outbound {
         retry: bool,
     ) -> Result<http::Response<WasiBody>, Error> {
         let Some(destination) = destination else {
-            tracing::warn!(uri = %request.uri(), "outbound request denied: not in the allow-list");
+            // The host and path only: user info may be a credential.
+            tracing::warn!(
+                host = request.uri().host().unwrap_or_default(),
+                path = request.uri().path(),
+                "outbound request denied: not in the allow-list, or the URL has user info"
+            );
             return self.refuse("denied", Error::HttpRequestDenied);
         };
         let probe = match self.breakers.admit(&destination) {
@@ -274,7 +287,8 @@ pub fn normalize_authority(scheme: &str, authority: &str) -> String {
 }
 
 /// The `wasi:http` hooks of one store: outbound requests go through
-/// [`Outbound`], and with a verdict cache their 2xx bodies are digested.
+/// [`Outbound`], responses lose the verdict cache's fields whoever sent them,
+/// and with the component's own verdict cache their 2xx bodies are digested.
 pub struct OutboundHooks {
     pub outbound: Arc<Outbound>,
     /// The component's allow-list: everything else is denied.
@@ -310,10 +324,9 @@ impl WasiHttpHooks for OutboundHooks {
             retry
         });
         Box::new(async move {
-            let mut response = outbound.send(request, options, destination, retry).await?;
-            if let Some((cache, seen)) = verdicts.filter(|_| response.status().is_success()) {
-                response = response.map(|body| cache.digesting(body, seen));
-            }
+            let response = outbound.send(request, options, destination, retry).await?;
+            let response =
+                verdict::strip_outbound(response, verdicts.as_ref().map(|(cache, seen)| (cache, seen.clone())));
             Ok((response, Box::new(async { Ok(()) }) as SendFuture))
         })
     }
@@ -374,6 +387,24 @@ mod tests {
         assert_eq!(normalize_authority("http", "127.0.0.1:3000"), "127.0.0.1:3000");
         assert_eq!(normalize_authority("http", "[::1]"), "[::1]:80");
         assert_eq!(normalize_authority("http", "[::1]:8080"), "[::1]:8080");
+    }
+
+    #[test]
+    fn destinations_are_host_and_port_whatever_the_url_spells() {
+        let allowed = AllowList::new(vec![crate::allowed_hosts::AllowedHost::authority("up:3000").unwrap()]);
+        let key = |url: &str| Outbound::allowed_destination(&allowed, &url.parse().unwrap());
+        assert_eq!(key("http://up:3000/7").as_deref(), Some("up:3000"));
+        assert_eq!(key("http://UP:3000/7").as_deref(), Some("up:3000"));
+        // User info would be a breaker, a budget and a metric series per
+        // spelling, and reach the upstream in `Host`: refused.
+        assert_eq!(key("http://u1@up:3000/7"), None);
+        assert_eq!(key("http://u1:pw@up:3000/7"), None);
+        assert_eq!(key("http://other:3000/7"), None, "not allowed");
+        let any = AllowList::new(vec![crate::allowed_hosts::AllowedHost::parse("http://*:*").unwrap()]);
+        assert_eq!(
+            Outbound::allowed_destination(&any, &"http://[::1]/x".parse().unwrap()).as_deref(),
+            Some("[::1]:80")
+        );
     }
 
     #[test]

@@ -6,15 +6,16 @@
 //! becomes metrics on the way out.
 
 use crate::app::Component;
+use crate::listener::ClientAddr;
 use crate::metrics::{content_type_label, method_label, Metrics};
 use crate::problem::HostError;
 use crate::reload::Reloader;
 use crate::request_id;
 use crate::router::Matched;
-use crate::server_timing;
 use crate::trace::TraceContext;
-use crate::verdict::SeenDigests;
+use crate::verdict::{self, SeenDigests};
 use bytes::Bytes;
+use http_body::Frame;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::convert::Infallible;
@@ -39,8 +40,6 @@ pub struct Proxy {
     pub body_timeout: Duration,
     /// Request bodies held at once, in KiB ([`body_buffer_permits`]).
     pub body_buffer: Arc<Semaphore>,
-    /// Turns the component's `Server-Timing` entries into metrics.
-    pub server_timing: server_timing::Recorder,
     /// Pass `Server-Timing` on to clients instead of stripping it.
     pub expose_server_timing: bool,
     /// Set at the first shutdown signal: responses then carry `Connection:
@@ -84,10 +83,21 @@ fn shed_reason(error: &HostError, receiving_body: bool) -> Option<&'static str> 
 /// The `route` label of paths no route serves.
 const UNMATCHED: &str = "unmatched";
 
-/// The headers Spin gives a component about its route, so components written
-/// for Spin's router (which reads `spin-path-info`) work here unchanged.
-/// `spin-client-addr` is not given: the handler does not see the peer.
+/// Gives the component the request as Spin does: any `spin-*` header the
+/// client sent is removed, then Spin's own are added (the full URL, the
+/// route, the path below it, one `spin-path-match-<name>` per `:name`
+/// segment, the client's address), so components written for Spin's router
+/// work here unchanged and cannot be fooled by a client.
 fn add_spin_headers<T>(request: &mut http::Request<T>, matched: &Matched<'_, Arc<Component>>) {
+    let forged: Vec<http::HeaderName> = request
+        .headers()
+        .keys()
+        .filter(|name| name.as_str().starts_with("spin-") || name.as_str().starts_with("spin_"))
+        .cloned()
+        .collect();
+    for name in forged {
+        request.headers_mut().remove(name);
+    }
     let full_url = format!(
         "http://{}{}",
         request
@@ -97,19 +107,108 @@ fn add_spin_headers<T>(request: &mut http::Request<T>, matched: &Matched<'_, Arc
             .unwrap_or("localhost"),
         request.uri().path_and_query().map_or("/", |p| p.as_str())
     );
+    let client_addr = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|ClientAddr(addr)| addr.to_string());
     let route = matched.route;
-    let values = [
-        ("spin-full-url", full_url.as_str()),
-        ("spin-path-info", matched.path_info.as_str()),
-        ("spin-matched-route", route.text()),
-        ("spin-raw-component-route", route.text()),
-        ("spin-component-route", route.fixed_prefix()),
-        ("spin-base-path", "/"),
+    let mut values = vec![
+        ("spin-full-url".to_string(), full_url),
+        ("spin-path-info".to_string(), matched.path_info.clone()),
+        ("spin-matched-route".to_string(), route.text().to_string()),
+        ("spin-raw-component-route".to_string(), route.text().to_string()),
+        ("spin-component-route".to_string(), route.fixed_prefix().to_string()),
+        ("spin-base-path".to_string(), "/".to_string()),
     ];
+    values.extend(client_addr.map(|addr| ("spin-client-addr".to_string(), addr)));
+    for (name, value) in &matched.named {
+        values.push((format!("spin-path-match-{}", name.replace('_', "-")), value.clone()));
+    }
     for (name, value) in values {
-        if let Ok(value) = http::HeaderValue::from_str(value) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
             request.headers_mut().insert(name, value);
         }
+    }
+}
+
+/// What the host does to every component response on its way out: the
+/// verdict cache's header goes (stored if the component may store verdicts),
+/// `Server-Timing` becomes metrics, and an empty body is said to be empty
+/// (`Content-Length: 0`, as Spin answers it, rather than a chunked nothing).
+fn finish_component_response(
+    component: &Component,
+    response: &mut http::Response<HyperOutgoingBody>,
+    seen: &SeenDigests,
+    expose_server_timing: bool,
+) {
+    let headers = response.headers_mut();
+    if let Some(cache) = &component.template.verdicts {
+        cache.take_put(headers, seen);
+    }
+    if verdict::strip_headers(headers) {
+        tracing::warn!(component = %component.id, "a component without a verdict cache answered with verdict-cache-* headers; removed");
+    }
+    component.server_timing.consume(headers, expose_server_timing);
+}
+
+/// An answer whose body turns out to be empty goes out with
+/// `Content-Length: 0`, as Spin sends it, rather than as a chunked nothing:
+/// when the component named no length, its first frame is awaited before
+/// the head goes out (a body that has data loses nothing but that wait).
+async fn frame_empty_body(response: http::Response<HyperOutgoingBody>) -> http::Response<HyperOutgoingBody> {
+    let headers = response.headers();
+    if headers.contains_key(http::header::CONTENT_LENGTH) || headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return response;
+    }
+    let (mut parts, mut body) = response.into_parts();
+    let first = loop {
+        match body.frame().await {
+            // An empty chunk says nothing yet.
+            Some(Ok(frame)) if frame.data_ref().is_some_and(Bytes::is_empty) => continue,
+            other => break other,
+        }
+    };
+    let body = match first {
+        None => {
+            parts
+                .headers
+                .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+            full_body(Bytes::new())
+        }
+        Some(first) => FirstThenRest {
+            first: Some(first),
+            rest: body,
+        }
+        .boxed_unsync(),
+    };
+    http::Response::from_parts(parts, body)
+}
+
+/// A body whose first frame was already read.
+struct FirstThenRest {
+    first: Option<Result<Frame<Bytes>, wasmtime_wasi_http::Error>>,
+    rest: HyperOutgoingBody,
+}
+
+impl http_body::Body for FirstThenRest {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.first.take() {
+            Some(first) => std::task::Poll::Ready(Some(first)),
+            None => std::pin::Pin::new(&mut self.rest).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
     }
 }
 
@@ -145,6 +244,9 @@ impl Proxy {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
+        // Answers the host makes itself carry the request id; a component's
+        // answer is passed as it is (Spin adds nothing either).
+        let mut from_component = false;
         let mut response = if health {
             text_response(200, "OK")
         } else if matched.is_none() {
@@ -181,9 +283,8 @@ impl Proxy {
                         .run_guest(component.clone(), request, &request_id, &trace, permits)
                         .await
                     {
-                        Ok(mut response) => {
-                            self.server_timing
-                                .consume(response.headers_mut(), self.expose_server_timing);
+                        Ok(response) => {
+                            from_component = true;
                             response
                         }
                         Err(GuestFailure::Timeout) => {
@@ -195,7 +296,9 @@ impl Proxy {
                 },
             }
         };
-        response.headers_mut().entry(request_id::HEADER).or_insert(header_value);
+        if !from_component {
+            response.headers_mut().entry(request_id::HEADER).or_insert(header_value);
+        }
         if self.draining.load(Ordering::Acquire) {
             response
                 .headers_mut()
@@ -226,7 +329,15 @@ impl Proxy {
                 if let Some(data) = frame.data_ref() {
                     body_bytes.inc_by(data.len() as u64);
                 }
-                frame
+                match frame.into_trailers() {
+                    // A token or a put never reaches a client, not even in
+                    // trailers a component relayed.
+                    Ok(mut trailers) => {
+                        verdict::strip_headers(&mut trailers);
+                        Frame::trailers(trailers)
+                    }
+                    Err(frame) => frame,
+                }
             })
             .boxed_unsync()
         }))
@@ -277,6 +388,7 @@ impl Proxy {
         permits: Permits,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let seen = SeenDigests::default();
+        let is_head = request.method() == http::Method::HEAD;
         // This request keeps its version to the end, whatever reloads happen:
         // `component` is of the app current when it arrived.
         let code = &component.code;
@@ -318,10 +430,12 @@ impl Proxy {
 
         match receiver.await {
             Ok(Ok(mut response)) => {
-                if let Some(cache) = &component.template.verdicts {
-                    cache.take_put(response.headers_mut(), &seen);
-                }
-                Ok(response)
+                finish_component_response(&component, &mut response, &seen, self.expose_server_timing);
+                Ok(if is_head {
+                    response
+                } else {
+                    frame_empty_body(response).await
+                })
             }
             Ok(Err(code)) => {
                 tracing::error!(request_id, error = %code, "component answered with an error code");

@@ -8,9 +8,15 @@
 //! the host does not provide, is refused: the old version keeps serving and
 //! readiness does not change.
 //!
-//! Triggers: SIGHUP, `POST /admin/reload` on the admin listener, and with
+//! Triggers: SIGHUP, `POST /admin/reload` on the control listener, and with
 //! `--watch-interval`, a change of the manifest's or a component's size or
 //! modification time.
+//!
+//! Every trigger goes to one worker task, which owns the only build: reloads
+//! never run side by side, whoever gave up waiting. Triggers that arrive
+//! while a build runs are answered together by the next build (the files may
+//! have changed after the running one read them), and each is answered even
+//! if its caller has gone: the outcome is logged and counted either way.
 
 use crate::app::{self, App, HostWide};
 use crate::manifest::{self, AppSpec};
@@ -46,6 +52,22 @@ impl AppSource {
     }
 }
 
+/// A reload that did not swap: the served version stays. The reason is in
+/// the log line `reload refused` with this `reload_id`, not in the answer: it
+/// may name files and settings the caller has no business seeing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub reload_id: u64,
+}
+
+type Outcome = Result<Reloaded, Refused>;
+
+/// A trigger waiting for its reload's outcome.
+struct Trigger {
+    name: &'static str,
+    outcome: tokio::sync::oneshot::Sender<Outcome>,
+}
+
 /// What a reload changed, per component of the new version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reloaded {
@@ -71,12 +93,15 @@ pub struct Reloader {
     cache_dir: Option<PathBuf>,
     current: ArcSwap<App>,
     metrics: Metrics,
-    /// One reload at a time: a second trigger waits for the first.
-    reloading: tokio::sync::Mutex<()>,
+    /// To the worker task that runs every reload, one at a time.
+    triggers: tokio::sync::mpsc::UnboundedSender<Trigger>,
+    /// Numbers reloads, for the log line a refusal points at.
+    reloads: std::sync::atomic::AtomicU64,
 }
 
 impl Reloader {
-    /// Builds the app for the first time; an error here stops the host.
+    /// Builds the app for the first time (an error here stops the host) and
+    /// starts the reload worker.
     pub fn start(
         engine: Engine,
         linker: Linker<HostState>,
@@ -84,10 +109,11 @@ impl Reloader {
         wide: HostWide,
         cache_dir: Option<PathBuf>,
         metrics: Metrics,
-    ) -> anyhow::Result<Reloader> {
-        let app = app::build(&engine, &linker, source.spec()?, &wide, cache_dir.as_deref())?;
+    ) -> anyhow::Result<Arc<Reloader>> {
+        let app = app::build(&engine, &linker, source.spec()?, &wide, cache_dir.as_deref(), None)?;
         publish_info(&metrics, None, &app);
-        Ok(Reloader {
+        let (triggers, pending) = tokio::sync::mpsc::unbounded_channel();
+        let reloader = Arc::new(Reloader {
             engine,
             linker,
             source,
@@ -95,8 +121,29 @@ impl Reloader {
             cache_dir,
             current: ArcSwap::from_pointee(app),
             metrics,
-            reloading: tokio::sync::Mutex::new(()),
-        })
+            triggers,
+            reloads: std::sync::atomic::AtomicU64::new(0),
+        });
+        tokio::spawn(reloader.clone().work(pending));
+        Ok(reloader)
+    }
+
+    /// The worker: one build at a time; every trigger that waited during a
+    /// build shares the next one.
+    async fn work(self: Arc<Self>, mut pending: tokio::sync::mpsc::UnboundedReceiver<Trigger>) {
+        while let Some(first) = pending.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = pending.try_recv() {
+                batch.push(more);
+            }
+            let mut names: Vec<&str> = batch.iter().map(|t| t.name).collect();
+            names.dedup();
+            let outcome = self.rebuild(&names.join(","), batch.len()).await;
+            for trigger in batch {
+                // A caller that went away misses only the answer.
+                let _ = trigger.outcome.send(outcome.clone());
+            }
+        }
     }
 
     /// The version to serve the next request with.
@@ -104,15 +151,35 @@ impl Reloader {
         self.current.load_full()
     }
 
-    /// Builds the app again and swaps it in if anything differs; `trigger`
-    /// is named in the log. Compilation runs on a blocking thread, so requests
-    /// are not held up by it.
-    pub async fn reload(self: &Arc<Self>, trigger: &'static str) -> anyhow::Result<Reloaded> {
-        let _one_at_a_time = self.reloading.lock().await;
+    /// Asks for a reload and waits for its outcome; `trigger` is named in the
+    /// log. Dropping the future does not stop the reload.
+    pub async fn reload(&self, trigger: &'static str) -> Outcome {
+        let (outcome, answer) = tokio::sync::oneshot::channel();
+        let trigger = Trigger { name: trigger, outcome };
+        if self.triggers.send(trigger).is_err() {
+            // The worker is gone only when the runtime is shutting down.
+            return Err(Refused { reload_id: 0 });
+        }
+        answer.await.unwrap_or(Err(Refused { reload_id: 0 }))
+    }
+
+    /// Builds the app again and swaps it in if anything differs.
+    /// Compilation runs on a blocking thread, so requests are not held up.
+    /// `waiting` is how many triggers this build answers.
+    async fn rebuild(self: &Arc<Self>, trigger: &str, waiting: usize) -> Outcome {
+        let reload_id = self.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let this = self.clone();
         let built = tokio::task::spawn_blocking(move || {
             let spec = this.source.spec()?;
-            app::build(&this.engine, &this.linker, spec, &this.wide, this.cache_dir.as_deref())
+            let serving = this.current();
+            app::build(
+                &this.engine,
+                &this.linker,
+                spec,
+                &this.wide,
+                this.cache_dir.as_deref(),
+                Some(&serving),
+            )
         })
         .await
         .map_err(|e| anyhow::anyhow!("the load task failed: {e}"))
@@ -123,12 +190,14 @@ impl Reloader {
             Err(error) => {
                 tracing::error!(
                     trigger,
+                    reload_id,
+                    waiting,
                     serving = %digests(&old),
                     error = %format!("{error:#}"),
                     "reload refused: the served version stays"
                 );
                 self.count("refused");
-                return Err(error);
+                return Err(Refused { reload_id });
             }
         };
         let components: Vec<Change> = new
@@ -149,11 +218,11 @@ impl Reloader {
         let swapped = !(same_code && new.spec == old.spec);
         if swapped {
             publish_info(&self.metrics, Some(&old), &new);
-            tracing::info!(trigger, from = %digests(&old), to = %digests(&new), "app swapped");
+            tracing::info!(trigger, reload_id, waiting, from = %digests(&old), to = %digests(&new), "app swapped");
             self.current.store(Arc::new(new));
             self.count("swapped");
         } else {
-            tracing::info!(trigger, serving = %digests(&old), "reload: nothing changed");
+            tracing::info!(trigger, reload_id, waiting, serving = %digests(&old), "reload: nothing changed");
             self.count("unchanged");
         }
         Ok(Reloaded { swapped, components })

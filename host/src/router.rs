@@ -11,8 +11,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
-    /// `:name`: any one segment.
-    Named,
+    /// `:name`: any one segment, given to the component as
+    /// `spin-path-match-<name>`.
+    Named(String),
 }
 
 /// A parsed `route = "..."`.
@@ -43,7 +44,7 @@ impl Route {
             }
             segments.push(match segment.strip_prefix(':') {
                 Some("") => return Err(format!("route {text:?}: a ':' segment needs a name")),
-                Some(_) => Segment::Named,
+                Some(name) => Segment::Named(name.to_string()),
                 None => Segment::Literal(segment.to_string()),
             });
         }
@@ -70,7 +71,7 @@ impl Route {
             .zip(path_segments)
             .all(|(segment, part)| match segment {
                 Segment::Literal(literal) => literal == part,
-                Segment::Named => true,
+                Segment::Named(_) => true,
             })
     }
 
@@ -99,6 +100,8 @@ pub struct Matched<'a, T> {
     pub target: &'a T,
     /// The path below the route's fixed part (`spin-path-info`).
     pub path_info: String,
+    /// Each `:name` segment's name and the path segment it matched.
+    pub named: Vec<(String, String)>,
 }
 
 /// Routes in match order.
@@ -118,6 +121,17 @@ impl<T> Router<T> {
         Ok(Router { routes })
     }
 
+    /// The same routes, each to `f` of its target.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Router<U> {
+        Router {
+            routes: self
+                .routes
+                .into_iter()
+                .map(|(route, target)| (route, f(target)))
+                .collect(),
+        }
+    }
+
     pub fn find(&self, path: &str) -> Option<Matched<'_, T>> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let (route, target) = self.routes.iter().find(|(route, _)| route.matches(&parts))?;
@@ -129,10 +143,20 @@ impl<T> Router<T> {
         } else {
             String::new()
         };
+        let named = route
+            .segments
+            .iter()
+            .zip(&parts)
+            .filter_map(|(segment, part)| match segment {
+                Segment::Named(name) => Some((name.clone(), part.to_string())),
+                Segment::Literal(_) => None,
+            })
+            .collect();
         Some(Matched {
             route,
             target,
             path_info,
+            named,
         })
     }
 }
@@ -185,6 +209,25 @@ mod tests {
         assert_eq!(r.find("/upstream").unwrap().path_info, "");
         assert_eq!(r.find("/42").unwrap().path_info, "/42");
         assert_eq!(r.find("/upstream/...").unwrap().route.fixed_prefix(), "/upstream");
+    }
+
+    #[test]
+    fn named_segments_are_matched_by_name() {
+        let r = router(&["/base/:path_segment/:path_end/...", "/users/:id"]);
+        let matched = r.find("/base/path/end/rest").unwrap();
+        assert_eq!(
+            matched.named,
+            vec![
+                ("path_segment".to_string(), "path".to_string()),
+                ("path_end".to_string(), "end".to_string())
+            ]
+        );
+        assert_eq!(matched.path_info, "/rest");
+        assert_eq!(matched.route.fixed_prefix(), "/base/:path_segment/:path_end");
+        assert_eq!(
+            r.find("/users/7").unwrap().named,
+            vec![("id".to_string(), "7".to_string())]
+        );
     }
 
     #[test]

@@ -7,14 +7,16 @@
 //! Entries are `name;desc=…;dur=…` (W3C Server Timing). Label values are kept
 //! bounded whatever a component sends: names and descriptions must be short
 //! tokens, and past [`MAX_SERIES`] distinct pairs new ones count as `other`.
+//! Each component has its own budget and its own `component` label, so what
+//! one component reports can neither crowd out nor pass for another's.
 
 use crate::metrics::Metrics;
 use http::HeaderMap;
-use std::collections::HashSet;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 pub const SERVER_TIMING: &str = "server-timing";
-/// Distinct (name, desc) label pairs one host records.
+/// Distinct (name, desc) label pairs recorded per component.
 pub const MAX_SERIES: usize = 64;
 /// Longest name or description kept as a label value.
 const MAX_TOKEN: usize = 32;
@@ -75,17 +77,48 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
-/// Counts entries in `server_timing_entries_total{entry, desc}` and their
-/// durations in `server_timing_duration_seconds{entry}`.
+/// One recorder per component id, kept across reloads: a component's label
+/// budget is spent once, not once per version.
+pub struct Recorders {
+    metrics: Metrics,
+    by_component: Mutex<HashMap<Arc<str>, Arc<Recorder>>>,
+}
+
+impl Recorders {
+    pub fn new(metrics: Metrics) -> Self {
+        Recorders {
+            metrics,
+            by_component: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The recorder of component `id`.
+    pub fn of(&self, id: &Arc<str>) -> Arc<Recorder> {
+        let mut recorders = self
+            .by_component
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        recorders
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(Recorder::new(self.metrics.clone(), id.clone())))
+            .clone()
+    }
+}
+
+/// Counts one component's entries in
+/// `server_timing_entries_total{component, entry, desc}` and their durations in
+/// `server_timing_duration_seconds{component, entry}`.
 pub struct Recorder {
     metrics: Metrics,
+    component: Arc<str>,
     seen: Mutex<HashSet<(String, String)>>,
 }
 
 impl Recorder {
-    pub fn new(metrics: Metrics) -> Self {
+    pub fn new(metrics: Metrics, component: Arc<str>) -> Self {
         Recorder {
             metrics,
+            component,
             seen: Mutex::new(HashSet::new()),
         }
     }
@@ -109,12 +142,12 @@ impl Recorder {
         let (name, desc) = self.bounded(&entry.name, desc);
         self.metrics
             .server_timing_entries
-            .with_label_values(&[name, desc])
+            .with_label_values(&[&*self.component, name, desc])
             .inc();
         if let Some(ms) = entry.dur_ms {
             self.metrics
                 .server_timing_duration
-                .with_label_values(&[name])
+                .with_label_values(&[&*self.component, name])
                 .observe(ms / 1e3);
         }
     }
@@ -182,7 +215,7 @@ mod tests {
     #[test]
     fn label_values_stay_bounded_whatever_the_component_sends() {
         let metrics = Metrics::new();
-        let recorder = Recorder::new(metrics.clone());
+        let recorder = Recorder::new(metrics.clone(), "c".into());
         for i in 0..(MAX_SERIES + 50) {
             let mut h = headers(&[&format!("n{i};desc=d{i};dur=1")]);
             recorder.consume(&mut h, false);
@@ -194,10 +227,35 @@ mod tests {
             .filter(|l| l.starts_with("server_timing_entries_total{"))
             .count();
         assert_eq!(series, MAX_SERIES + 1, "the budget plus `other`");
-        assert!(text.contains(r#"server_timing_entries_total{desc="other",entry="other"} 50"#));
+        assert!(text.contains(r#"server_timing_entries_total{component="c",desc="other",entry="other"} 50"#));
         // A long description is not a label value.
         let mut h = headers(&[&format!("n0;desc={}", "x".repeat(100))]);
         recorder.consume(&mut h, true);
         assert!(h.get(SERVER_TIMING).is_some(), "kept when asked");
+    }
+
+    #[test]
+    fn one_component_cannot_spend_anothers_budget() {
+        let metrics = Metrics::new();
+        let recorders = Recorders::new(metrics.clone());
+        let (relay, proxy): (Arc<str>, Arc<str>) = ("relay".into(), "doc-proxy".into());
+        for i in 0..(MAX_SERIES * 2) {
+            recorders
+                .of(&relay)
+                .consume(&mut headers(&[&format!("upstream;desc=d{i}")]), false);
+        }
+        recorders
+            .of(&proxy)
+            .consume(&mut headers(&["upstream;desc=corrupt;dur=2"]), false);
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(
+            text.contains(r#"server_timing_entries_total{component="doc-proxy",desc="corrupt",entry="upstream"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"server_timing_entries_total{component="relay",desc="other",entry="other"} 64"#));
+        assert!(
+            Arc::ptr_eq(&recorders.of(&proxy), &recorders.of(&"doc-proxy".into())),
+            "kept across versions"
+        );
     }
 }

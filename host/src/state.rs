@@ -5,19 +5,20 @@
 use crate::allowed_hosts::AllowList;
 use crate::guest_log::{GuestLogSettings, GuestOutput};
 use crate::outbound::{Outbound, OutboundHooks};
+use crate::spin_variables::{self, SharedVariables};
 use crate::trace::TraceContext;
 use crate::verdict::{SeenDigests, VerdictCache};
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct HostState {
     wasi: WasiCtx,
-    /// The component's variables, read through `wasi:config/store`.
-    config: Arc<WasiConfigVariables>,
+    /// The component's variables, read through `wasi:config/store` or
+    /// Spin's variables interfaces.
+    variables: SharedVariables,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -27,26 +28,61 @@ pub struct HostState {
 /// Caps the linear memory of one store, all its memories together: the pool
 /// caps each memory, but a component may have several, and the memory budget
 /// (`memory.rs`) counts instances, not memories.
+///
+/// `used` is the sum of the memories' sizes. A grow is counted when approved
+/// and taken back if it then fails (wasmtime asks before its own checks), and
+/// every sum is checked: sizes near `usize::MAX` are refused, never wrapped.
 pub struct InstanceMemory {
     limit: usize,
     used: usize,
+    /// The grow approved last, `(current, desired)`, until it is known to
+    /// have happened or failed.
+    pending: Option<(usize, usize)>,
+}
+
+impl InstanceMemory {
+    pub fn new(limit: usize) -> Self {
+        InstanceMemory {
+            limit,
+            used: 0,
+            pending: None,
+        }
+    }
 }
 
 impl ResourceLimiter for InstanceMemory {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let after = self.used - current.min(self.used) + desired;
-        if after > self.limit {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let after = self
+            .used
+            .checked_sub(current)
+            .and_then(|others| others.checked_add(desired));
+        let fits = after.filter(|after| *after <= self.limit && maximum.is_none_or(|max| desired <= max));
+        let Some(after) = fits else {
             // Refused, not trapped: the guest sees `memory.grow` return -1 and
             // decides (a Rust guest aborts; the host answers 500 for it alone).
             return Ok(false);
-        }
+        };
         self.used = after;
+        self.pending = Some((current, desired));
         Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        if let Some((current, desired)) = self.pending.take() {
+            self.used = self.used - desired + current;
+        }
+        Ok(())
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         // Tables are bounded by the pool's per-table element limit.
         Ok(maximum.is_none_or(|max| desired <= max))
+    }
+}
+
+impl spin_variables::VariablesView for HostState {
+    fn variables(&mut self) -> &spin_variables::Variables {
+        &self.variables
     }
 }
 
@@ -70,21 +106,22 @@ impl WasiHttpView for HostState {
 }
 
 /// Every WASI 0.2 and 0.3 interface a Rust component may import (std pulls
-/// in `wasi:cli/*`), plus `wasi:http` of both, and `wasi:config/store` for
-/// the manifest's component variables (as Spin provides it).
+/// in `wasi:cli/*`), plus `wasi:http` of both, and the manifest's component
+/// variables through `wasi:config/store` and Spin's variables interfaces
+/// (`spin_variables.rs`), as Spin provides them.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     wasmtime_wasi::p3::add_to_linker(linker)?;
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
-    wasmtime_wasi_config::add_to_linker(linker, |state: &mut HostState| WasiConfig::from(&*state.config))?;
+    spin_variables::add_to_linker(linker)?;
     Ok(())
 }
 
 /// What every store of one component shares.
 pub struct StoreTemplate {
     pub env: Vec<(String, String)>,
-    pub config: Arc<WasiConfigVariables>,
+    pub variables: SharedVariables,
     pub allowed: Arc<AllowList>,
     /// Linear memory one store may hold, all memories together.
     pub instance_memory_bytes: u64,
@@ -118,7 +155,7 @@ impl StoreTemplate {
             .allow_ip_name_lookup(false);
         let state = HostState {
             wasi: wasi.build(),
-            config: self.config.clone(),
+            variables: self.variables.clone(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: OutboundHooks {
@@ -128,10 +165,7 @@ impl StoreTemplate {
                 called: Vec::new(),
                 trace: trace.clone(),
             },
-            memory: InstanceMemory {
-                limit: usize::try_from(self.instance_memory_bytes).unwrap_or(usize::MAX),
-                used: 0,
-            },
+            memory: InstanceMemory::new(usize::try_from(self.instance_memory_bytes).unwrap_or(usize::MAX)),
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.memory);
@@ -149,7 +183,7 @@ mod tests {
 
     #[test]
     fn instance_memory_counts_every_memory_of_the_store() {
-        let mut memory = InstanceMemory { limit: 10, used: 0 };
+        let mut memory = InstanceMemory::new(10);
         // Memory A grows to 6; memory B may then have 4, not 5.
         assert!(memory.memory_growing(0, 6, None).unwrap());
         assert!(!memory.memory_growing(0, 5, None).unwrap());
@@ -157,5 +191,84 @@ mod tests {
         // Full: A cannot grow by one.
         assert!(!memory.memory_growing(6, 7, None).unwrap());
         assert_eq!(memory.used, 10);
+    }
+
+    #[test]
+    fn sizes_near_the_top_of_usize_are_refused_not_wrapped() {
+        const PAGE: usize = 64 * 1024;
+        let mut memory = InstanceMemory::new(10 * PAGE);
+        assert!(memory.memory_growing(0, PAGE, None).unwrap());
+        // What a 64-bit memory may ask for: `used - current + desired` would
+        // wrap past zero if it were not checked.
+        assert!(!memory.memory_growing(2 * PAGE, usize::MAX - PAGE + 1, None).unwrap());
+        assert!(!memory.memory_growing(0, usize::MAX - PAGE + 1, None).unwrap());
+        // A `current` larger than what was counted cannot lower the count.
+        assert!(!memory.memory_growing(5 * PAGE, 0, None).unwrap());
+        assert_eq!(memory.used, PAGE);
+    }
+
+    #[test]
+    fn a_grow_that_fails_after_approval_is_taken_back_not_kept() {
+        let mut memory = InstanceMemory::new(10);
+        assert!(memory.memory_growing(0, 2, None).unwrap());
+        // Approved, then failed by wasmtime (past the memory's maximum, or
+        // the OS said no): the count returns to what the memory holds.
+        assert!(memory.memory_growing(2, 9, Some(100)).unwrap());
+        memory.memory_grow_failed(wasmtime::Error::msg("failed")).unwrap();
+        assert_eq!(memory.used, 2);
+        // Past the memory's own maximum: refused at once.
+        assert!(!memory.memory_growing(2, 9, Some(4)).unwrap());
+        assert_eq!(memory.used, 2);
+    }
+
+    /// The limiter in a real store: two instances of a module in one store
+    /// (each memory of a component counts, whatever module it is in) grow
+    /// until refused, and their total never passes the cap, however often
+    /// they try, including grows the memory's own maximum refuses.
+    #[test]
+    fn memories_in_one_store_cannot_pass_the_cap_together() {
+        const PAGE: u64 = 64 * 1024;
+        let limit = 8 * PAGE;
+        let engine = crate::engine::new_engine(
+            2,
+            limit,
+            crate::engine::Tuning::default(),
+            crate::engine::CodeTarget::Native,
+        )
+        .unwrap();
+        let module = wasmtime::Module::new(
+            &engine,
+            wat::parse_str(
+                r#"(module
+                    (memory 1 6)
+                    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+                    (func (export "pages") (result i32) (memory.size)))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, InstanceMemory::new(limit as usize));
+        store.limiter(|memory| memory);
+        store.set_epoch_deadline(u64::MAX);
+        let mut grows = Vec::new();
+        let mut sizes = Vec::new();
+        for _ in 0..2 {
+            let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+            grows.push(instance.get_typed_func::<i32, i32>(&mut store, "grow").unwrap());
+            sizes.push(instance.get_typed_func::<(), i32>(&mut store, "pages").unwrap());
+        }
+        for _ in 0..50 {
+            for grow in &grows {
+                // Past the memory's own maximum (6 pages): refused, not counted.
+                assert_eq!(grow.call(&mut store, 6).unwrap(), -1);
+                let _ = grow.call(&mut store, 1).unwrap();
+            }
+        }
+        let held: u64 = sizes
+            .iter()
+            .map(|pages| pages.call(&mut store, ()).unwrap() as u64 * PAGE)
+            .sum();
+        assert_eq!(held, limit, "grown to the cap together, and no further");
+        assert_eq!(store.data().used as u64, held, "the count is what the memories hold");
     }
 }

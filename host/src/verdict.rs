@@ -7,16 +7,26 @@
 //! (Spin, `wasmtime serve`): there it validates every time. The protocol, also
 //! in `docs/verdict-cache.md`:
 //!
-//! 1. Each instance gets a random per-process secret in [`TOKEN_ENV`].
+//! 0. A cache belongs to one component version: the component's id, its code's
+//!    digest and its configuration (`app.rs` keeps it across reloads only while
+//!    all three stay the same). Only a component whose manifest opts in
+//!    (`[component.X.tool.doc-proxy-host] verdict_cache = true`) has one; no
+//!    other component can read or fill it.
+//! 1. Each instance of that component gets the cache's random secret in
+//!    [`TOKEN_ENV`].
 //! 2. The body of every 2xx outbound response is hashed as it streams past;
 //!    at its end the host adds the trailer `repr-digest: sha-256=:…:` (RFC
 //!    9530) and, when that digest is in the cache, `verdict-cache-hit: <token>`.
-//!    Trailers of those names from the upstream are dropped, and the upstream
-//!    never sees the token, so it cannot forge a hit.
 //! 3. A component that validated a body answers with the header
 //!    `verdict-cache-put: <the repr-digest value>`. The host strips it and
 //!    stores the digest only if an outbound response of the same request
 //!    produced it: a component cannot vouch for bytes it never fetched.
+//!
+//! Every `verdict-cache-*` header and trailer is removed from every outbound
+//! response before any component sees it ([`strip_outbound`]), and from every
+//! component's response before a client sees it ([`strip_headers`],
+//! [`strip_trailers`]): an upstream cannot forge a hit or a put through a
+//! component that relays what it gets, and no client ever sees a token.
 
 use crate::metrics::Metrics;
 use base64::Engine as _;
@@ -39,24 +49,31 @@ pub const HIT_TRAILER: &str = "verdict-cache-hit";
 /// Response header: the component vouches for this `repr-digest` value.
 pub const PUT_HEADER: &str = "verdict-cache-put";
 
+/// What every header and trailer of the protocol's own starts with.
+const PROTOCOL_PREFIX: &str = "verdict-cache-";
+
 /// Digests kept per request: a component makes a few attempts, not hundreds.
 const SEEN_PER_REQUEST: usize = 16;
 
 type Sha256Digest = [u8; 32];
 
-/// Shared by every request of the process.
+/// The verdicts of one component version, shared by its requests.
 pub struct VerdictCache {
     token: String,
     valid: Mutex<LruCache<Sha256Digest, ()>>,
     metrics: Metrics,
+    /// The component's id: the `component` label of the cache's metrics.
+    component: Arc<str>,
 }
 
 impl VerdictCache {
-    pub fn new(entries: NonZeroUsize, metrics: Metrics) -> Self {
+    pub fn new(entries: NonZeroUsize, metrics: Metrics, component: Arc<str>) -> Self {
+        metrics.verdict_cache_entries.with_label_values(&[&*component]).set(0);
         VerdictCache {
             token: uuid::Uuid::new_v4().simple().to_string(),
             valid: Mutex::new(LruCache::new(entries)),
             metrics,
+            component,
         }
     }
 
@@ -86,14 +103,24 @@ impl VerdictCache {
             Some(digest) => {
                 let mut valid = self.valid.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 valid.put(digest, ());
-                self.metrics.verdict_cache_entries.set(valid.len() as i64);
-                self.metrics.verdict_cache_puts.with_label_values(&["stored"]).inc();
+                self.metrics
+                    .verdict_cache_entries
+                    .with_label_values(&[&*self.component])
+                    .set(valid.len() as i64);
+                self.count_put("stored");
             }
             None => {
-                tracing::warn!(value = ?value, "verdict-cache-put names no body this request fetched; ignored");
-                self.metrics.verdict_cache_puts.with_label_values(&["refused"]).inc();
+                tracing::warn!(component = %self.component, value = ?value, "verdict-cache-put names no body this request fetched; ignored");
+                self.count_put("refused");
             }
         }
+    }
+
+    fn count_put(&self, result: &str) {
+        self.metrics
+            .verdict_cache_puts
+            .with_label_values(&[&*self.component, result])
+            .inc();
     }
 
     /// Looks a finished body up (promoting it, so documents in use stay).
@@ -105,15 +132,18 @@ impl VerdictCache {
             .get(digest)
             .is_some();
         let label = if hit { "hit" } else { "miss" };
-        self.metrics.verdict_cache_lookups.with_label_values(&[label]).inc();
+        self.metrics
+            .verdict_cache_lookups
+            .with_label_values(&[&*self.component, label])
+            .inc();
         hit
     }
 
     /// The trailers a body of `digest` ends with: the upstream's own, minus
     /// any it sent under our names, plus ours.
     fn trailers(&self, mut trailers: http::HeaderMap, digest: &Sha256Digest) -> http::HeaderMap {
+        strip_headers(&mut trailers);
         trailers.remove(DIGEST_TRAILER);
-        trailers.remove(HIT_TRAILER);
         let value = http::HeaderValue::from_str(&repr_digest(digest)).expect("base64 is a valid header value");
         trailers.insert(DIGEST_TRAILER, value);
         if self.is_known_valid(digest) {
@@ -121,6 +151,51 @@ impl VerdictCache {
             trailers.insert(HIT_TRAILER, token);
         }
         trailers
+    }
+}
+
+/// Removes every header of the protocol's (`verdict-cache-*`) from `headers`;
+/// returns whether there was one.
+pub fn strip_headers(headers: &mut http::HeaderMap) -> bool {
+    let ours: Vec<http::HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with(PROTOCOL_PREFIX))
+        .cloned()
+        .collect();
+    for name in &ours {
+        headers.remove(name);
+    }
+    !ours.is_empty()
+}
+
+/// A body whose trailers lose the protocol's fields.
+pub fn strip_trailers<B>(body: B) -> http_body_util::combinators::MapFrame<B, impl FnMut(Frame<Bytes>) -> Frame<Bytes>>
+where
+    B: Body<Data = Bytes>,
+{
+    http_body_util::BodyExt::map_frame(body, |frame| match frame.into_trailers() {
+        Ok(mut trailers) => {
+            strip_headers(&mut trailers);
+            Frame::trailers(trailers)
+        }
+        Err(frame) => frame,
+    })
+}
+
+/// What every component gets of an outbound response: the protocol's fields
+/// gone from its headers and trailers, whoever sent them. With `cache` (the
+/// caller's own, for a 2xx), the body is digested and ends with the cache's
+/// trailers.
+pub fn strip_outbound(
+    mut response: http::Response<WasiBody>,
+    cache: Option<(&Arc<VerdictCache>, SeenDigests)>,
+) -> http::Response<WasiBody> {
+    if strip_headers(response.headers_mut()) {
+        tracing::warn!("an outbound response carried verdict-cache-* headers; removed");
+    }
+    match cache.filter(|_| response.status().is_success()) {
+        Some((cache, seen)) => response.map(|body| cache.digesting(body, seen)),
+        None => response.map(|body| http_body_util::BodyExt::boxed_unsync(strip_trailers(body))),
     }
 }
 
@@ -215,7 +290,11 @@ mod tests {
     use std::collections::VecDeque;
 
     fn cache() -> Arc<VerdictCache> {
-        Arc::new(VerdictCache::new(NonZeroUsize::new(2).unwrap(), Metrics::new()))
+        Arc::new(VerdictCache::new(
+            NonZeroUsize::new(2).unwrap(),
+            Metrics::new(),
+            "c".into(),
+        ))
     }
 
     /// A body of these data frames, then these trailers.
@@ -305,6 +384,72 @@ mod tests {
             repr_digest(&Sha256::digest(b"abc").into()).as_str()
         );
         assert_eq!(trailers["x-other"], "kept");
+    }
+
+    #[tokio::test]
+    async fn components_never_see_the_protocol_from_an_upstream() {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert(HIT_TRAILER, "forged".parse().unwrap());
+        trailers.insert("verdict-cache-put", "forged".parse().unwrap());
+        trailers.insert("x-other", "kept".parse().unwrap());
+        let forged = |trailers: &http::HeaderMap| {
+            let mut response = http::Response::new(body_of(&[b"abc"], Some(trailers.clone())));
+            response
+                .headers_mut()
+                .insert(PUT_HEADER, "sha-256=:AAAA:".parse().unwrap());
+            response.headers_mut().insert("verdict-cache-hit", "x".parse().unwrap());
+            response
+                .headers_mut()
+                .insert("content-type", "application/pdf".parse().unwrap());
+            response
+        };
+
+        // A component without a cache: nothing of the protocol, in or out.
+        let response = strip_outbound(forged(&trailers), None);
+        assert!(response
+            .headers()
+            .keys()
+            .all(|k| !k.as_str().starts_with("verdict-cache-")));
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+        let (data, got) = read(response.into_body()).await;
+        assert_eq!(data, b"abc");
+        assert!(got.keys().all(|k| !k.as_str().starts_with("verdict-cache-")), "{got:?}");
+        assert!(got.get(DIGEST_TRAILER).is_none(), "no digest without a cache");
+        assert_eq!(got["x-other"], "kept");
+
+        // The component's own cache: the host's trailers only.
+        let cache = cache();
+        let seen = SeenDigests::default();
+        let response = strip_outbound(forged(&trailers), Some((&cache, seen.clone())));
+        assert!(response
+            .headers()
+            .keys()
+            .all(|k| !k.as_str().starts_with("verdict-cache-")));
+        let (_, got) = read(response.into_body()).await;
+        assert!(got.get("verdict-cache-put").is_none() && got.get(HIT_TRAILER).is_none());
+        assert_eq!(
+            got[DIGEST_TRAILER],
+            repr_digest(&Sha256::digest(b"abc").into()).as_str()
+        );
+
+        // A 404's body is not digested, and still loses the protocol's trailers.
+        let mut not_found = forged(&trailers);
+        *not_found.status_mut() = http::StatusCode::NOT_FOUND;
+        let (_, got) = read(strip_outbound(not_found, Some((&cache, seen))).into_body()).await;
+        assert!(got.get(DIGEST_TRAILER).is_none() && got.get(HIT_TRAILER).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_clients_trailers_lose_the_protocol() {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert(HIT_TRAILER, "token".parse().unwrap());
+        trailers.insert("x-other", "kept".parse().unwrap());
+        let (_, got) = read(strip_trailers(body_of(&[b"x"], Some(trailers))).boxed_unsync()).await;
+        assert!(got.get(HIT_TRAILER).is_none());
+        assert_eq!(got["x-other"], "kept");
+        let mut headers = put_header("v");
+        assert!(strip_headers(&mut headers) && headers.is_empty());
+        assert!(!strip_headers(&mut headers));
     }
 
     #[tokio::test]

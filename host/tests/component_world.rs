@@ -4,7 +4,8 @@
 //! configuration interface, `wasi:config/store@0.2.0-draft-2024-09-27`, the
 //! version Spin 3 and SpinKube's shim provide (`wasmtime serve` provides only
 //! rc.1, so it no longer runs them). The WASI 0.3 test component
-//! (`components/hello-p3`) exports `wasi:http/handler@0.3.x` instead.
+//! (`components/hello-p3`) exports `wasi:http/handler@0.3.x` instead, and
+//! reads Spin 3's variables interface.
 
 mod support;
 
@@ -96,8 +97,14 @@ fn dummy_upstream_imports_only_wasi_and_exports_the_http_handler() {
 fn the_wasi_p3_test_component_exports_the_0_3_handler() {
     let (imports, exports) = world("hello_p3");
     eprintln!("hello_p3 imports: {imports:#?}\nhello_p3 exports: {exports:#?}");
+    // It is a Spin app too: it reads a variable through Spin 3's interface,
+    // and nothing else outside WASI.
     let foreign: Vec<_> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
-    assert!(foreign.is_empty(), "hello_p3 imports non-WASI interfaces: {foreign:?}");
+    assert_eq!(
+        foreign,
+        ["spin:variables/variables@3.0.0"],
+        "hello_p3's non-WASI imports"
+    );
     assert!(
         imports.iter().any(|i| i.starts_with("wasi:http/client@0.3.")),
         "{imports:?}"

@@ -192,27 +192,14 @@ fn a_component_whose_initial_memory_exceeds_the_instance_share_is_refused_at_sta
 
 #[tokio::test]
 async fn a_request_is_in_flight_until_its_body_has_gone_out() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     // 7 MiB of plain stream data: a valid PDF far larger than the socket
     // buffers between the host and a client that stops reading.
     let big = doc_fixtures::hostile::one_stream_pdf("", &vec![b'x'; 7 << 20]);
     let upstream = ScriptedUpstream::start(move |_| Script::ok("application/pdf", big.clone())).await;
     let proxy = start_doc_proxy(&upstream.url(), &["MAX_ATTEMPTS=1"]);
 
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut client = socket.connect(proxy.public).await.unwrap();
-    client
-        .write_all(b"GET /1 HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut head = vec![0u8; 1024];
-    let n = client.read(&mut head).await.unwrap();
-    assert!(
-        head[..n].starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&head[..n])
-    );
+    let (mut client, n) = never_reads(proxy.public, "/1").await;
     // The head is out; the body is stuck behind the client: still in flight.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(proxy.metric("http_requests_in_flight").await, 1.0);
@@ -222,6 +209,117 @@ async fn a_request_is_in_flight_until_its_body_has_gone_out() {
     assert!(n + rest.len() > 7 << 20);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(proxy.metric("http_requests_in_flight").await, 0.0);
+}
+
+/// A client that asks for a document, reads the response head and then
+/// nothing more, with a small receive buffer so the body backs up at once.
+/// Returns the connection and the bytes read so far.
+async fn never_reads(addr: std::net::SocketAddr, path: &str) -> (tokio::net::TcpStream, usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket.connect(addr).await.unwrap();
+    client
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = vec![0u8; 1024];
+    let n = client.read(&mut head).await.unwrap();
+    assert!(
+        head[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
+    (client, n)
+}
+
+/// Waits up to `limit` for `sample` to read `value`.
+async fn until_metric(host: &Host, sample: &str, value: f64, limit: Duration) -> f64 {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let now = host.metric(sample).await;
+        if now == value || std::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_are_cut_off_while_others_are_served() {
+    use tokio::io::AsyncReadExt;
+    // 2 MiB of plain stream data: far more than a stalled connection's buffers.
+    let big = doc_fixtures::hostile::one_stream_pdf("", &vec![b'x'; 2 << 20]);
+    let upstream = ScriptedUpstream::start(move |_| Script::ok("application/pdf", big.clone())).await;
+    let url = upstream.url();
+    let proxy = Host::start(
+        &component("doc_proxy"),
+        &[
+            "--upstream-url",
+            &url,
+            "--variable",
+            "max_attempts=1",
+            "--client-write-timeout",
+            "1s",
+            "--client-send-buffer-bytes",
+            "16KiB",
+        ],
+    );
+
+    let mut stalled = Vec::new();
+    for i in 0..16 {
+        stalled.push(never_reads(proxy.public, &format!("/{}", i + 1)).await.0);
+    }
+    assert_eq!(
+        proxy.metric("http_requests_in_flight").await,
+        16.0,
+        "all 16 stuck behind their clients"
+    );
+    // A client that reads is served meanwhile, whole.
+    let reply = request(proxy.public, "GET", "/100", &[]).await;
+    assert_eq!((reply.status, reply.body.len() > 2 << 20), (200, true));
+
+    // Past the write timeout nothing is pinned: every stalled response is
+    // dropped and its connection closed, counted by kind.
+    let in_flight = until_metric(&proxy, "http_requests_in_flight", 0.0, Duration::from_secs(10)).await;
+    assert_eq!(in_flight, 0.0, "stalled clients still pin requests");
+    assert_eq!(
+        proxy
+            .metric(r#"http_connection_errors_total{kind="write_timeout",listener="public"}"#)
+            .await,
+        16.0
+    );
+    for mut client in stalled {
+        // What was queued drains, then the host's close shows.
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut sink)).await;
+        assert!(sink.len() < 2 << 20, "the body was cut off, not sent whole");
+    }
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_at_accept_and_counted() {
+    use tokio::io::AsyncReadExt;
+    let host = emulator(&["--max-connections", "2"]);
+    // Two idle connections hold the listener's two places.
+    let held = [
+        tokio::net::TcpStream::connect(host.public).await.unwrap(),
+        tokio::net::TcpStream::connect(host.public).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = tokio::net::TcpStream::connect(host.public).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "closed at once: {read:?}");
+    assert_eq!(
+        host.metric(r#"http_connections_refused_total{listener="public"}"#)
+            .await,
+        1.0
+    );
+    assert_eq!(host.metric(r#"http_connections_open{listener="public"}"#).await, 2.0);
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(request(host.public, "GET", "/1", &[]).await.status, 200);
 }
 
 /// Sends a request head declaring a `length`-byte body and `sent` bytes of it,

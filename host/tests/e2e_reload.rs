@@ -40,7 +40,7 @@ fn install(path: &Path, bytes: &[u8]) {
 }
 
 async fn reload(host: &Host) -> (u16, serde_json::Value) {
-    let reply = request(host.admin, "POST", "/admin/reload", &[]).await;
+    let reply = request(host.control, "POST", "/admin/reload", &[]).await;
     let body = serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null);
     (reply.status, body)
 }
@@ -126,7 +126,11 @@ async fn reloads_swap_the_component_and_refuse_what_does_not_load() {
         assert_eq!(status, 422, "{what}: {body}");
         assert_eq!(body["status"], 422);
         assert_eq!(body["serving"], format!("doc-proxy={sha_b}"), "{what}");
-        assert!(body["detail"].as_str().unwrap().contains(says), "{what}: {body}");
+        assert!(host.refusal_reason(&body).contains(says), "{what}: {body}");
+        assert!(
+            !body["detail"].as_str().unwrap().contains(says),
+            "{what}: logged, not answered: {body}"
+        );
         assert_eq!(get_and_name_the_digest(&host, "/3").await, sha_b, "{what}");
         assert_eq!(request(host.admin, "GET", "/readyz", &[]).await.status, 200);
     }
@@ -144,7 +148,81 @@ async fn reloads_swap_the_component_and_refuse_what_does_not_load() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(get_and_name_the_digest(&host, "/4").await, sha_a);
-    assert_eq!(request(host.admin, "GET", "/admin/reload", &[]).await.status, 405);
+    assert_eq!(request(host.control, "GET", "/admin/reload", &[]).await.status, 405);
+    // Whoever can reach the admin port (probes, scrapers) cannot reload.
+    let (status, before) = (
+        request(host.admin, "POST", "/admin/reload", &[]).await.status,
+        host.metric(r#"wasm_component_reloads_total{result="unchanged"}"#).await,
+    );
+    assert_eq!(status, 405);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        host.metric(r#"wasm_component_reloads_total{result="unchanged"}"#).await,
+        before
+    );
+}
+
+/// Six reloads whose clients give up after 50 ms, with nothing cached: one
+/// build at a time (the abandoned requests do not each start a compilation),
+/// the requests that arrived during a build share the next one, and every one
+/// of the six is accounted for in the log although no client heard the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_reloads_do_not_pile_up_compilations() {
+    let upstream = start_dummy_upstream(&["CORRUPT_PERCENT=0"]);
+    let builds = builds();
+    let url = format!("http://{}", upstream.public);
+    let host = Host::start(&builds.path, &["--upstream-url", &url, "--no-cache"]);
+    install(&builds.path, &builds.b);
+    let impatient: Vec<_> = (0..6)
+        .map(|_| {
+            let control = host.control;
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(50),
+                    request(control, "POST", "/admin/reload", &[]),
+                )
+                .await;
+            })
+        })
+        .collect();
+    for client in impatient {
+        client.await.unwrap();
+    }
+    // Wait for the builds to end: every trigger answered in the log.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let reload_lines = || -> Vec<serde_json::Value> {
+        host.log_lines()
+            .into_iter()
+            .filter(|l| l["reload_id"].is_u64() && l["waiting"].is_u64())
+            .collect()
+    };
+    loop {
+        let answered: u64 = reload_lines().iter().map(|l| l["waiting"].as_u64().unwrap()).sum();
+        if answered == 6 {
+            break;
+        }
+        assert!(
+            answered < 6 && Instant::now() < deadline,
+            "{answered} of 6 triggers answered"
+        );
+    }
+    let lines = reload_lines();
+    assert!(
+        (1..=2).contains(&lines.len()),
+        "one build, or one plus one for those that came during it: {lines:?}"
+    );
+    assert_eq!(lines[0]["message"], "app swapped");
+    let compiled = host
+        .log_lines()
+        .into_iter()
+        .filter(|l| l["message"] == "component loaded")
+        .count();
+    assert_eq!(
+        compiled,
+        1 + lines.len(),
+        "one compilation per build, at start and per reload"
+    );
+    assert_eq!(get_and_name_the_digest(&host, "/1").await, sha256(&builds.b));
 }
 
 #[tokio::test]

@@ -6,6 +6,9 @@
 //! - `GET /relay/{n}`: fetches `{RELAY_URL}/{n}` through `wasi:http` 0.3's
 //!   client and answers with what came back (status, type, body), or 502 when
 //!   the call failed (for example, refused by the allow-list).
+//! - `GET /variable/{name}`: the component variable `name`, read through
+//!   Spin 3's `spin:variables/variables@3.0.0`: `200` and its value, or `404
+//!   undefined: …` / `400 invalid-name: …` / `500 …` as Spin's error says.
 //! - Any other path: `200 text/plain`, the greeting from `GREETING` and the
 //!   path below the component's route (`spin-path-info`).
 
@@ -23,6 +26,9 @@ async fn handle(request: Request) -> Answer {
         .and_then(|v| v.to_str().ok())
         .unwrap_or(request.uri().path())
         .to_string();
+    if let Some(name) = below_route.strip_prefix("/variable/") {
+        return variable(name).await;
+    }
     match below_route.strip_prefix("/relay/") {
         Some(id) => relay(id).await,
         None => {
@@ -44,6 +50,17 @@ async fn relay(id: &str) -> Answer {
     match send(outgoing).await {
         Ok(response) => response.into_response(),
         Err(e) => text(502, format!("relay failed: {e:?}\n")),
+    }
+}
+
+/// A component variable, or Spin's reason it has none.
+async fn variable(name: &str) -> Answer {
+    use spin_sdk::variables::Error;
+    match spin_sdk::variables::get(name).await {
+        Ok(value) => text(200, value),
+        Err(Error::Undefined(why)) => text(404, format!("undefined: {why}\n")),
+        Err(Error::InvalidName(why)) => text(400, format!("invalid-name: {why}\n")),
+        Err(e) => text(500, format!("{e:?}\n")),
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Host {
     child: Child,
     pub public: SocketAddr,
     pub admin: SocketAddr,
+    /// The control listener (`POST /admin/reload`).
+    pub control: SocketAddr,
     logs: Arc<Mutex<Vec<String>>>,
 }
 
@@ -133,9 +135,22 @@ impl Host {
         Host {
             public: addr("public"),
             admin: addr("admin"),
+            control: addr("control"),
             child,
             logs,
         }
+    }
+
+    /// The reason the host logged for the refused reload `problem` (the
+    /// control listener's 422 names only its `reload_id`).
+    pub fn refusal_reason(&self, problem: &serde_json::Value) -> String {
+        let id = &problem["reload_id"];
+        assert!(id.as_u64().is_some_and(|id| id > 0), "{problem}");
+        self.log_lines()
+            .into_iter()
+            .find(|l| l["reload_id"] == *id && l["message"].as_str().unwrap_or("").starts_with("reload refused"))
+            .and_then(|l| l["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no 'reload refused' line with reload_id {id}"))
     }
 
     /// Every log line so far, parsed. Waits briefly first: lines reach the pipe
@@ -313,6 +328,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+    /// Trailers (a server sends them only when the request said `TE: trailers`).
+    pub trailers: http::HeaderMap,
     pub elapsed: Duration,
 }
 
@@ -355,10 +372,10 @@ pub async fn request_with_body(
             .await
             .expect("handshake");
         tokio::spawn(connection);
-        let mut builder = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", addr.to_string());
+        let mut builder = http::Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            builder = builder.header("host", addr.to_string());
+        }
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -367,11 +384,13 @@ pub async fn request_with_body(
             .await
             .expect("response");
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.expect("body").to_bytes();
+        let collected = body.collect().await.expect("body");
+        let trailers = collected.trailers().cloned().unwrap_or_default();
         Reply {
             status: parts.status.as_u16(),
             headers: parts.headers,
-            body,
+            body: collected.to_bytes(),
+            trailers,
             elapsed: started.elapsed(),
         }
     };
@@ -400,6 +419,9 @@ pub enum Script {
     /// A 200 with `bytes` of body, sent as fast as the client reads, with
     /// its true `Content-Length` or (`declared: false`) close-delimited.
     Flood { bytes: u64, declared: bool },
+    /// These bytes as they are (a whole response, head, body and trailers,
+    /// as a hostile server would write it), then close.
+    Raw(Vec<u8>),
 }
 
 impl Script {
@@ -522,6 +544,10 @@ async fn serve_scripted(
                 }
                 left -= n as u64;
             }
+            let _ = stream.shutdown().await;
+        }
+        Script::Raw(bytes) => {
+            let _ = stream.write_all(&bytes).await;
             let _ = stream.shutdown().await;
         }
         Script::Hang => {
