@@ -31,6 +31,8 @@ WASMTIME_BIN ?= target/wasmtime-cli/bin/wasmtime
 UPSTREAM_URL ?= http://127.0.0.1:3000
 LISTEN_ADDR  ?= 127.0.0.1:8080
 ADMIN_ADDR   ?= 127.0.0.1:9090
+# make run's control listener (POST /admin/reload); loopback only.
+CONTROL_ADDR ?= 127.0.0.1:9091
 export UPSTREAM_URL LISTEN_ADDR ADMIN_ADDR
 
 # Per-run overrides of doc-proxy's settings, by name (README, Configuration):
@@ -148,10 +150,10 @@ observe-screenshot: ## docs/prometheus-graph.png: headless Chromium on make obse
 deploy-check: build ## deploy.yml's render and smoke test, run here: pinned digest, a healthy service passes, a broken one fails
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/deploy-check.sh
 
-run: build ## One host serving dev/spin.toml: doc-proxy on $(LISTEN_ADDR), the upstream emulator below /upstream/, admin on $(ADMIN_ADDR); Ctrl-C stops it
+run: build ## One host serving dev/spin.toml: doc-proxy on $(LISTEN_ADDR), the upstream emulator below /upstream/, admin on $(ADMIN_ADDR), reloads on $(CONTROL_ADDR); Ctrl-C stops it
 	@echo "doc-proxy: try  curl -i http://$(LISTEN_ADDR)/42   (metrics: http://$(ADMIN_ADDR)/metrics)" >&2
 	exec env SPIN_VARIABLE_LISTEN_ADDR=$(LISTEN_ADDR) $(RUN_VARIABLES) $(HOST_BIN) --manifest dev/spin.toml \
-		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s --watch-interval 1s
+		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --control-addr $(CONTROL_ADDR) --shutdown-delay 0s --watch-interval 1s
 
 serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… ADMIN_ADDR=…
 	$(HOST_BIN) --component $(COMPONENT) --upstream-url $(UPSTREAM_URL) \

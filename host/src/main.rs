@@ -321,7 +321,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
 
 /// Open connections at most on each of the admin and control listeners:
 /// probes, scrapers and an operator, not clients.
-const INTERNAL_MAX_CONNECTIONS: usize = 32;
+const INTERNAL_MAX_CONNECTIONS: usize = 16;
 
 /// Concurrency and per-instance memory from the memory flags (`memory.rs`).
 fn memory_plan(args: &cli::Args) -> anyhow::Result<memory::MemoryPlan> {

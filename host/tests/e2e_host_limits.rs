@@ -6,7 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use std::time::Duration;
-use support::{component, request, request_with_body, start_doc_proxy, Host, Script, ScriptedUpstream};
+use support::{component, never_reads, request, request_with_body, start_doc_proxy, Host, Script, ScriptedUpstream};
 
 fn emulator(args: &[&str]) -> Host {
     Host::start(&component("dummy_pdf_or_png"), args)
@@ -209,28 +209,6 @@ async fn a_request_is_in_flight_until_its_body_has_gone_out() {
     assert!(n + rest.len() > 7 << 20);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(proxy.metric("http_requests_in_flight").await, 0.0);
-}
-
-/// A client that asks for a document, reads the response head and then
-/// nothing more, with a small receive buffer so the body backs up at once.
-/// Returns the connection and the bytes read so far.
-async fn never_reads(addr: std::net::SocketAddr, path: &str) -> (tokio::net::TcpStream, usize) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut client = socket.connect(addr).await.unwrap();
-    client
-        .write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut head = vec![0u8; 1024];
-    let n = client.read(&mut head).await.unwrap();
-    assert!(
-        head[..n].starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&head[..n])
-    );
-    (client, n)
 }
 
 /// Waits up to `limit` for `sample` to read `value`.

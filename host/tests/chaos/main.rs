@@ -1,9 +1,9 @@
 //! The chaos suite: the real host and components under the faults of
 //! `docs/reliability.md`, on loopback only, bounded in requests and time.
 //!
-//! - `make test` runs the quick subset below (scenarios 1, 4 and 6 at small
-//!   counts), as ordinary tests.
-//! - `make chaos` runs all seven at full scale (`full_suite`, ignored
+//! - `make test` runs the quick subset below (scenarios 1, 4, 6 and 8 at
+//!   small counts), as ordinary tests.
+//! - `make chaos` runs all eight at full scale (`full_suite`, ignored
 //!   otherwise) and rewrites the generated part of `docs/reliability.md`.
 
 #[path = "../support/mod.rs"]
@@ -34,7 +34,12 @@ async fn quick_guest_faults() {
     assert_passed(scenarios::guest_faults(Scale::Quick).await);
 }
 
-/// All seven scenarios at full scale, one after another (each alone on the
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_never_reading_clients() {
+    assert_passed(scenarios::never_reading_clients(Scale::Quick).await);
+}
+
+/// All eight scenarios at full scale, one after another (each alone on the
 /// machine), then the report. Fails if any scenario missed its criterion,
 /// after writing the report that says which. `CHAOS_ONLY=2,3` runs only
 /// those, and leaves the report alone.
@@ -46,13 +51,13 @@ async fn full_suite() {
         .filter(|v| !v.trim().is_empty())
         .map(|v| {
             v.split(',')
-                .map(|n| n.trim().parse().expect("CHAOS_ONLY: scenario numbers 1-7"))
+                .map(|n| n.trim().parse().expect("CHAOS_ONLY: scenario numbers 1-8"))
                 .collect()
         });
     let wanted = |n: usize| only.as_ref().is_none_or(|only| only.contains(&n));
     let started = std::time::Instant::now();
     let mut rows = Vec::new();
-    for n in 1..=7 {
+    for n in 1..=8 {
         if !wanted(n) {
             continue;
         }
@@ -63,7 +68,8 @@ async fn full_suite() {
             4 => scenarios::sigterm_under_load(Scale::Full).await,
             5 => scenarios::slow_clients(Scale::Full).await,
             6 => scenarios::guest_faults(Scale::Full).await,
-            _ => scenarios::overload(Scale::Full).await,
+            7 => scenarios::overload(Scale::Full).await,
+            _ => scenarios::never_reading_clients(Scale::Full).await,
         });
     }
     for row in &rows {

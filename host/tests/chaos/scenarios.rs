@@ -1,10 +1,12 @@
-//! The seven chaos scenarios of `docs/reliability.md`. Each runs the real host
+//! The eight chaos scenarios of `docs/reliability.md`. Each runs the real host
 //! and components on loopback, bounded in requests and time, and returns its
 //! row: the pass criterion, the figures, and whether they meet it. `Scale`
 //! picks full counts (`make chaos`) or the quick ones `make test` runs.
 
 use crate::load::{self, Load, Sample, Summary, Until};
-use crate::support::{component, request, start_doc_proxy, start_dummy_upstream, Host, Script, ScriptedUpstream};
+use crate::support::{
+    component, never_reads, request, start_doc_proxy, start_dummy_upstream, Host, Script, ScriptedUpstream,
+};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,31 @@ fn ms(d: Duration) -> String {
 
 fn doc_path(n: u64) -> String {
     format!("/{}", n % 100_000 + 1)
+}
+
+/// Four keep-alive clients requesting documents for `seconds`: the normal
+/// traffic a scenario's hostile clients run beside.
+fn normal_clients(seconds: u64) -> Load {
+    Load {
+        clients: 4,
+        until: Until::Elapsed(Duration::from_secs(seconds)),
+        pause_after_503: Duration::ZERO,
+    }
+}
+
+/// Normal clients beside hostile ones: every request 200, and the p99 within
+/// three times their p99 alone plus 20 ms.
+fn check_normal_beside(failures: &mut Vec<String>, beside: &Summary, alone: &Summary) {
+    check(
+        failures,
+        beside.ok == beside.requests,
+        format!("normal clients: {}", beside.mix()),
+    );
+    check(
+        failures,
+        beside.p99 < alone.p99 * 3 + Duration::from_millis(20),
+        format!("normal p99 {} vs {} alone", ms(beside.p99), ms(alone.p99)),
+    );
 }
 
 /// Upstream calls per client request, from the host's own counters.
@@ -244,7 +271,8 @@ pub async fn sick_upstream(scale: Scale) -> Row {
     let mut worst_case = 0;
     for (name, script) in cases {
         let upstream = ScriptedUpstream::start(move |_| script.clone()).await;
-        // Sized as in k8s/base: 12 instances of 32 MiB, 8 MiB documents.
+        // Sized as in k8s/base: 12 instances of 32 MiB, 8 MiB documents, 128
+        // client connections with 16 KiB send buffers.
         let url = upstream.url();
         let proxy = Host::start(
             &component("doc_proxy"),
@@ -255,6 +283,10 @@ pub async fn sick_upstream(scale: Scale) -> Row {
                 "384MiB",
                 "--max-instance-memory-bytes",
                 "32MiB",
+                "--max-connections",
+                "128",
+                "--client-send-buffer-bytes",
+                "16KiB",
                 "--variable",
                 "max_document_bytes=8388608",
                 "--variable",
@@ -316,7 +348,7 @@ pub async fn sick_upstream(scale: Scale) -> Row {
     );
     Row {
         scenario: format!("3. sick upstream: six behaviours × {per_case} requests, 8 clients, deadline 1 s"),
-        criterion: "every request answered with a problem within 2 s; upstream calls within the retry budget; peak RSS within the host's memory plan (k8s sizing: 12 × 32 MiB instances, worst case 505 MiB)".into(),
+        criterion: "every request answered with a problem within 2 s; upstream calls within the retry budget; peak RSS within the host's memory plan (k8s sizing: 12 × 32 MiB instances, 128 connections, worst case 510 MiB)".into(),
         summary: Summary::of(&all),
         peak_rss,
         figures: figures.join("; "),
@@ -383,14 +415,18 @@ pub async fn slow_clients(scale: Scale) -> Row {
     let url = format!("http://{}", upstream.public);
     let proxy = Host::start(
         &component("doc_proxy"),
-        &["--upstream-url", &url, "--header-read-timeout", "3s"],
+        // The connection cap above the slow clients: this scenario is about
+        // the header timeout, not the cap (`e2e_host_limits` tests that).
+        &[
+            "--upstream-url",
+            &url,
+            "--header-read-timeout",
+            "3s",
+            "--max-connections",
+            "4096",
+        ],
     );
-    let normal = |seconds| Load {
-        clients: 4,
-        until: Until::Elapsed(Duration::from_secs(seconds)),
-        pause_after_503: Duration::ZERO,
-    };
-    let alone = Summary::of(&load::run(proxy.public, normal(2), doc_path).await);
+    let alone = Summary::of(&load::run(proxy.public, normal_clients(2), doc_path).await);
 
     let addr = proxy.public;
     let mut dribblers = Vec::new();
@@ -412,7 +448,7 @@ pub async fn slow_clients(scale: Scale) -> Row {
         }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let beside = load::run(proxy.public, normal(4), doc_path).await;
+    let beside = load::run(proxy.public, normal_clients(4), doc_path).await;
     let summary = Summary::of(&beside);
     let mut cut_off = 0;
     for dribbler in dribblers {
@@ -423,11 +459,7 @@ pub async fn slow_clients(scale: Scale) -> Row {
         .await as u64;
     let peak_rss = proxy.memory_high_water_mark();
     let mut failures = Vec::new();
-    check(
-        &mut failures,
-        summary.ok == summary.requests,
-        format!("normal clients: {}", summary.mix()),
-    );
+    check_normal_beside(&mut failures, &summary, &alone);
     check(
         &mut failures,
         cut_off == slow,
@@ -437,11 +469,6 @@ pub async fn slow_clients(scale: Scale) -> Row {
         &mut failures,
         timeouts as usize >= slow,
         format!("{timeouts} header timeouts counted"),
-    );
-    check(
-        &mut failures,
-        summary.p99 < alone.p99 * 3 + Duration::from_millis(20),
-        format!("normal p99 {} vs {} alone", ms(summary.p99), ms(alone.p99)),
     );
     check(
         &mut failures,
@@ -457,6 +484,91 @@ pub async fn slow_clients(scale: Scale) -> Row {
             "normal p99 alone {}, beside the slow clients {}; {cut_off} slow clients cut off ({timeouts} header timeouts counted)",
             ms(alone.p99),
             ms(Summary::of(&beside).p99)
+        ),
+        failures,
+    }
+}
+
+/// Scenario 8: clients that ask for a large document and never read its body: each
+/// holds its request only until the write timeout, while normal clients are
+/// served beside them.
+pub async fn never_reading_clients(scale: Scale) -> Row {
+    let stalled = scale.pick(16, 100);
+    // 2 MiB of plain stream data: far more than a connection's buffers.
+    let big = doc_fixtures::hostile::one_stream_pdf("", &vec![b'x'; 2 << 20]);
+    let upstream = ScriptedUpstream::start(move |_| Script::ok("application/pdf", big.clone())).await;
+    let url = upstream.url();
+    // 128 instances of 16 MiB: each stalled request pins one until the write
+    // timeout, and the normal clients still find free ones.
+    let proxy = Host::start(
+        &component("doc_proxy"),
+        &[
+            "--upstream-url",
+            &url,
+            "--client-write-timeout",
+            "2s",
+            "--max-instance-memory-bytes",
+            "16MiB",
+        ],
+    );
+    let alone = Summary::of(&load::run(proxy.public, normal_clients(2), doc_path).await);
+
+    let addr = proxy.public;
+    let mut readers = Vec::new();
+    for n in 0..stalled {
+        // Each keeps its connection, unread, until the end.
+        readers.push(tokio::spawn(async move {
+            never_reads(addr, &format!("/{}", n + 1)).await.0
+        }));
+    }
+    let mut held = Vec::new();
+    for reader in readers {
+        held.push(reader.await.unwrap());
+    }
+    let stuck_at_start = proxy.metric("http_requests_in_flight").await as usize;
+    let started = Instant::now();
+    let beside = load::run(proxy.public, normal_clients(4), doc_path).await;
+    let summary = Summary::of(&beside);
+    let mut freed_after = None;
+    while started.elapsed() < Duration::from_secs(15) {
+        if proxy.metric("http_requests_in_flight").await == 0.0 {
+            freed_after = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cut_off = proxy
+        .metric("http_connection_errors_total{kind=\"write_timeout\",listener=\"public\"}")
+        .await as usize;
+    let peak_rss = proxy.memory_high_water_mark();
+    drop(held);
+    let mut failures = Vec::new();
+    check_normal_beside(&mut failures, &summary, &alone);
+    check(
+        &mut failures,
+        stuck_at_start == stalled,
+        format!("{stuck_at_start} of {stalled} stalled requests in flight at first"),
+    );
+    check(
+        &mut failures,
+        freed_after.is_some() && cut_off == stalled,
+        format!("in flight freed after {freed_after:?}; {cut_off} of {stalled} cut off by the write timeout"),
+    );
+    check(
+        &mut failures,
+        peak_rss < 1 << 30,
+        format!("peak RSS {} MiB", peak_rss >> 20),
+    );
+    Row {
+        scenario: format!("8. {stalled} clients that never read a 2 MiB document, beside 4 normal clients"),
+        criterion: "normal clients all 200 with p99 < 3× their p99 alone + 20 ms; every stalled request freed within 15 s (write timeout 2 s) and counted; peak RSS < 1 GiB (128 instances of 16 MiB)".into(),
+        summary,
+        peak_rss,
+        figures: format!(
+            "normal p99 alone {}, beside the stalled clients {}; {stuck_at_start} stalled requests in flight, all freed {} after the normal load started; {cut_off} write timeouts counted",
+            ms(alone.p99),
+            ms(Summary::of(&beside).p99),
+            freed_after.map_or("never".to_string(), ms)
         ),
         failures,
     }

@@ -399,6 +399,28 @@ pub async fn request_with_body(
         .expect("request finished within 30 s")
 }
 
+/// A client that asks for a document, reads the response head and then
+/// nothing more, with a small receive buffer so the body backs up at once.
+/// Returns the connection and the bytes read so far.
+pub async fn never_reads(addr: std::net::SocketAddr, path: &str) -> (tokio::net::TcpStream, usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket.connect(addr).await.unwrap();
+    client
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = vec![0u8; 1024];
+    let n = client.read(&mut head).await.unwrap();
+    assert!(
+        head[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
+    (client, n)
+}
+
 /// What the scripted upstream does with one request.
 #[derive(Clone)]
 pub enum Script {
