@@ -197,14 +197,17 @@ mod tests {
     fn sizes_near_the_top_of_usize_are_refused_not_wrapped() {
         const PAGE: usize = 64 * 1024;
         let mut memory = InstanceMemory::new(10 * PAGE);
+        // Two memories of one page each.
         assert!(memory.memory_growing(0, PAGE, None).unwrap());
-        // What a 64-bit memory may ask for: `used - current + desired` would
-        // wrap past zero if it were not checked.
-        assert!(!memory.memory_growing(2 * PAGE, usize::MAX - PAGE + 1, None).unwrap());
+        assert!(memory.memory_growing(0, PAGE, None).unwrap());
+        // What a 64-bit memory may ask for: `used - current + desired` is
+        // `PAGE + usize::MAX - PAGE + 1`, which wraps to 0 unless checked
+        // (and 0 fits any cap, and would become the count).
+        assert!(!memory.memory_growing(PAGE, usize::MAX - PAGE + 1, None).unwrap());
         assert!(!memory.memory_growing(0, usize::MAX - PAGE + 1, None).unwrap());
         // A `current` larger than what was counted cannot lower the count.
         assert!(!memory.memory_growing(5 * PAGE, 0, None).unwrap());
-        assert_eq!(memory.used, PAGE);
+        assert_eq!(memory.used, 2 * PAGE);
     }
 
     #[test]
