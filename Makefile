@@ -51,7 +51,7 @@ SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--vari
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile load chaos clean \
+.PHONY: help docs build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
@@ -161,6 +161,9 @@ serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… A
 
 test: build ## Every test: unit, property, real-file, end-to-end
 	$(TEST_ENV) cargo test --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
+
+docs: ## Regenerate docs/configuration.md's flag and settings tables from the code (make test checks them)
+	UPDATE_DOCS=1 cargo test --release -p doc-proxy-host --test configuration_reference
 
 fmt: ## Format the code
 	cargo fmt --all

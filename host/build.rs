@@ -17,7 +17,7 @@ fn main() {
 
     println!("cargo::rustc-check-cfg=cfg(memory_cgroup)");
     println!("cargo::rerun-if-changed=tests/support/memory_cgroup_dir.rs");
-    println!("cargo::rerun-if-changed=src/cgroup_path.rs");
+    println!("cargo::rerun-if-changed=src/ops/cgroup_path.rs");
     let Some((dir, v2)) = own_memory_cgroup_dir() else {
         return;
     };

@@ -11,7 +11,8 @@ use crate::retry::RetryPolicy;
 use std::fmt;
 use std::time::Duration;
 
-/// One configuration knob: its variable, default and bounds (for docs and errors).
+/// One configuration knob: its variable, default, bounds and meaning (for
+/// errors, and docs/configuration.md through [`settings_reference`]).
 pub struct Knob {
     pub name: &'static str,
     pub default: u64,
@@ -25,56 +26,56 @@ pub const MAX_ATTEMPTS: Knob = Knob {
     default: 3,
     min: 1,
     max: 10,
-    help: "attempts per request, the first included",
+    help: "Attempts per request, the first included, while attempts fail for transport reasons (5xx, connection, time)",
 };
 pub const MAX_CONTENT_ATTEMPTS: Knob = Knob {
     name: "MAX_CONTENT_ATTEMPTS",
     default: 5,
     min: 1,
     max: 10,
-    help: "attempts per request while the upstream's documents are rejected (corrupt, truncated, mislabelled); retried at once",
+    help: "Attempts per request while the upstream's documents are rejected (corrupt, truncated, mislabelled); retried at once, without backoff, within the host's retry budget",
 };
 pub const DEADLINE_MS: Knob = Knob {
     name: "DEADLINE_MS",
     default: 5_000,
     min: 100,
     max: 60_000,
-    help: "overall deadline per request, backoff included",
+    help: "Overall deadline per request, backoff included",
 };
 pub const ATTEMPT_TIMEOUT_MS: Knob = Knob {
     name: "ATTEMPT_TIMEOUT_MS",
     default: 2_000,
     min: 50,
     max: 60_000,
-    help: "time one attempt may take, body included",
+    help: "One attempt: connect, headers and the whole body",
 };
 pub const CONNECT_TIMEOUT_MS: Knob = Knob {
     name: "CONNECT_TIMEOUT_MS",
     default: 1_000,
     min: 10,
     max: 30_000,
-    help: "TCP connect timeout per attempt",
+    help: "TCP connect per attempt",
 };
 pub const BACKOFF_BASE_MS: Knob = Knob {
     name: "BACKOFF_BASE_MS",
     default: 50,
     min: 0,
     max: 10_000,
-    help: "backoff before the first retry (jittered, doubles per retry)",
+    help: "Backoff before the first retry; doubles per retry, drawn from [d/2, d]",
 };
 pub const BACKOFF_MAX_MS: Knob = Knob {
     name: "BACKOFF_MAX_MS",
     default: 500,
     min: 0,
     max: 30_000,
-    help: "backoff ceiling",
+    help: "Backoff ceiling",
 };
 pub const MAX_DOCUMENT_BYTES: Knob = Knob {
     name: "MAX_DOCUMENT_BYTES",
     default: 10 * 1024 * 1024,
     min: 1024,
     max: 100 * 1024 * 1024,
-    help: "largest document served; bigger ones are refused unread",
+    help: "Larger documents are refused, by `Content-Length` before reading, or as soon as the body passes the cap",
 };
 
 impl Knob {
@@ -105,6 +106,37 @@ pub const KNOBS: [&Knob; 8] = [
 
 pub const UPSTREAM_URL: &str = "UPSTREAM_URL";
 pub const DEFAULT_UPSTREAM_URL: &str = "http://127.0.0.1:3000";
+
+/// The component settings table of docs/configuration.md: `upstream_url`,
+/// then every knob, by variable name, with its default, bounds and meaning.
+pub fn settings_reference() -> String {
+    let mut table = String::from("| variable | default | bounds | meaning |\n|---|---|---|---|\n");
+    table.push_str(&format!(
+        "| `{}` | `{DEFAULT_UPSTREAM_URL}` | http/https URL | Where documents come from: \
+         `{{upstream_url}}/{{id}}`. In `spin.toml` it is also the allow-list entry, so there it has no path |\n",
+        variable_name(UPSTREAM_URL)
+    ));
+    for knob in KNOBS {
+        table.push_str(&format!(
+            "| `{}` | {} | {}–{} | {} |\n",
+            knob.variable_name(),
+            knob.default,
+            bound(knob.min),
+            bound(knob.max),
+            knob.help
+        ));
+    }
+    table
+}
+
+/// A bound as people write it: whole KiB and MiB by unit.
+fn bound(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => n.to_string(),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

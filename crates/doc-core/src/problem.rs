@@ -1,7 +1,7 @@
 //! Every error the component answers, as an RFC 9457 `application/problem+json`
 //! document, and the mapping from what went wrong to the status a client sees.
 //! The host's own errors (overload, body limits, traps, timeouts) are the
-//! host's (`host/src/problem.rs`), in the same problem-type namespace.
+//! host's (`host/src/edge/problem.rs`), in the same problem-type namespace.
 
 use crate::retry::AttemptOutcome;
 use crate::route::{IdError, ALLOWED_METHODS};

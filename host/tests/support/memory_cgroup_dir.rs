@@ -4,7 +4,7 @@
 // a child cgroup there); `include!`d by build.rs, so it uses only std and the
 // host's own /proc/self/cgroup parser, included here.
 
-include!("../../src/cgroup_path.rs");
+include!("../../src/ops/cgroup_path.rs");
 
 /// `(directory, is_v2)` of this process's memory cgroup, when one is mounted:
 /// the v1 memory hierarchy if there is one, else the unified hierarchy.

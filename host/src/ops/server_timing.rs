@@ -10,7 +10,7 @@
 //! Each component has its own budget and its own `component` label, so what
 //! one component reports can neither crowd out nor pass for another's.
 
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 use http::HeaderMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -2,10 +2,10 @@
 //! their linear memories together stay within `--guest-memory-budget`, and
 //! whether that budget plus the host's own overhead fits the container's
 //! memory limit (read from the cgroup). Pure arithmetic and file parsing, so it
-//! is tested natively; `main.rs` applies the plan, `state.rs` enforces the
+//! is tested natively; `host` applies the plan, `app::state` enforces the
 //! per-instance share.
 
-use crate::cgroup_path::own_cgroup_path;
+use crate::ops::cgroup_path::own_cgroup_path;
 use bytesize::ByteSize;
 use std::path::Path;
 
@@ -197,6 +197,17 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .parse::<ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("{text:?} is not a size (use bytes, or a unit such as 256MiB or 1GiB): {e}"))
+}
+
+/// Parses a size flag that must lie within `min..=max` (an error names the
+/// range in the units people write it in).
+pub fn parse_size_within(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if (min..=max).contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(format!("{text} is outside {}..={}", show(min), show(max)))
+    }
 }
 
 #[cfg(test)]

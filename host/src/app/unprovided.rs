@@ -2,7 +2,7 @@
 //! for them by importing their interface, so a Spin app that needs one is
 //! refused when it is loaded, with the feature's name, not when its first
 //! request fails (the manifest's own keys for them are refused by
-//! `manifest.rs`). TCP and UDP sockets count: the host gives components
+//! `app::manifest`). TCP and UDP sockets count: the host gives components
 //! outbound HTTP only, so `wasi:sockets` is linked but always denied.
 
 use wasmtime::component::Component;

@@ -5,15 +5,15 @@
 //! request only. What the component reports in `Server-Timing`
 //! becomes metrics on the way out.
 
+use crate::app::reload::Reloader;
+use crate::app::router::Matched;
 use crate::app::Component;
-use crate::listener::ClientAddr;
-use crate::metrics::{content_type_label, method_label, Metrics};
-use crate::problem::HostError;
-use crate::reload::Reloader;
-use crate::request_id;
-use crate::router::Matched;
-use crate::trace::TraceContext;
-use crate::verdict::{self, SeenDigests};
+use crate::edge::listener::ClientAddr;
+use crate::edge::problem::HostError;
+use crate::edge::request_id;
+use crate::ops::metrics::{content_type_label, method_label, Metrics};
+use crate::ops::trace::TraceContext;
+use crate::outbound::verdict::{self, SeenDigests};
 use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::{BodyExt, Full, Limited};

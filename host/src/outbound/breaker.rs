@@ -11,7 +11,7 @@
 //! [`Breaker`] is the state machine, with time passed in; [`Breakers`] keeps one
 //! per destination and reports transitions as log lines and metrics.
 
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -25,7 +25,7 @@ pub fn on_signal() -> anyhow::Result<watch::Receiver<bool>> {
             _ = int.recv() => "SIGINT",
         };
         tracing::warn!(signal = which, "second signal: exiting without draining");
-        crate::logging::flush(std::time::Duration::from_millis(200));
+        crate::ops::logging::flush(std::time::Duration::from_millis(200));
         std::process::exit(FORCED_EXIT);
     });
     Ok(rx)

@@ -18,10 +18,10 @@
 //! have changed after the running one read them), and each is answered even
 //! if its caller has gone: the outcome is logged and counted either way.
 
+use crate::app::manifest::{self, AppSpec};
+use crate::app::state::HostState;
 use crate::app::{self, App, HostWide};
-use crate::manifest::{self, AppSpec};
-use crate::metrics::Metrics;
-use crate::state::HostState;
+use crate::ops::metrics::Metrics;
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -12,6 +12,17 @@ pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The wasmtime this host is built on (pinned in the workspace).
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
+/// The `kind` label values of `http_connection_errors_total`: every value
+/// the listener's classifier (`edge::listener`) gives a failed connection.
+pub const CONNECTION_ERROR_KINDS: [&str; 6] = [
+    "header_too_large",
+    "header_timeout",
+    "malformed",
+    "incomplete",
+    "write_timeout",
+    "io",
+];
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
@@ -285,7 +296,7 @@ impl Metrics {
         for listener in ["public", "admin", "control"] {
             connections_open.with_label_values(&[listener]);
             connections_refused.with_label_values(&[listener]);
-            for kind in crate::listener::CONNECTION_ERROR_KINDS {
+            for kind in CONNECTION_ERROR_KINDS {
                 connection_errors.with_label_values(&[listener, kind]);
             }
         }
@@ -319,7 +330,7 @@ impl Metrics {
             Box::new(outbound_attempts.clone()),
             Box::new(circuit_state.clone()),
             Box::new(circuit_transitions.clone()),
-            Box::new(crate::logging::DROPPED.clone()),
+            Box::new(crate::ops::logging::DROPPED.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }

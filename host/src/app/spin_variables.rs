@@ -48,7 +48,7 @@ impl Variables {
     /// The value of `name`, by Spin's rules: the name must be a valid
     /// variable name, and the manifest must give it to the component.
     pub fn get(&self, name: &str) -> Result<&str, Lookup> {
-        crate::manifest::check_variable_name(name).map_err(Lookup::InvalidName)?;
+        crate::app::manifest::check_variable_name(name).map_err(Lookup::InvalidName)?;
         self.values
             .get(name)
             .map(String::as_str)

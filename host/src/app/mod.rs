@@ -2,19 +2,38 @@
 //! code, the store template (environment, variables, allow-list) and its
 //! share of the instances. Built whole from an [`AppSpec`] (a Spin manifest,
 //! or `--component` with its flags) and replaced whole by a reload.
+//!
+//! The app wing holds everything about the components: reading a manifest
+//! (`manifest`, `router`), the engine and the compiled code (`engine`), the
+//! store each request gets (`state`, `spin_variables`, `unprovided`,
+//! `guest_log`), calling a handler (`invoke`), live swaps (`reload`) and each
+//! component's share of the instances (`shares`). Below `edge`; it calls into
+//! `outbound` and `ops`.
 
-use crate::allowed_hosts::AllowList;
-use crate::engine::{self, LoadedComponent};
-use crate::guest_log::GuestLogSettings;
-use crate::invoke::Handler;
-use crate::manifest::{AppSpec, ComponentSpec};
-use crate::metrics::Metrics;
+pub mod engine;
+pub mod flags;
+pub mod guest_log;
+pub mod invoke;
+pub mod manifest;
+pub mod reload;
+pub mod router;
+pub mod shares;
+pub mod spin_variables;
+pub mod state;
+pub mod unprovided;
+
+use crate::app::engine::LoadedComponent;
+use crate::app::guest_log::GuestLogSettings;
+use crate::app::invoke::Handler;
+use crate::app::manifest::{AppSpec, ComponentSpec};
+use crate::app::router::{Route, Router};
+use crate::app::shares::Shares;
+use crate::app::state::{HostState, StoreTemplate};
+use crate::ops::metrics::Metrics;
+use crate::ops::server_timing::{Recorder, Recorders};
+use crate::outbound::allowed_hosts::AllowList;
+use crate::outbound::verdict::{self, VerdictCache};
 use crate::outbound::Outbound;
-use crate::router::{Route, Router};
-use crate::server_timing::{Recorder, Recorders};
-use crate::shares::Shares;
-use crate::state::{HostState, StoreTemplate};
-use crate::verdict::{self, VerdictCache};
 use anyhow::Context as _;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -45,7 +64,7 @@ pub struct Component {
     pub template: StoreTemplate,
     /// This component's share of the instances: its
     /// `max_concurrent_requests`, else the host's whole limit. The same
-    /// semaphore across reloads (`shares.rs`).
+    /// semaphore across reloads (`app::shares`).
     pub permits: Arc<Semaphore>,
     /// Turns its `Server-Timing` entries into metrics, within its own budget.
     pub server_timing: Arc<Recorder>,
@@ -192,7 +211,7 @@ fn load_code(
         load_ms = loaded.load_time.as_secs_f64() * 1e3,
         "component loaded"
     );
-    crate::unprovided::check_imports(engine, &loaded.component)?;
+    crate::app::unprovided::check_imports(engine, &loaded.component)?;
     let pre = linker
         .instantiate_pre(&loaded.component)
         .map_err(anyhow::Error::from)

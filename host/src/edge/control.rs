@@ -4,8 +4,8 @@
 //! or scrape cannot reload. In a pod that means the pod itself; SIGHUP works
 //! too. A refusal says where its reason is logged, not the reason itself.
 
-use crate::admin::reply;
-use crate::reload::{digests, Reloader};
+use crate::app::reload::{digests, Reloader};
+use crate::edge::admin::reply;
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::json;

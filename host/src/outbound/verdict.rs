@@ -8,7 +8,7 @@
 //! in `docs/verdict-cache.md`:
 //!
 //! 0. A cache belongs to one component version: the component's id, its code's
-//!    digest and its configuration (`app.rs` keeps it across reloads only while
+//!    digest and its configuration (`app` keeps it across reloads only while
 //!    all three stay the same). Only a component whose manifest opts in
 //!    (`[component.X.tool.doc-proxy-host] verdict_cache = true`) has one; no
 //!    other component can read or fill it.
@@ -28,7 +28,7 @@
 //! [`strip_trailers`]): an upstream cannot forge a hit or a put through a
 //! component that relays what it gets, and no client ever sees a token.
 
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};

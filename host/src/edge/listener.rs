@@ -2,12 +2,12 @@
 //! TCP_NODELAY, a bounded request head, a cap on open connections (past it a
 //! connection is closed as soon as it is accepted), a bounded socket send
 //! buffer and a write timeout, so clients that never read hold neither memory
-//! nor requests for long (`write_timeout.rs`), and graceful shutdown that lets
+//! nor requests for long (`edge::write_timeout`), and graceful shutdown that lets
 //! in-flight requests finish within the drain timeout. Connections hyper ends
 //! itself (a head too large or too slow, a malformed one, a client that stopped
 //! reading) never reach the service, so they are counted here, by kind.
 
-use crate::write_timeout::{WriteTimeout, STALLED};
+use crate::edge::write_timeout::{WriteTimeout, STALLED};
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -33,7 +33,7 @@ pub struct ConnectionLimits {
     /// A write that moves no byte for this long fails, and the connection ends.
     pub write_timeout: Duration,
     /// `SO_SNDBUF` of each accepted socket: what the kernel may queue for a
-    /// client that does not read (it reserves twice this, see `memory.rs`).
+    /// client that does not read (it reserves twice this, see `ops::memory`).
     pub send_buffer_bytes: usize,
 }
 
@@ -127,16 +127,6 @@ pub async fn serve<F, Fut, B>(
         _ = tokio::time::sleep(drain) => tracing::warn!(listener = name, drain_ms = drain.as_millis() as u64, "drain timeout: closing open connections"),
     }
 }
-
-/// Every value [`connection_error_kind`] returns.
-pub const CONNECTION_ERROR_KINDS: [&str; 6] = [
-    "header_too_large",
-    "header_timeout",
-    "malformed",
-    "incomplete",
-    "write_timeout",
-    "io",
-];
 
 /// The metric label for a connection hyper ended with `e`.
 fn connection_error_kind(e: &hyper::Error) -> &'static str {

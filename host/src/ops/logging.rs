@@ -18,7 +18,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// Log lines that did not fit in the queue; registered by `metrics.rs`.
+/// Log lines that did not fit in the queue; registered by `ops::metrics`.
 pub static DROPPED: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
     prometheus::IntCounter::new(
         "log_lines_dropped_total",
@@ -111,7 +111,7 @@ fn with_host_fields(severity: &str, mut fields: Map<String, Value>) -> Map<Strin
 }
 
 /// Orders severities, so a minimum can be applied: DEBUG < INFO < WARNING < ERROR
-/// (the order of [`crate::cli::GuestLogLevel`]).
+/// (the order of `--guest-log-level`'s values).
 pub fn severity_rank(severity: &str) -> u8 {
     match severity {
         "DEBUG" => 0,

@@ -4,7 +4,7 @@
 //! settings, and ahead-of-time compiled `.cwasm` files, so a restart (or a
 //! container start) does not pay Cranelift again.
 
-use crate::compile_cache;
+use crate::ops::compile_cache;
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -39,7 +39,7 @@ pub struct Tuning {
 }
 
 /// The engine for `concurrency` instances of at most `instance_memory_bytes`
-/// each (see `memory.rs` for how the two come from the memory budget).
+/// each (see `ops::memory` for how the two come from the memory budget).
 pub fn new_engine(
     concurrency: u32,
     instance_memory_bytes: u64,
@@ -49,7 +49,7 @@ pub fn new_engine(
     // A slot per concurrent request, plus headroom for instances being torn
     // down. Slots only reserve address space; what a slot holds in memory is
     // bounded per store by `state::InstanceMemory`, and stores by the permits.
-    let slots = crate::memory::pool_slots(concurrency);
+    let slots = crate::ops::memory::pool_slots(concurrency);
     let max_memory_bytes = usize::try_from(instance_memory_bytes).unwrap_or(usize::MAX);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
@@ -164,7 +164,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
     let entry = cache_dir.and_then(|dir| compile_cache::Entry::new(engine, dir, &sha256));
     if let Some(code) = entry.as_ref().and_then(compile_cache::Entry::read) {
         // SAFETY: the bytes are what this host wrote to a directory only its
-        // user can write (`compile_cache.rs`), for an engine with the same
+        // user can write (`ops::compile_cache`), for an engine with the same
         // settings, checked against their recorded digest after reading.
         match unsafe { Component::deserialize(engine, &code) } {
             Ok(component) => {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-/// What a stalled write fails with; `listener.rs` counts it by this text.
+/// What a stalled write fails with; `edge::listener` counts it by this text.
 pub const STALLED: &str = "the client stopped reading: no write progress within --client-write-timeout";
 
 pub struct WriteTimeout<S> {

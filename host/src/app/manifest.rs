@@ -16,7 +16,7 @@
 //! files, AI models, component dependencies, sources by URL) stops it: serving
 //! such a component would fail at its first use instead of at start.
 
-use crate::allowed_hosts::AllowedHost;
+use crate::outbound::allowed_hosts::AllowedHost;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
@@ -47,7 +47,7 @@ pub struct ComponentSpec {
     /// own limit); `None` means the host's limit.
     pub max_concurrent_requests: Option<u32>,
     /// The component speaks the verdict-cache protocol and gets a cache of
-    /// its own (`verdict.rs`); off unless the manifest opts in.
+    /// its own (`outbound::verdict`); off unless the manifest opts in.
     pub verdict_cache: bool,
 }
 

@@ -4,8 +4,8 @@
 //! becomes the `message`. Lines below the minimum severity are dropped, and
 //! output per request and stream is capped.
 
-use crate::logging::{severity_of_guest_level, severity_rank, write_line};
-use crate::trace::TraceContext;
+use crate::ops::logging::{severity_of_guest_level, severity_rank, write_line};
+use crate::ops::trace::TraceContext;
 use serde_json::{Map, Value};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

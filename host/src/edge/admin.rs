@@ -2,9 +2,9 @@
 //! format), `/livez`, `/readyz`. Readiness means the app's components are
 //! loaded, the public listener is bound, and the host is not draining; a
 //! refused reload does not change it (the served version stays). Nothing here
-//! changes the host: reloads are on the control listener (`control.rs`).
+//! changes the host: reloads are on the control listener (`edge::control`).
 
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 use bytes::Bytes;
 use http_body_util::Full;
 use std::convert::Infallible;

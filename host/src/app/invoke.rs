@@ -4,7 +4,7 @@
 //! the guest may still be writing its body). Which one a component is comes
 //! from its exports, when it is loaded.
 
-use crate::state::HostState;
+use crate::app::state::HostState;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::convert::Infallible;

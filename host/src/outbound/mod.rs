@@ -4,13 +4,24 @@
 //! wasmtime-wasi-http's default client opens a new connection per request, has
 //! no allow-list, and waits up to 600 s; this replaces it through
 //! [`WasiHttpHooks::send_request`].
+//!
+//! The outbound wing: this client (here), the allow-lists it applies
+//! (`allowed_hosts`), what protects each destination (`breaker`,
+//! `retry_budget`), and the verdict cache that digests upstream bodies
+//! (`verdict`). Below `edge` and `app`; it imports only `ops`.
 
-use crate::allowed_hosts::AllowList;
-use crate::breaker::{Admission, BreakerSettings, Breakers};
-use crate::metrics::Metrics;
-use crate::retry_budget::{Budget, BudgetSettings};
-use crate::trace::{TraceContext, TRACEPARENT};
-use crate::verdict::{self, SeenDigests, VerdictCache};
+pub mod allowed_hosts;
+pub mod breaker;
+pub mod flags;
+pub mod retry_budget;
+pub mod verdict;
+
+use crate::ops::metrics::Metrics;
+use crate::ops::trace::{TraceContext, TRACEPARENT};
+use crate::outbound::allowed_hosts::AllowList;
+use crate::outbound::breaker::{Admission, BreakerSettings, Breakers};
+use crate::outbound::retry_budget::{Budget, BudgetSettings};
+use crate::outbound::verdict::{SeenDigests, VerdictCache};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -391,7 +402,9 @@ mod tests {
 
     #[test]
     fn destinations_are_host_and_port_whatever_the_url_spells() {
-        let allowed = AllowList::new(vec![crate::allowed_hosts::AllowedHost::authority("up:3000").unwrap()]);
+        let allowed = AllowList::new(vec![
+            crate::outbound::allowed_hosts::AllowedHost::authority("up:3000").unwrap()
+        ]);
         let key = |url: &str| Outbound::allowed_destination(&allowed, &url.parse().unwrap());
         assert_eq!(key("http://up:3000/7").as_deref(), Some("up:3000"));
         assert_eq!(key("http://UP:3000/7").as_deref(), Some("up:3000"));
@@ -400,7 +413,9 @@ mod tests {
         assert_eq!(key("http://u1@up:3000/7"), None);
         assert_eq!(key("http://u1:pw@up:3000/7"), None);
         assert_eq!(key("http://other:3000/7"), None, "not allowed");
-        let any = AllowList::new(vec![crate::allowed_hosts::AllowedHost::parse("http://*:*").unwrap()]);
+        let any = AllowList::new(vec![
+            crate::outbound::allowed_hosts::AllowedHost::parse("http://*:*").unwrap()
+        ]);
         assert_eq!(
             Outbound::allowed_destination(&any, &"http://[::1]/x".parse().unwrap()).as_deref(),
             Some("[::1]:80")

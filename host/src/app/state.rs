@@ -2,12 +2,12 @@
 //! the component's environment, captured output and the outbound hooks.
 //! The WASI view traits and `add_to_linker` live here, as in `wasmtime serve`.
 
-use crate::allowed_hosts::AllowList;
-use crate::guest_log::{GuestLogSettings, GuestOutput};
+use crate::app::guest_log::{GuestLogSettings, GuestOutput};
+use crate::app::spin_variables::{self, SharedVariables};
+use crate::ops::trace::TraceContext;
+use crate::outbound::allowed_hosts::AllowList;
+use crate::outbound::verdict::{SeenDigests, VerdictCache};
 use crate::outbound::{Outbound, OutboundHooks};
-use crate::spin_variables::{self, SharedVariables};
-use crate::trace::TraceContext;
-use crate::verdict::{SeenDigests, VerdictCache};
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store};
@@ -27,7 +27,7 @@ pub struct HostState {
 
 /// Caps the linear memory of one store, all its memories together: the pool
 /// caps each memory, but a component may have several, and the memory budget
-/// (`memory.rs`) counts instances, not memories.
+/// (`ops::memory`) counts instances, not memories.
 ///
 /// `used` is the sum of the memories' sizes. A grow is counted when approved
 /// and taken back if it then fails (wasmtime asks before its own checks), and
@@ -108,7 +108,7 @@ impl WasiHttpView for HostState {
 /// Every WASI 0.2 and 0.3 interface a Rust component may import (std pulls
 /// in `wasi:cli/*`), plus `wasi:http` of both, and the manifest's component
 /// variables through `wasi:config/store` and Spin's variables interfaces
-/// (`spin_variables.rs`), as Spin provides them.
+/// (`app::spin_variables`), as Spin provides them.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
@@ -126,7 +126,7 @@ pub struct StoreTemplate {
     /// Linear memory one store may hold, all memories together.
     pub instance_memory_bytes: u64,
     pub outbound: Arc<Outbound>,
-    /// With a verdict cache, its token is in `env` (see `verdict.rs`).
+    /// With a verdict cache, its token is in `env` (see `outbound::verdict`).
     pub verdicts: Option<Arc<VerdictCache>>,
     pub guest_log: GuestLogSettings,
 }
@@ -145,7 +145,7 @@ impl StoreTemplate {
         component_sha256: &str,
         seen: &SeenDigests,
     ) -> Store<HostState> {
-        let fields = crate::guest_log::request_fields(request_id, trace, component_sha256);
+        let fields = crate::app::guest_log::request_fields(request_id, trace, component_sha256);
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env)
             .stdout(GuestOutput::new("stdout", fields.clone(), &self.guest_log))
@@ -232,11 +232,11 @@ mod tests {
     fn memories_in_one_store_cannot_pass_the_cap_together() {
         const PAGE: u64 = 64 * 1024;
         let limit = 8 * PAGE;
-        let engine = crate::engine::new_engine(
+        let engine = crate::app::engine::new_engine(
             2,
             limit,
-            crate::engine::Tuning::default(),
-            crate::engine::CodeTarget::Native,
+            crate::app::engine::Tuning::default(),
+            crate::app::engine::CodeTarget::Native,
         )
         .unwrap();
         let module = wasmtime::Module::new(

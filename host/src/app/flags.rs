@@ -1,0 +1,355 @@
+//! The app wing's flags: what to serve (`--manifest`, or `--component` with
+//! the four flags that configure it as a manifest would), when to reload it,
+//! where compiled code is cached, and how much of a component's output is
+//! logged.
+
+use crate::app::manifest::{self, AppSpec, ComponentSpec};
+use crate::app::reload::AppSource;
+use crate::outbound::allowed_hosts::AllowedHost;
+use anyhow::Context as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What is served, and how it is loaded and reloaded.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "The app")]
+pub struct AppFlags {
+    /// Without `--manifest`, the component to serve on every path: a `.wasm`
+    /// file exporting `wasi:http/incoming-handler@0.2.x` or
+    /// `wasi:http/handler@0.3.x` (compiled at start, or taken from the
+    /// compile cache), or a `.cwasm` made by `doc-proxy-host compile` (loaded as
+    /// is; refused when another wasmtime version or engine setting made it).
+    #[arg(long, env = "COMPONENT", default_value = "target/wasm32-wasip2/wasm/doc_proxy.wasm")]
+    pub component: PathBuf,
+
+    /// A Spin manifest (`spin.toml`, version 2) to serve instead of
+    /// `--component`: its routes, components, allow-lists, environment and
+    /// variables (README, "One manifest for Spin and this host"). Read again
+    /// at every reload.
+    #[arg(long, env = "MANIFEST", conflicts_with = "component")]
+    pub manifest: Option<PathBuf>,
+
+    // The four flags below configure `--component`'s one component (its
+    // manifest, in effect). With `--manifest` the manifest says all of it, so
+    // they are refused there: one configuration path, and no setting of one
+    // component leaks into another.
+    /// With `--component`: the upstream the component talks to, given to it
+    /// as the variable `upstream_url` and the environment variable
+    /// `UPSTREAM_URL`; its authority is allowed outbound.
+    #[arg(long)]
+    pub upstream_url: Option<String>,
+
+    /// With `--component`: more outbound destinations it may reach, as
+    /// `host:port` (repeatable). Everything not listed is denied.
+    #[arg(long = "allow-outbound", value_delimiter = ',')]
+    pub allow_outbound: Vec<String>,
+
+    /// With `--component`: its environment, `KEY=VALUE`, or `KEY` to copy the
+    /// host's value when it is set (repeatable, like `wasmtime serve --env`).
+    #[arg(long = "env", short = 'e')]
+    pub env: Vec<String>,
+
+    /// With `--component`: a component variable, `name=value` (repeatable),
+    /// read through `wasi:config/store` or Spin's variables interfaces, as a
+    /// manifest's `[component.X.variables]` would give it.
+    #[arg(long = "variable")]
+    pub variables: Vec<String>,
+
+    /// Reload the app when the manifest or a component's file changes (size
+    /// or modification time), checked this often; 0 turns watching off.
+    /// SIGHUP and `POST /admin/reload` reload it whatever this is. `make run`
+    /// uses 1s.
+    #[arg(long, env = "WATCH_INTERVAL", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub watch_interval: Duration,
+
+    /// Where compiled components are cached (keyed by content hash and engine).
+    /// Defaults to `$XDG_CACHE_HOME/doc-proxy` or `~/.cache/doc-proxy`. Used
+    /// only when the directory is this user's and no one else may write to it
+    /// (created 0700); each entry is checked against the SHA-256 recorded when
+    /// it was written before it is loaded.
+    #[arg(long, env = "COMPILE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile at every start instead of using the cache.
+    #[arg(long, env = "NO_COMPILE_CACHE")]
+    pub no_cache: bool,
+
+    /// Component stderr/stdout re-emitted per request and stream at most,
+    /// counting only lines that pass `--guest-log-level`; after the first line
+    /// over it every later line is dropped, with one notice, so a chatty guest
+    /// cannot flood the logs.
+    #[arg(long, env = "GUEST_LOG_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub guest_log_limit_bytes: usize,
+
+    /// Component log lines below this severity are dropped (a JSON line's
+    /// `level` field sets its severity; plain stderr counts as a warning).
+    #[arg(long, env = "GUEST_LOG_LEVEL", value_enum, default_value_t = GuestLogLevel::Info)]
+    pub guest_log_level: GuestLogLevel,
+
+    /// Write /tmp/perf-PID.map as components are loaded, so `perf report`
+    /// names guest functions (`make profile`). For profiling only.
+    #[arg(long, env = "PERFMAP")]
+    pub perfmap: bool,
+}
+
+/// Minimum severity of re-emitted component log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GuestLogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl GuestLogLevel {
+    /// The rank of [`crate::ops::logging::severity_rank`].
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+impl AppFlags {
+    /// Where the app comes from: the manifest, or `--component` and its flags.
+    /// The `--component`-only flags are refused beside `--manifest`.
+    pub fn source(&self) -> anyhow::Result<AppSource> {
+        let misplaced = self.component_flags_with_manifest();
+        if !misplaced.is_empty() {
+            anyhow::bail!(
+                "{} configure --component's one component; with --manifest, the manifest configures every \
+                 component (allowed_outbound_hosts, environment, variables; per-environment values as \
+                 SPIN_VARIABLE_<NAME>)",
+                misplaced.join(", ")
+            );
+        }
+        Ok(match &self.manifest {
+            Some(path) => AppSource::Manifest(path.clone()),
+            None => AppSource::Flags(self.one_component_app()?),
+        })
+    }
+
+    /// The compile cache directory, unless caching is off or no home is known.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|base| base.join("doc-proxy"))
+        })
+    }
+
+    /// `--component`'s environment: `UPSTREAM_URL` (if given) and each `--env`.
+    pub fn guest_env(&self) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        if let Some(url) = &self.upstream_url {
+            env.push(("UPSTREAM_URL".to_string(), url.clone()));
+        }
+        for item in &self.env {
+            match item.split_once('=') {
+                Some((k, v)) => env.push((k.to_string(), v.to_string())),
+                None => {
+                    if let Ok(v) = std::env::var(item) {
+                        env.push((item.clone(), v));
+                    }
+                }
+            }
+        }
+        env
+    }
+
+    /// `--component`'s variables: `upstream_url` (if given) and each
+    /// `--variable`, names checked as Spin checks them.
+    pub fn guest_variables(&self) -> Result<Vec<(String, String)>, String> {
+        let mut variables = Vec::new();
+        if let Some(url) = &self.upstream_url {
+            variables.push(("upstream_url".to_string(), url.clone()));
+        }
+        for item in &self.variables {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("--variable {item:?}: expected name=value"))?;
+            manifest::check_variable_name(name).map_err(|e| format!("--variable {item:?}: {e}"))?;
+            variables.retain(|(n, _)| n != name);
+            variables.push((name.to_string(), value.to_string()));
+        }
+        Ok(variables)
+    }
+
+    /// The `--component`-only flags given with `--manifest`, by name.
+    pub fn component_flags_with_manifest(&self) -> Vec<&'static str> {
+        if self.manifest.is_none() {
+            return Vec::new();
+        }
+        [
+            ("--upstream-url", self.upstream_url.is_some()),
+            ("--allow-outbound", !self.allow_outbound.is_empty()),
+            ("--env", !self.env.is_empty()),
+            ("--variable", !self.variables.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// `--component`'s app: the component on every path, as `spin.toml`'s
+    /// `route = "/..."` does, configured by the flags as a manifest would
+    /// configure it; its id is the file's name, as a Spin id.
+    fn one_component_app(&self) -> anyhow::Result<AppSpec> {
+        let path = &self.component;
+        let id: String = path
+            .file_stem()
+            .map_or_else(|| "component".into(), |s| s.to_string_lossy().into_owned())
+            .to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+        Ok(AppSpec {
+            name: id.clone(),
+            components: vec![ComponentSpec {
+                id: id.clone(),
+                source: path.to_path_buf(),
+                allowed_outbound_hosts: self.allowed_outbound()?,
+                environment: self.guest_env(),
+                variables: self.guest_variables().map_err(anyhow::Error::msg)?,
+                max_concurrent_requests: None,
+                // The operator chose to serve this component alone.
+                verdict_cache: true,
+            }],
+            routes: vec![("/...".to_string(), id)],
+            warnings: Vec::new(),
+        })
+    }
+
+    /// `--component`'s allow-list: the upstream's authority and every
+    /// `--allow-outbound`.
+    fn allowed_outbound(&self) -> anyhow::Result<Vec<AllowedHost>> {
+        let mut allowed = Vec::new();
+        if let Some(url) = &self.upstream_url {
+            allowed.push(destination_of(url).context("UPSTREAM_URL")?);
+        }
+        for entry in &self.allow_outbound {
+            let url = if entry.contains("://") {
+                entry.clone()
+            } else {
+                format!("http://{entry}")
+            };
+            allowed.push(destination_of(&url).with_context(|| format!("--allow-outbound {entry}"))?);
+        }
+        allowed
+            .iter()
+            .map(|authority| AllowedHost::authority(authority).map_err(anyhow::Error::msg))
+            .collect()
+    }
+}
+
+/// The `host:port` an http(s) URL points at.
+fn destination_of(url: &str) -> anyhow::Result<String> {
+    let uri: http::Uri = url.parse().map_err(|e| anyhow::anyhow!("{url:?} is not a URL: {e}"))?;
+    let scheme = uri
+        .scheme_str()
+        .filter(|s| matches!(*s, "http" | "https"))
+        .ok_or_else(|| anyhow::anyhow!("{url:?}: the scheme must be http or https"))?;
+    let authority = uri
+        .authority()
+        .filter(|a| !a.as_str().contains('@'))
+        .ok_or_else(|| anyhow::anyhow!("{url:?}: expected scheme://host[:port][/path], without user info"))?;
+    Ok(crate::outbound::normalize_authority(scheme, authority.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::logging::severity_rank;
+    use clap::Parser as _;
+
+    /// The app flags alone, parsed as the host's command line would.
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        app: AppFlags,
+    }
+
+    fn parse(args: &[&str]) -> AppFlags {
+        Cli::parse_from(std::iter::once("doc-proxy-host").chain(args.iter().copied())).app
+    }
+
+    #[test]
+    fn guest_log_levels_rank_like_severities() {
+        assert_eq!(GuestLogLevel::Debug.rank(), severity_rank("DEBUG"));
+        assert_eq!(GuestLogLevel::Info.rank(), severity_rank("INFO"));
+        assert_eq!(GuestLogLevel::Warn.rank(), severity_rank("WARNING"));
+        assert_eq!(GuestLogLevel::Error.rank(), severity_rank("ERROR"));
+    }
+
+    #[test]
+    fn guest_env_takes_pairs_and_copies_named_host_variables() {
+        std::env::set_var("DOC_PROXY_CLI_TEST_VALUE", "7");
+        let app = parse(&[
+            "--upstream-url",
+            "http://up:3000",
+            "--env",
+            "A=1",
+            "--env",
+            "DOC_PROXY_CLI_TEST_VALUE",
+            "--env",
+            "DOC_PROXY_CLI_TEST_UNSET",
+        ]);
+        assert_eq!(
+            app.guest_env(),
+            vec![
+                ("UPSTREAM_URL".to_string(), "http://up:3000".to_string()),
+                ("A".to_string(), "1".to_string()),
+                ("DOC_PROXY_CLI_TEST_VALUE".to_string(), "7".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn component_variables_come_from_flags_and_are_checked() {
+        let app = parse(&[
+            "--upstream-url",
+            "http://up:3000",
+            "--variable",
+            "max_attempts=4",
+            "--variable",
+            "upstream_url=http://other:1",
+        ]);
+        assert_eq!(
+            app.guest_variables().unwrap(),
+            vec![
+                ("max_attempts".to_string(), "4".to_string()),
+                ("upstream_url".to_string(), "http://other:1".to_string()),
+            ]
+        );
+        for bad in ["MAX=1", "no-equals", "4x=1"] {
+            assert!(parse(&["--variable", bad]).guest_variables().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn component_flags_are_refused_beside_a_manifest() {
+        let app = parse(&["--manifest", "spin.toml", "--env", "A=1", "--upstream-url", "http://u"]);
+        assert_eq!(app.component_flags_with_manifest(), vec!["--upstream-url", "--env"]);
+        assert!(app.source().is_err());
+        assert!(parse(&["--env", "A=1"]).component_flags_with_manifest().is_empty());
+    }
+
+    #[test]
+    fn destinations_are_host_and_port_of_http_urls_only() {
+        assert_eq!(destination_of("http://127.0.0.1:3000").unwrap(), "127.0.0.1:3000");
+        assert_eq!(
+            destination_of("https://Docs.Example/base/").unwrap(),
+            "docs.example:443"
+        );
+        assert_eq!(destination_of("http://upstream/").unwrap(), "upstream:80");
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:3000",
+            "http://user@x",
+            "not a url",
+            "http:///path",
+        ] {
+            assert!(destination_of(bad).is_err(), "{bad}");
+        }
+    }
+}

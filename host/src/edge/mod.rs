@@ -1,0 +1,19 @@
+//! The edge: everything that faces the network. Three listeners share one
+//! accept loop and its limits (`listener`, `write_timeout`): the public one
+//! hands each request to `proxy`, which names it (`request_id`), answers the
+//! host's own errors (`problem`) and calls the app; `admin` serves probes and
+//! metrics; `control`, on loopback only, reloads. `shutdown` turns signals
+//! into readiness off, delay and drain.
+//!
+//! The top wing: it calls into `app`, `outbound` and `ops`; none of them
+//! imports it.
+
+pub mod admin;
+pub mod control;
+pub mod flags;
+pub mod listener;
+pub mod problem;
+pub mod proxy;
+pub mod request_id;
+pub mod shutdown;
+pub mod write_timeout;
