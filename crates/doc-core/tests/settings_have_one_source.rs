@@ -1,7 +1,7 @@
 //! The component's settings are written once, in `config::KNOBS` (name,
 //! default, bounds); the README's table (by variable name) and the Makefile's
 //! list of per-run overrides (by setting name) are copies this test holds to
-//! it, and says what to write when they drift. (`host/tests/spin_manifest.rs`
+//! it, and says what to write when they drift. (`tests/all/spin_manifest.rs`
 //! holds the manifests to it.)
 
 use doc_core::config::{variable_name, Knob, DEFAULT_UPSTREAM_URL, KNOBS, UPSTREAM_URL};
