@@ -163,7 +163,7 @@ test: build ## Every test: unit, property, real-file, end-to-end
 	$(TEST_ENV) cargo test --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
 
 docs: ## Regenerate docs/configuration.md's flag and settings tables from the code (make test checks them)
-	UPDATE_DOCS=1 cargo test --release -p doc-proxy-host --test configuration_reference
+	UPDATE_DOCS=1 cargo test --release -p system-tests --test all configuration_reference::
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -215,10 +215,10 @@ load: $(BENCH_TOOLS)/.installed ## Open-loop traffic at LOAD_RATE req/s for LOAD
 	@echo "chart: target/load/latency.png"
 
 chaos: build ## The seven chaos scenarios at full scale (about 5 minutes, loopback only); rewrites the table in docs/reliability.md. CHAOS_ONLY=2,3 runs some
-	CHAOS_ONLY=$(CHAOS_ONLY) $(TEST_ENV) cargo test --release -p doc-proxy-host --test chaos -- --ignored full_suite --nocapture
+	CHAOS_ONLY=$(CHAOS_ONLY) $(TEST_ENV) cargo test --release -p system-tests --test all -- --ignored chaos::full_suite --nocapture
 
 bench-memory: build ## The hostile set from 1, 8 and 32 clients: the host's memory high-water mark (compare builds with HOSTILE_COMPONENT=…wasm HOSTILE_HOST_ARGS="…")
-	$(TEST_ENV) cargo test --release -p doc-proxy-host --test e2e_memory_budget hostile_high_water_marks -- --ignored --nocapture
+	$(TEST_ENV) cargo test --release -p system-tests --test all memory_budget::hostile_high_water_marks -- --ignored --nocapture
 
 check-wasmtime-serve: build ## Run the same doc_proxy.wasm under `wasmtime serve -Scli` (installs wasmtime-cli once, ~10 min)
 	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/check-wasmtime-serve.sh

@@ -1,17 +1,15 @@
 //! A log pipe nobody reads must not stall the server: the host's log lines go
 //! through a bounded queue, and what does not fit is dropped and counted.
 
-mod support;
-
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{component, request, start_dummy_upstream};
+use test_harness::{component, request, start_dummy_upstream};
 
 #[tokio::test]
 async fn requests_are_served_while_the_log_pipe_is_stalled() {
     let upstream = start_dummy_upstream(&[]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+    let mut child = Command::new(test_harness::host_binary())
         .arg("--component")
         .arg(component("doc_proxy"))
         .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])

@@ -5,11 +5,9 @@
 //! warned about, unsupported features refused at start and at reload; a
 //! manifest change swapped in live.
 
-mod support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{component, request, ManifestFile};
+use test_harness::{component, request, ManifestFile};
 
 /// The app: doc-proxy on `/...`, the emulator on `/upstream/...`. doc-proxy
 /// may call only `{{ upstream_host }}`, whose default is a closed port.
@@ -121,7 +119,7 @@ async fn a_components_share_bounds_its_concurrency() {
     );
 }
 
-async fn futures_join(addr: std::net::SocketAddr, n: usize) -> Vec<support::Reply> {
+async fn futures_join(addr: std::net::SocketAddr, n: usize) -> Vec<test_harness::Reply> {
     let tasks: Vec<_> = (0..n)
         .map(|i| tokio::spawn(async move { request(addr, "GET", &format!("/upstream/{i}"), &[]).await }))
         .collect();
@@ -199,7 +197,7 @@ fn unsupported_features_stop_the_host_at_start() {
 /// Runs the host on `manifest` and returns its exit code and log; it is
 /// expected to stop by itself, and is killed after 30 s if it does not.
 fn run_until_exit(manifest: &Path) -> (Option<i32>, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+    let mut child = std::process::Command::new(test_harness::host_binary())
         .arg("--manifest")
         .arg(manifest)
         .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])

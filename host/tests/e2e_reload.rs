@@ -4,14 +4,12 @@
 //! real doc_proxy.wasm and the same component with one more custom section:
 //! a different file and digest, the same behaviour.
 
-mod support;
-
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{component, request, start_dummy_upstream, Host};
+use test_harness::{component, request, start_dummy_upstream, Host};
 
 /// `component` with a custom section appended, tagged `tag`: another valid
 /// component with another digest.

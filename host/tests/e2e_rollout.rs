@@ -3,18 +3,16 @@
 //! the host keeps serving through `--shutdown-delay` (readiness already off),
 //! then stops accepting and drains what is in flight.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{request, start_dummy_upstream, Host};
+use test_harness::{request, start_dummy_upstream, Host};
 
 fn doc_proxy(upstream: &Host, args: &[&str]) -> Host {
     let url = format!("http://{}", upstream.public);
     let mut all = vec!["--upstream-url", url.as_str()];
     all.extend_from_slice(args);
-    Host::start(&support::component("doc_proxy"), &all)
+    Host::start(&test_harness::component("doc_proxy"), &all)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,10 +12,8 @@
 //! - variables: defined, undefined and invalid names answer as in Spin;
 //! - outbound HTTP: allowed and denied by `allowed_outbound_hosts`.
 
-mod support;
-
 use std::net::SocketAddr;
-use support::{component, request, ManifestFile, Script, ScriptedUpstream};
+use test_harness::{component, request, ManifestFile, Script, ScriptedUpstream};
 
 fn manifest(upstream: &str, allowed_to_upstream: &str) -> String {
     format!(
@@ -59,7 +57,9 @@ variables = {{ variable = "value" }}
     )
 }
 
-async fn start_with(allowed: impl Fn(&ScriptedUpstream) -> String) -> (ScriptedUpstream, ManifestFile, support::Host) {
+async fn start_with(
+    allowed: impl Fn(&ScriptedUpstream) -> String,
+) -> (ScriptedUpstream, ManifestFile, test_harness::Host) {
     let upstream = ScriptedUpstream::start(|_| Script::ok("text/plain", b"Hello, world!".to_vec())).await;
     let url = upstream.url();
     let allowed = allowed(&upstream);

@@ -4,10 +4,8 @@
 //! calls go through the same allow-list, and its instances are released once
 //! each response body has gone out.
 
-mod support;
-
 use std::time::Duration;
-use support::{component, request, Host, ManifestFile};
+use test_harness::{component, request, Host, ManifestFile};
 
 fn manifest(addr: &str) -> String {
     format!(

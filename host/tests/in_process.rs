@@ -8,15 +8,7 @@ use doc_proxy_host::{Host, HostFlags};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// The built hello-p3 component (`make build`).
-fn hello_p3() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/wasm/hello_p3.wasm");
-    assert!(path.exists(), "{} is missing: run `make build` first", path.display());
-    path
-}
 
 /// One GET over a fresh connection: status and body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
@@ -37,7 +29,7 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_built_in_process_serves_reports_ready_and_drains() {
-    let component = hello_p3();
+    let component = test_harness::component("hello_p3");
     let flags = HostFlags::from_args([
         "--component",
         component.to_str().unwrap(),

@@ -2,14 +2,12 @@
 //! compilation, so the image starts without Cranelift and writes nothing) and
 //! `doc-proxy-host probe` (its health check, as the image has no curl).
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
-use support::{component, request, start_dummy_upstream, Host};
+use test_harness::{component, request, start_dummy_upstream, Host};
 
 fn host_command(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"))
+    Command::new(test_harness::host_binary())
         .args(args)
         .env_remove("COMPONENT")
         .output()
@@ -130,7 +128,7 @@ async fn probe_exits_0_on_2xx_and_1_otherwise() {
     };
     assert_eq!(probe("/readyz"), Some(0));
     assert_eq!(probe("/no-such-path"), Some(1));
-    let closed = format!("http://127.0.0.1:{}/readyz", support::closed_port());
+    let closed = format!("http://127.0.0.1:{}/readyz", test_harness::closed_port());
     assert_eq!(
         host_command(&["probe".as_ref(), closed.as_ref()]).status.code(),
         Some(1)

@@ -20,6 +20,10 @@ network here); `http://SERVICE:PORT` in the environment becomes
 `http://localhost:PORT` of the Deployment behind it (so the static binary's
 DNS resolution is exercised); `process` maps the image's /app to `make dist`'s
 directory.
+
+It starts hosts itself, not through scripts/lib/hosts.sh or the Rust tests'
+harness (crates/test-harness): those add test flags (ephemeral ports, no
+shutdown delay), and this runs the rendered arguments and nothing else.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Shared by the scripts that start doc-proxy hosts on loopback: a work directory,
 # the PIDs of what was started, and a trap that stops them all and cleans up.
-# Source it after HOST_BIN is set.
+# Source it after HOST_BIN is set. start_host passes the flags the Rust tests'
+# harness passes (crates/test-harness, whose module doc lists every place that
+# starts hosts and why scripts/k8s/run_rendered.py starts its own).
 
 workdir=$(mktemp -d)
 pids=()

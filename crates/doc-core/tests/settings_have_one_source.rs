@@ -2,7 +2,7 @@
 //! default, bounds, meaning); the Makefile's list of per-run overrides (by
 //! setting name) is a copy this test holds to it. (docs/configuration.md's
 //! table is generated from it, and the manifests are held to it, by the
-//! system tests.)
+//! system tests: `tests/all/configuration_reference.rs`, `tests/all/spin_manifest.rs`.)
 
 use doc_core::config::KNOBS;
 

@@ -1,7 +1,7 @@
 // Where this process sits in the cgroup hierarchy, read from the text of
 // /proc/self/cgroup. Std only and without inner attributes, because besides
-// being the host's module it is `include!`d by host/build.rs and the tests
-// (through tests/support/memory_cgroup_dir.rs).
+// being the host's module it is `include!`d by the system tests' build script
+// and the test harness (through crates/test-harness/src/memory_cgroup_dir.rs).
 
 /// The path, without its leading `/`, of this process's cgroup in the memory
 /// controller's hierarchy: cgroup v1's line that lists `memory`, or, with

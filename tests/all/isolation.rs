@@ -5,11 +5,9 @@
 //! must still refuse the corrupt PDF every time, before and after a reload,
 //! and no client may ever see a cache token, however a component relays.
 
-mod support;
-
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use support::{component, request, ManifestFile, Script, ScriptedUpstream};
+use test_harness::{component, request, ManifestFile, Script, ScriptedUpstream};
 
 /// A chunked 200 of `body` whose head and trailers claim the host's
 /// verdict-cache protocol, as an upstream that read docs/verdict-cache.md

@@ -8,14 +8,12 @@
 //! Needs `prometheus` and `promtool` on the PATH (`apt install prometheus`;
 //! `.ci/run` installs it); without them these tests show as ignored.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{request, start_doc_proxy, start_dummy_upstream};
+use test_harness::{request, start_doc_proxy, start_dummy_upstream};
 
 const NEEDS_TOOLS: &str = "needs prometheus and promtool on the PATH (apt install prometheus)";
 

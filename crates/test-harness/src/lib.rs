@@ -1,9 +1,24 @@
-//! Test support: the real host binary started on 127.0.0.1 with ephemeral ports,
-//! a minimal HTTP/1.1 client, and a scripted upstream that can misbehave in ways
-//! a well-behaved server library would not (lying lengths, dripping, hanging).
-//! Everything listens on loopback and is stopped when dropped.
-
-#![allow(dead_code)] // each test file uses a different part of this module
+//! The one way tests start hosts and upstreams: the real `doc-proxy-host`
+//! binary started on 127.0.0.1 with ephemeral ports, a minimal HTTP/1.1
+//! client, and a scripted upstream that can misbehave in ways a well-behaved
+//! server library would not (lying lengths, dripping, hanging). Everything
+//! listens on loopback and is stopped when dropped.
+//!
+//! A dev-dependency of the host's own tests (`host/tests`: host behaviour,
+//! with hello-p3, spin-probe and WAT, and doc-proxy's two components as
+//! ordinary guests) and of the system tests (`tests/all`: doc-proxy the
+//! product, its chaos and corpus suites, its manifests and rules).
+//!
+//! Hosts are started in three places, each for its own caller:
+//! - here, for every Rust test;
+//! - `scripts/lib/hosts.sh`, for the shell scripts (bench, profile,
+//!   deploy-check, check-wasmtime-serve): the same flags as [`Host::start`]
+//!   (`--listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --shutdown-delay 0s`)
+//!   and the same readiness signal, the `"listening"` log line;
+//! - `scripts/k8s/run_rendered.py`, which differs on purpose: it proves the
+//!   rendered Kubernetes manifests, so it runs each Deployment's container
+//!   arguments exactly as rendered (only their ports remapped to free ones),
+//!   directly or in podman, and adds none of the test flags above.
 
 mod cgroup;
 mod memory_cgroup_dir;
@@ -13,7 +28,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,12 +39,44 @@ use tokio::net::{TcpListener, TcpStream};
 /// How long a host may take to compile its component and bind.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The profile directory the running test was built into (`target/release`
+/// for `target/release/deps/<test>`): cargo puts the host binary there when it
+/// builds the workspace, so a test of any crate finds the build that matches it.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let deps = exe.parent().expect("the test binary is in a deps directory");
+    deps.parent().expect("deps is in a profile directory").to_path_buf()
+}
+
+/// The `doc-proxy-host` binary: `DOC_PROXY_HOST_BIN` when set, else the one
+/// beside the running test's profile directory. Fails with a hint when absent:
+/// a skipped end-to-end test would report a check as passing that never ran.
+pub fn host_binary() -> PathBuf {
+    let path = std::env::var_os("DOC_PROXY_HOST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| profile_dir().join("doc-proxy-host"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`) first, or build the host with the same profile as the tests",
+        path.display()
+    );
+    path
+}
+
+/// The target directory (`target/`), the parent of the profile directory.
+fn target_dir() -> PathBuf {
+    profile_dir()
+        .parent()
+        .expect("the profile directory is in a target directory")
+        .to_path_buf()
+}
+
 /// The built component `name` (e.g. `doc_proxy`). Fails with a hint when absent:
 /// a skipped end-to-end test would report a check as passing that never ran.
 pub fn component(name: &str) -> PathBuf {
     let dir = std::env::var_os("DOC_PROXY_WASM_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/wasm"));
+        .unwrap_or_else(|| target_dir().join("wasm32-wasip2/wasm"));
     let path = dir.join(format!("{name}.wasm"));
     assert!(
         path.exists(),
@@ -37,6 +84,17 @@ pub fn component(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Taken for its whole run by each test that loads the machine for a measured
+/// result (deadlines met by 32 clients at once, memory high-water marks, the
+/// chaos scenarios, stalled clients by the dozen). One test binary runs such
+/// tests beside each other, and on a small machine their loads together push
+/// answers past the deadlines they check; lighter tests still run beside them.
+pub async fn heavy_load() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::LazyLock<tokio::sync::Mutex<()>> =
+        std::sync::LazyLock::new(|| tokio::sync::Mutex::new(()));
+    HEAVY.lock().await
 }
 
 /// A running `doc-proxy-host` process.
@@ -51,15 +109,15 @@ pub struct Host {
 
 impl Host {
     /// Starts the host on `component` with extra command-line `args`.
-    pub fn start(component: &std::path::Path, args: &[&str]) -> Host {
+    pub fn start(component: &Path, args: &[&str]) -> Host {
         Host::start_on(component, "127.0.0.1:0", args)
     }
 
     /// Like `start`, with the public listener on `listen_addr` (to restart a
     /// host where its clients expect it).
-    pub fn start_on(component: &std::path::Path, listen_addr: &str, args: &[&str]) -> Host {
+    pub fn start_on(component: &Path, listen_addr: &str, args: &[&str]) -> Host {
         Host::spawn(
-            Command::new(env!("CARGO_BIN_EXE_doc-proxy-host")),
+            Command::new(host_binary()),
             ("--component", component),
             listen_addr,
             args,
@@ -68,17 +126,17 @@ impl Host {
 
     /// Starts the host on a Spin manifest, with `env` added to its
     /// environment (`SPIN_VARIABLE_*`).
-    pub fn start_manifest(manifest: &std::path::Path, listen_addr: &str, args: &[&str], env: &[(&str, &str)]) -> Host {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"));
+    pub fn start_manifest(manifest: &Path, listen_addr: &str, args: &[&str], env: &[(&str, &str)]) -> Host {
+        let mut command = Command::new(host_binary());
         command.envs(env.iter().copied());
         Host::spawn(command, ("--manifest", manifest), listen_addr, args)
     }
 
     /// Like `start`, but the host runs in `cgroup` from its first instruction,
     /// so its start-up check reads that cgroup's limit and the kernel enforces it.
-    pub fn start_in_cgroup(component: &std::path::Path, args: &[&str], cgroup: &MemoryCgroup) -> Host {
+    pub fn start_in_cgroup(component: &Path, args: &[&str], cgroup: &MemoryCgroup) -> Host {
         Host::spawn(
-            cgroup.command(env!("CARGO_BIN_EXE_doc-proxy-host")),
+            cgroup.command(&host_binary()),
             ("--component", component),
             "127.0.0.1:0",
             args,
@@ -87,15 +145,11 @@ impl Host {
 
     /// Runs `command` (the host binary, or a wrapper that execs it) with the
     /// test's standard flags, and waits until it listens.
-    fn spawn(
-        mut command: Command,
-        (serve_flag, serve): (&str, &std::path::Path),
-        listen_addr: &str,
-        args: &[&str],
-    ) -> Host {
+    fn spawn(mut command: Command, (serve_flag, serve): (&str, &Path), listen_addr: &str, args: &[&str]) -> Host {
         // Under target/, private to this user: the host refuses a cache
         // directory others can write.
-        let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("doc-proxy-test-cache");
+        // (`target/tmp`, where cargo's CARGO_TARGET_TMPDIR points.)
+        let cache = target_dir().join("tmp/doc-proxy-test-cache");
         let mut child = command
             .arg(serve_flag)
             .arg(serve)

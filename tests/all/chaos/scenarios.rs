@@ -3,11 +3,11 @@
 //! row: the pass criterion, the figures, and whether they meet it. `Scale`
 //! picks full counts (`make chaos`) or the quick ones `make test` runs.
 
-use crate::load::{self, Load, Sample, Summary, Until};
-use crate::support::{
+use super::load::{self, Load, Sample, Summary, Until};
+use std::time::{Duration, Instant};
+use test_harness::{
     component, never_reads, request, start_doc_proxy, start_dummy_upstream, Host, Script, ScriptedUpstream,
 };
-use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {

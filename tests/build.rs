@@ -1,4 +1,4 @@
-//! Decides at build time what this machine lets the tests use, so tests that
+//! Decides at build time what this machine lets the system tests use, so tests that
 //! need it run where it exists and show as ignored, with the reason, elsewhere,
 //! instead of passing without having checked anything:
 //! - a memory cgroup of their own (root, a writable cgroup filesystem), for the
@@ -6,7 +6,7 @@
 //! - `prometheus` and `promtool` on the PATH (Debian's `prometheus` package,
 //!   which `.ci/run` installs), for the observability tests.
 
-include!("tests/support/memory_cgroup_dir.rs");
+include!("../crates/test-harness/src/memory_cgroup_dir.rs");
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(prometheus_tools)");
@@ -16,8 +16,9 @@ fn main() {
     }
 
     println!("cargo::rustc-check-cfg=cfg(memory_cgroup)");
-    println!("cargo::rerun-if-changed=tests/support/memory_cgroup_dir.rs");
-    println!("cargo::rerun-if-changed=src/ops/cgroup_path.rs");
+    println!("cargo::rerun-if-changed=../crates/test-harness/src/memory_cgroup_dir.rs");
+    // Included by the file above.
+    println!("cargo::rerun-if-changed=../host/src/ops/cgroup_path.rs");
     let Some((dir, v2)) = own_memory_cgroup_dir() else {
         return;
     };

@@ -6,37 +6,38 @@
 //! - `make chaos` runs all eight at full scale (`full_suite`, ignored
 //!   otherwise) and rewrites the generated part of `docs/reliability.md`.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod load;
 mod report;
 mod scenarios;
 
 use scenarios::Scale;
 
-fn assert_passed(row: scenarios::Row) {
+/// Runs one quick scenario with no other heavy test beside it (its criteria
+/// are rates and deadlines), and asserts that it passed.
+async fn quick(scenario: impl std::future::Future<Output = scenarios::Row>) {
+    let _machine = test_harness::heavy_load().await;
+    let row = scenario.await;
     assert!(row.passed(), "{}: {:?}\n{}", row.scenario, row.failures, row.figures);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_corrupt_rate() {
-    assert_passed(scenarios::corrupt_rate(Scale::Quick).await);
+    quick(scenarios::corrupt_rate(Scale::Quick)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_sigterm_under_load() {
-    assert_passed(scenarios::sigterm_under_load(Scale::Quick).await);
+    quick(scenarios::sigterm_under_load(Scale::Quick)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_guest_faults() {
-    assert_passed(scenarios::guest_faults(Scale::Quick).await);
+    quick(scenarios::guest_faults(Scale::Quick)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_never_reading_clients() {
-    assert_passed(scenarios::never_reading_clients(Scale::Quick).await);
+    quick(scenarios::never_reading_clients(Scale::Quick)).await;
 }
 
 /// All eight scenarios at full scale, one after another (each alone on the
@@ -46,6 +47,7 @@ async fn quick_never_reading_clients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "minutes of load: run by `make chaos`"]
 async fn full_suite() {
+    let _machine = test_harness::heavy_load().await;
     let only: Option<Vec<usize>> = std::env::var("CHAOS_ONLY")
         .ok()
         .filter(|v| !v.trim().is_empty())

@@ -3,9 +3,7 @@
 //! the component's Server-Timing entries as metrics (and stripped); responses
 //! counted by type and bytes.
 
-mod support;
-
-use support::{request, start_doc_proxy, start_dummy_upstream, Host};
+use test_harness::{request, start_doc_proxy, start_dummy_upstream, Host};
 
 const CLIENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
@@ -102,7 +100,7 @@ async fn upstream_outcomes_become_metrics_and_the_header_is_stripped() {
     let good = start_dummy_upstream(&["CORRUPT_PERCENT=0"]);
     let url = upstream_url(&good);
     let exposing = Host::start(
-        &support::component("doc_proxy"),
+        &test_harness::component("doc_proxy"),
         &["--upstream-url", &url, "--expose-server-timing"],
     );
     let reply = request(exposing.public, "GET", "/4", &[]).await;

@@ -4,10 +4,8 @@
 //! Valid documents arrive byte for byte with the MIME type of their kind;
 //! damaged ones become a 502 problem.
 
-mod support;
-
 use std::path::{Path, PathBuf};
-use support::{request, start_doc_proxy, Script, ScriptedUpstream};
+use test_harness::{request, start_doc_proxy, Script, ScriptedUpstream};
 
 fn corpus(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,7 +32,7 @@ fn mime_type(path: &Path) -> &'static str {
 /// Serves the file at `path` (labelled by its extension) from a scripted
 /// upstream through a fresh doc-proxy that makes one attempt, and returns the
 /// reply.
-async fn through_doc_proxy(path: &Path) -> support::Reply {
+async fn through_doc_proxy(path: &Path) -> test_harness::Reply {
     let body = std::fs::read(path).unwrap();
     let label = mime_type(path);
     let upstream = ScriptedUpstream::start(move |_| Script::ok(label, body.clone())).await;

@@ -2,7 +2,7 @@
 //! comments, the table of the last `make chaos` run. The prose around it is
 //! written by hand.
 
-use crate::scenarios::Row;
+use super::scenarios::Row;
 use std::time::Duration;
 
 const BEGIN: &str = "<!-- chaos:begin (written by make chaos) -->";

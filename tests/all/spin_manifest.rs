@@ -6,8 +6,6 @@
 //! default; `dev/spin.toml` repeats those declarations (a manifest cannot
 //! include another) and is held equal to it here.
 
-mod support;
-
 use doc_core::config::{variable_name, Config, UpstreamUrl, DEFAULT_UPSTREAM_URL, KNOBS, UPSTREAM_URL};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -85,7 +83,7 @@ fn doc_proxy_manifest_declares_each_setting_once_and_allows_the_upstream() {
     assert_eq!(trigger["component"].as_str(), Some("doc-proxy"));
     assert_eq!(
         component_source(&file, "doc-proxy").canonicalize().unwrap(),
-        support::component("doc_proxy").canonicalize().unwrap()
+        test_harness::component("doc_proxy").canonicalize().unwrap()
     );
 
     // Every setting, with config.rs's default; nothing else.
@@ -130,7 +128,7 @@ fn upstream_manifest_points_at_the_built_emulator() {
     let source = component_source(&file, "dummy-pdf-or-png");
     assert_eq!(
         source.canonicalize().unwrap(),
-        support::component("dummy_pdf_or_png").canonicalize().unwrap()
+        test_harness::component("dummy_pdf_or_png").canonicalize().unwrap()
     );
     let m = manifest(&file);
     let declared = strings(&m["variables"], Some("default"));
@@ -170,7 +168,7 @@ fn dev_manifest_serves_doc_proxy_and_the_emulator_below_upstream() {
     for (name, artifact) in [("doc-proxy", "doc_proxy"), ("dummy-pdf-or-png", "dummy_pdf_or_png")] {
         assert_eq!(
             component_source(&file, name).canonicalize().unwrap(),
-            support::component(artifact).canonicalize().unwrap()
+            test_harness::component(artifact).canonicalize().unwrap()
         );
     }
 

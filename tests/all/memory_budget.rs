@@ -8,13 +8,11 @@
 //! container's memory limit, and, where the machine allows it, the same hostile load on a host inside
 //! a real memory cgroup sized by the README's rule: the kernel never has to kill it.
 
-mod support;
-
 use doc_fixtures::hostile::Hostile;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{component, request, Host, MemoryCgroup, Script, ScriptedUpstream};
+use test_harness::{component, request, Host, MemoryCgroup, Script, ScriptedUpstream};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -122,6 +120,7 @@ fn memory_plan(host: &Host) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_bodies_32_at_a_time_stay_within_the_budget() {
+    let _machine = test_harness::heavy_load().await;
     let (upstream, cases) = hostile_upstream().await;
     // 6 instances of 32 MiB: 32 clients at once means most are shed.
     let budget = 192 * MIB;
@@ -198,7 +197,7 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
     let cgroup = tempfile::tempdir().unwrap();
     // 256 MiB of memory for 4 x 64 MiB instances plus 96 MiB of host: too little.
     std::fs::write(cgroup.path().join("memory.max"), format!("{}\n", 256 * MIB)).unwrap();
-    let mut host = std::process::Command::new(env!("CARGO_BIN_EXE_doc-proxy-host"));
+    let mut host = std::process::Command::new(test_harness::host_binary());
     host.args(["--host-memory-overhead", "96MiB"])
         .arg("--cgroup-root")
         .arg(cgroup.path());
@@ -239,6 +238,7 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_bodies_under_a_real_memory_limit_kill_nothing() {
+    let _machine = test_harness::heavy_load().await;
     let (upstream, cases) = hostile_upstream().await;
     let limit = 337 * MIB;
     let cgroup = MemoryCgroup::create(limit);
@@ -299,7 +299,7 @@ async fn hostile_bodies_under_a_real_memory_limit_kill_nothing() {
 #[test]
 fn a_real_memory_limit_too_small_for_the_flags_refuses_to_start() {
     let cgroup = MemoryCgroup::create(256 * MIB);
-    let log = start_refused(cgroup.command(env!("CARGO_BIN_EXE_doc-proxy-host")));
+    let log = start_refused(cgroup.command(&test_harness::host_binary()));
     assert!(log.contains("256.0 MiB"), "names the cgroup's limit: {log}");
 }
 
@@ -310,6 +310,7 @@ fn a_real_memory_limit_too_small_for_the_flags_refuses_to_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "measurement: run by `make bench-memory`"]
 async fn hostile_high_water_marks() {
+    let _machine = test_harness::heavy_load().await;
     let (upstream, cases) = hostile_upstream().await;
     let component_path = std::env::var_os("HOSTILE_COMPONENT")
         .map(std::path::PathBuf::from)

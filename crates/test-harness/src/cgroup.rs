@@ -1,7 +1,8 @@
 //! A memory cgroup of the test's own, below the one the test runs in, with a
 //! real kernel limit: a host started in it is killed by the kernel if it goes
-//! past the limit. Made only where host/build.rs found that possible
-//! (`cfg(memory_cgroup)`); removed when dropped, once its processes are gone.
+//! past the limit. Made only where the system tests' build script
+//! (`tests/build.rs`) found that possible (`cfg(memory_cgroup)`); removed
+//! when dropped, once its processes are gone.
 
 use super::memory_cgroup_dir::own_memory_cgroup_dir;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ impl MemoryCgroup {
     /// accounts it, so the limit cannot be dodged by swapping).
     pub fn create(limit: u64) -> MemoryCgroup {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let (parent, v2) = own_memory_cgroup_dir().expect("a memory cgroup (host/build.rs checked)");
+        let (parent, v2) = own_memory_cgroup_dir().expect("a memory cgroup (tests/build.rs checked)");
         let name = format!(
             "doc-proxy-test-{}-{}",
             std::process::id(),
@@ -39,7 +40,7 @@ impl MemoryCgroup {
 
     /// A command that runs `program` in this cgroup from its first
     /// instruction: a shell moves itself in, then execs the program.
-    pub fn command(&self, program: &str) -> Command {
+    pub fn command(&self, program: &Path) -> Command {
         let mut shell = Command::new("sh");
         shell
             .args(["-c", r#"echo $$ > "$0" && exec "$@""#])

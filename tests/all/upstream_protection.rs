@@ -4,16 +4,14 @@
 //! share of first attempts across all requests. Corrupt documents are the
 //! component's business and open nothing.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{component, request, Host, Script, ScriptedUpstream};
+use test_harness::{component, request, Host, Script, ScriptedUpstream};
 
 fn start_proxy(upstream: &ScriptedUpstream, host_flags: &[&str], settings: &[&str]) -> Host {
     let url = upstream.url();
-    let variables = support::variable_flags(settings);
+    let variables = test_harness::variable_flags(settings);
     let mut args = vec!["--upstream-url", url.as_str()];
     args.extend_from_slice(host_flags);
     args.extend(variables.iter().map(String::as_str));

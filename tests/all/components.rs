@@ -1,13 +1,11 @@
 //! End to end with both real components, each on its own host process:
 //! dummy-pdf-or-png (the upstream emulator) and doc-proxy in front of it.
 
-mod support;
-
 use doc_core::document::pdf::PdfLimits;
 use doc_core::DocumentKind;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{request, start_doc_proxy, start_dummy_upstream, Host};
+use test_harness::{request, start_doc_proxy, start_dummy_upstream, Host};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn upstream_url(upstream: &Host) -> String {
@@ -159,7 +157,7 @@ async fn heads_too_slow_or_malformed_are_counted() {
     let upstream = start_dummy_upstream(&[]);
     let url = upstream_url(&upstream);
     let proxy = Host::start(
-        &support::component("doc_proxy"),
+        &test_harness::component("doc_proxy"),
         &["--upstream-url", &url, "--header-read-timeout", "300ms"],
     );
     // Half a request line, then nothing: hyper closes the connection.
@@ -251,7 +249,7 @@ async fn a_slow_upstream_gives_504_within_the_deadline() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_gives_503_with_retry_after() {
-    let url = format!("http://127.0.0.1:{}", support::closed_port());
+    let url = format!("http://127.0.0.1:{}", test_harness::closed_port());
     let proxy = start_doc_proxy(&url, &[]);
     let reply = request(proxy.public, "GET", "/7", &[]).await;
     reply.problem(503);
@@ -264,7 +262,7 @@ async fn outbound_requests_outside_the_allow_list_are_denied() {
     let upstream = start_dummy_upstream(&[]);
     // The component is told about the upstream, but the host is not: nothing is allowed.
     let url = format!("upstream_url={}", upstream_url(&upstream));
-    let proxy = Host::start(&support::component("doc_proxy"), &["--variable", &url]);
+    let proxy = Host::start(&test_harness::component("doc_proxy"), &["--variable", &url]);
     // A configuration error: 500 without Retry-After, and no retry.
     let reply = request(proxy.public, "GET", "/7", &[]).await;
     let problem = reply.problem(500);
@@ -284,7 +282,7 @@ async fn component_log_lines_carry_the_request_and_respect_the_level() {
     let upstream = start_dummy_upstream(&["CORRUPT_PERCENT=100"]);
     let url = upstream_url(&upstream);
     let quiet = Host::start(
-        &support::component("doc_proxy"),
+        &test_harness::component("doc_proxy"),
         &["--upstream-url", &url, "--guest-log-level", "warn"],
     );
     let reply = request(quiet.public, "GET", "/5", &[]).await;

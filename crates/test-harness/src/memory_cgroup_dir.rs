@@ -1,10 +1,10 @@
 // The memory cgroup this process runs in, as a directory under /sys/fs/cgroup,
-// and whether it is cgroup v2. Shared by host/build.rs (which decides whether
-// the real-cgroup tests can run here) and the test support module (which makes
+// and whether it is cgroup v2. Shared by tests/build.rs (which decides whether
+// the real-cgroup tests can run here) and the test harness (which makes
 // a child cgroup there); `include!`d by build.rs, so it uses only std and the
 // host's own /proc/self/cgroup parser, included here.
 
-include!("../../src/ops/cgroup_path.rs");
+include!("../../../host/src/ops/cgroup_path.rs");
 
 /// `(directory, is_v2)` of this process's memory cgroup, when one is mounted:
 /// the v1 memory hierarchy if there is one, else the unified hierarchy.

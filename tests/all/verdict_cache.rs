@@ -3,10 +3,8 @@
 //! refused every time, however often a valid one was seen; the cache's
 //! headers never reach the client; with the cache off, every body is checked.
 
-mod support;
-
 use std::path::Path;
-use support::{component, request, Host, Script, ScriptedUpstream};
+use test_harness::{component, request, Host, Script, ScriptedUpstream};
 
 fn corpus_file(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

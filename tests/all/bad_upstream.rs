@@ -2,10 +2,8 @@
 //! must survive: every case gets its documented status and a problem+json body
 //! within the deadline, and no bad body reaches the client.
 
-mod support;
-
 use std::time::Duration;
-use support::{request, start_doc_proxy, Reply, Script, ScriptedUpstream};
+use test_harness::{request, start_doc_proxy, Reply, Script, ScriptedUpstream};
 
 /// A deadline short enough to keep the suite quick, long enough for 3 attempts.
 const SETTINGS: &[&str] = &["DEADLINE_MS=1500", "ATTEMPT_TIMEOUT_MS=600", "MAX_DOCUMENT_BYTES=65536"];
@@ -238,8 +236,8 @@ async fn a_close_delimited_body_at_the_cap_fits_the_instance_memory() {
     })
     .await;
     let url = upstream.url();
-    let proxy = support::Host::start(
-        &support::component("doc_proxy"),
+    let proxy = test_harness::Host::start(
+        &test_harness::component("doc_proxy"),
         &[
             "--upstream-url",
             &url,

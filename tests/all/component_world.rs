@@ -7,8 +7,6 @@
 //! (`components/hello-p3`) exports `wasi:http/handler@0.3.x` instead, and
 //! reads Spin 3's variables interface.
 
-mod support;
-
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
@@ -16,7 +14,7 @@ fn world(name: &str) -> (Vec<String>, Vec<String>) {
     let mut config = Config::new();
     config.wasm_component_model(true).wasm_component_model_async(true);
     let engine = Engine::new(&config).unwrap();
-    let component = Component::from_file(&engine, support::component(name)).unwrap();
+    let component = Component::from_file(&engine, test_harness::component(name)).unwrap();
     let ty = component.component_type();
     let imports = ty.imports(&engine).map(|(n, _)| n.to_string()).collect();
     let exports = ty.exports(&engine).map(|(n, _)| n.to_string()).collect();
