@@ -194,7 +194,7 @@ async fn the_metric_catalogue_matches_what_the_host_exports() {
     // Families that appear later (a breaker's first change) are still the
     // host's own: defined in its source, or by the prometheus crate's process
     // collector, whose families are all exported from the start.
-    let source: String = ["metrics.rs", "logging.rs"]
+    let source: String = ["ops/metrics.rs", "ops/logging.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(repo.join("host/src").join(f)).unwrap())
         .collect();

@@ -1,4 +1,4 @@
-//! The verdict cache end to end (`host/src/verdict.rs`): the same valid bytes
+//! The verdict cache end to end (`host/src/outbound/verdict.rs`): the same valid bytes
 //! are validated once, then recognised by their digest; a damaged document is
 //! refused every time, however often a valid one was seen; the cache's
 //! headers never reach the client; with the cache off, every body is checked.
