@@ -183,15 +183,18 @@ deny: ## Dependencies against deny.toml: licenses, bans, sources (offline; advis
 fuzz: ## cargo-fuzz (nightly) on the document validators, the id parser and the configuration, FUZZ_SECONDS each (default 60)
 	scripts/fuzz.sh
 
-bench: build dist ## The upstream (native, or the emulator with BENCH_UPSTREAM=emulator) direct, a native Rust proxy (bench/native-proxy), the service, its variants, and wasmtime serve (after make bench-tools), side by side; req/s, p50, p99, CPU/request, ratios
+bench: build dist ## The upstream (native, serving ../shared/upstream's files when present) direct, a native Rust proxy (bench/native-proxy), the service as shipped (b) and with every document validated (d), its variants, side by side; req/s, p50, p99, CPU/request, ratios to native per round
 	cargo build --release -p native-proxy -p loadgen
 	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
+		BENCH_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) \
 		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
 		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/$(COMPONENT) \
 		scripts/bench.sh
 
-profile: build ## perf record -g of the service host under wrk load: CPU by binary and top symbols, guest frames named (PROFILE_SECONDS, PROFILE_HOST_ARGS)
-	HOST_BIN=$(HOST_BIN) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/profile.sh
+profile: build ## perf record -g of the service host under wrk load (native upstream, real files when present): CPU by binary and top symbols, guest frames named (PROFILE_SECONDS, PROFILE_HOST_ARGS="--verdict-cache-entries 0" for the miss path)
+	cargo build --release -p native-proxy
+	HOST_BIN=$(HOST_BIN) UPSTREAM_WASM=$(UPSTREAM_WASM) NATIVE_UPSTREAM_BIN=target/release/native-upstream \
+		PROFILE_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) scripts/profile.sh
 
 bench-tools: $(BENCH_TOOLS)/.installed ## matplotlib for bench-chart (pip, in $(BENCH_TOOLS)), and wasmtime-cli 48.0.8 for the bench's (w) path (cargo install, ~10 min once)
 	test -x $(WASMTIME_BIN) || cargo install wasmtime-cli --version =48.0.8 --locked --root $(dir $(patsubst %/,%,$(dir $(WASMTIME_BIN))))

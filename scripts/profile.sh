@@ -6,8 +6,16 @@
 # function names kept, and the host writes a perf map (--perfmap), so guest
 # frames have names. Everything runs on 127.0.0.1.
 #
+# With NATIVE_UPSTREAM_BIN set (`make profile` sets it), the upstream is
+# bench/native-proxy's native-upstream, serving PROFILE_FILES_DIR's real files
+# when set (`make profile` sets ../shared/upstream when present), as in
+# `make bench`; otherwise the emulator component.
+#
 # Knobs: PROFILE_SECONDS (default 8), PROFILE_CONNECTIONS (32),
-# PROFILE_HOST_ARGS (extra host flags, e.g. a lever to compare).
+# PROFILE_HOST_ARGS (extra host flags, e.g. a lever to compare;
+# `--verdict-cache-entries 0` profiles the miss path), PROFILE_COMPONENT (a
+# .wasm to profile instead of the one built here, built with names kept),
+# PROFILE_SYMBOLS (how many top symbols, default 40).
 set -euo pipefail
 : "${HOST_BIN:?}" "${UPSTREAM_WASM:?}"
 seconds="${PROFILE_SECONDS:-8}"
@@ -15,14 +23,31 @@ connections="${PROFILE_CONNECTIONS:-32}"
 command -v perf >/dev/null || { echo "profile: perf is required (apt-get install linux-perf)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "profile: wrk is required (apt-get install wrk)" >&2; exit 1; }
 
-CARGO_PROFILE_WASM_STRIP=false cargo build -q --target wasm32-wasip2 --profile wasm -p doc-proxy \
-  --target-dir target/profile
-component=target/profile/wasm32-wasip2/wasm/doc_proxy.wasm
+component="${PROFILE_COMPONENT:-}"
+if [ -z "$component" ]; then
+  CARGO_PROFILE_WASM_STRIP=false cargo build -q --target wasm32-wasip2 --profile wasm -p doc-proxy \
+    --target-dir target/profile
+  component=target/profile/wasm32-wasip2/wasm/doc_proxy.wasm
+fi
 
 # shellcheck source=scripts/lib/hosts.sh
 source "$(dirname "$0")/lib/hosts.sh"
 upstream="" service=""
-start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
+upstream_desc="the emulator component"
+if [ -n "${NATIVE_UPSTREAM_BIN:-}" ]; then
+  upstream_desc="native-upstream serving ${PROFILE_FILES_DIR:-the doc-fixtures files}"
+  env LISTEN_ADDR=127.0.0.1:0 ${PROFILE_FILES_DIR:+UPSTREAM_FILES_DIR="$PROFILE_FILES_DIR"} "$NATIVE_UPSTREAM_BIN" \
+    >/dev/null 2>"$workdir/upstream.log" &
+  pids+=("$!")
+  for _ in $(seq 1 100); do
+    upstream=$(sed -n 's/^native-upstream listening on //p' "$workdir/upstream.log")
+    [ -n "$upstream" ] && break
+    sleep 0.1
+  done
+  [ -n "$upstream" ] || { echo "profile: native-upstream did not start" >&2; cat "$workdir/upstream.log" >&2; exit 1; }
+else
+  start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
+fi
 # shellcheck disable=SC2086 # the flags are meant to split
 start_host service "$workdir/service.log" --component "$component" --upstream-url "http://$upstream" \
   --perfmap --no-cache ${PROFILE_HOST_ARGS:-}
@@ -34,7 +59,7 @@ sleep 1
 perf record -q -F 499 -g -p "$service_pid" -o "$workdir/perf.data" -- sleep "$seconds" 2>/dev/null
 wait "$wrk_pid"
 echo "profile: wrk -t2 -c$connections, $(awk '/^Requests\/sec:/ {print $2}' "$workdir/wrk.txt") req/s while sampled" \
-  "for ${seconds}s at 499 Hz; host flags: ${PROFILE_HOST_ARGS:-(defaults)}"
+  "for ${seconds}s at 499 Hz; host flags: ${PROFILE_HOST_ARGS:-(defaults)}; upstream: $upstream_desc"
 echo
 echo "By binary (self time):"
 perf report -i "$workdir/perf.data" --no-children --sort dso --stdio 2>/dev/null |
@@ -42,4 +67,4 @@ perf report -i "$workdir/perf.data" --no-children --sort dso --stdio 2>/dev/null
 echo
 echo "Top symbols (self time, ≥ 0.8%):"
 perf report -i "$workdir/perf.data" --no-children --sort dso,sym --stdio --percent-limit 0.8 2>/dev/null |
-  grep -E '^ +[0-9]' | sed -E "s#\[JIT\] tid [0-9]+ *#guest (JIT)#" | cut -c1-150 | head -40
+  grep -E '^ +[0-9]' | sed -E "s#\[JIT\] tid [0-9]+ *#guest (JIT)#" | cut -c1-150 | head -"${PROFILE_SYMBOLS:-40}"

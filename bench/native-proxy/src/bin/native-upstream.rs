@@ -4,6 +4,10 @@
 //! our own host and shares the machine's two cores with everything else; with
 //! this upstream the bench measures the proxies rather than the emulator.
 //! `LISTEN_ADDR` (default 127.0.0.1:0); the bound address is printed.
+//! With `UPSTREAM_FILES_DIR` set, it serves the real upstream's three files from
+//! that directory (`dummy.png`, `dummy.pdf`, `corrupt-dummy.pdf`) instead of the
+//! fixtures: the real PNG inflates to 8.7 MB of image data against the
+//! fixture's far smaller one, so the miss path's cost depends on which is served.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -44,10 +48,27 @@ fn percent_roll() -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let files = Arc::new(Files {
-        png: doc_fixtures::png().into(),
-        pdf: doc_fixtures::pdf().into(),
-        corrupt: doc_fixtures::corrupt_pdf().into(),
+    let files = Arc::new(match std::env::var_os("UPSTREAM_FILES_DIR") {
+        Some(dir) => {
+            let dir = std::path::PathBuf::from(dir);
+            let read = |name: &str| -> Bytes {
+                let path = dir.join(name);
+                std::fs::read(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                    .into()
+            };
+            eprintln!("native-upstream serving the files in {}", dir.display());
+            Files {
+                png: read("dummy.png"),
+                pdf: read("dummy.pdf"),
+                corrupt: read("corrupt-dummy.pdf"),
+            }
+        }
+        None => Files {
+            png: doc_fixtures::png().into(),
+            pdf: doc_fixtures::pdf().into(),
+            corrupt: doc_fixtures::corrupt_pdf().into(),
+        },
     });
     let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:0".into());
     let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind LISTEN_ADDR");
