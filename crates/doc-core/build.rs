@@ -10,7 +10,12 @@ fn main() {
     println!("cargo::rerun-if-env-changed=DOC_PROXY_SHARED_UPSTREAM");
     let dir = std::env::var_os("DOC_PROXY_SHARED_UPSTREAM")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream"));
+        // Read when the script runs, not when it is compiled: cargo may reuse a
+        // build script compiled in another checkout, whose path would stick.
+        .or_else(|| {
+            std::env::var_os("CARGO_MANIFEST_DIR").map(|dir| PathBuf::from(dir).join("../../../shared/upstream"))
+        })
+        .expect("cargo sets CARGO_MANIFEST_DIR for build scripts");
     let probe = dir.join("dummy.pdf");
     println!("cargo::rerun-if-changed={}", probe.display());
     if probe.is_file() {
