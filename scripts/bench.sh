@@ -71,23 +71,6 @@ fi
 source "$(dirname "$0")/lib/hosts.sh"
 load_rps="" load_cpu_us=""
 
-# Starts a bench/native-proxy binary ($3) on an ephemeral port with the
-# environment in the remaining arguments, and stores its address in the
-# variable named by $1 ($2 is its log).
-start_native() {
-  local var="$1" log="$2" bin="$3"; shift 3
-  env LISTEN_ADDR=127.0.0.1:0 "$@" "$bin" >/dev/null 2>"$log" &
-  pids+=("$!")
-  local addr=""
-  for _ in $(seq 1 100); do
-    addr=$(sed -n 's/^native-[a-z]* listening on //p' "$log")
-    [ -n "$addr" ] && break
-    sleep 0.1
-  done
-  [ -n "$addr" ] || { echo "bench: $bin did not start:" >&2; cat "$log" >&2; exit 1; }
-  printf -v "$var" '%s' "$addr"
-}
-
 upstream="" service=""
 if [ -n "${NATIVE_UPSTREAM_BIN:-}" ] && [ "${BENCH_UPSTREAM:-native}" = native ]; then
   if [ -n "${BENCH_FILES_DIR:-}" ]; then
@@ -277,8 +260,8 @@ report_peaks "over the wrk rounds (wrk -c$connections)"
 # (wrk's closed loop cannot hold a rate: it waits for answers). The issue's
 # target is at half the service's own capacity, per path; half the native
 # proxy's rate is kept for comparison with earlier runs.
-open_json="$workdir/open.tsv"
-: >"$open_json"
+open_tsv="$workdir/open.tsv"
+: >"$open_tsv"
 median_rps() {
   awk -F'\t' -v p="$1" '$2 == p { print $3 }' "$results" | sort -n |
     awk '{ v[NR] = $1 } END { if (NR) { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f", m / 2 } }'
@@ -305,7 +288,7 @@ print(s["p99_ms"])' "$name" "$json"
       name="$1" url="$2"; shift 2
       p99=$(open_p99 "$name" "$url" "$rate")
       awk -v a="$up" -v b="$p99" -v n="$name" 'BEGIN { printf "  p99 added by %s over the upstream: %.2f ms\n", n, b - a }' >&2
-      printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$rate" "$name" "$up" "$p99" >>"$open_json"
+      printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$rate" "$name" "$up" "$p99" >>"$open_tsv"
     done
   }
   if [ -n "${BENCH_OPEN_RATE:-}" ]; then
@@ -344,7 +327,7 @@ fi
 # The summary: each path's median over the rounds, the per-round ratios of
 # both service paths to the native proxy, and the issue's targets
 # (docs/performance.md).
-python3 - "$results" "$open_json" <<'PY' >&2
+python3 - "$results" "$open_tsv" <<'PY' >&2
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 paths, rounds = {}, {}

@@ -36,15 +36,8 @@ upstream="" service=""
 upstream_desc="the emulator component"
 if [ -n "${NATIVE_UPSTREAM_BIN:-}" ]; then
   upstream_desc="native-upstream serving ${PROFILE_FILES_DIR:-the doc-fixtures files}"
-  env LISTEN_ADDR=127.0.0.1:0 ${PROFILE_FILES_DIR:+UPSTREAM_FILES_DIR="$PROFILE_FILES_DIR"} "$NATIVE_UPSTREAM_BIN" \
-    >/dev/null 2>"$workdir/upstream.log" &
-  pids+=("$!")
-  for _ in $(seq 1 100); do
-    upstream=$(sed -n 's/^native-upstream listening on //p' "$workdir/upstream.log")
-    [ -n "$upstream" ] && break
-    sleep 0.1
-  done
-  [ -n "$upstream" ] || { echo "profile: native-upstream did not start" >&2; cat "$workdir/upstream.log" >&2; exit 1; }
+  start_native upstream "$workdir/upstream.log" "$NATIVE_UPSTREAM_BIN" \
+    ${PROFILE_FILES_DIR:+"UPSTREAM_FILES_DIR=$PROFILE_FILES_DIR"}
 else
   start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
 fi

@@ -31,3 +31,20 @@ start_host() {
   done
   echo "$0: host did not start:" >&2; cat "$log" >&2; exit 1
 }
+
+# Starts a bench/native-proxy binary ($3) on an ephemeral port with the
+# environment in the remaining arguments, and stores its address in the
+# variable named by $1 ($2 is its log).
+start_native() {
+  local var="$1" log="$2" bin="$3"; shift 3
+  env LISTEN_ADDR=127.0.0.1:0 "$@" "$bin" >/dev/null 2>"$log" &
+  pids+=("$!")
+  local addr=""
+  for _ in $(seq 1 100); do
+    addr=$(sed -n 's/^native-[a-z]* listening on //p' "$log")
+    [ -n "$addr" ] && break
+    sleep 0.1
+  done
+  [ -n "$addr" ] || { echo "$0: $bin did not start:" >&2; cat "$log" >&2; exit 1; }
+  printf -v "$var" '%s' "$addr"
+}
