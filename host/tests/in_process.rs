@@ -3,28 +3,14 @@
 //! other host tests run the binary; this one proves the library is the host
 //! (the same flags, listeners, admin and drain), not a second path beside it.
 
-use bytes::Bytes;
 use doc_proxy_host::{Host, HostFlags};
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// One GET over a fresh connection: status and body.
+/// One GET through the harness's client: status and body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let request = http::Request::get(path)
-        .header("host", addr.to_string())
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let reply = test_harness::request(addr, "GET", path, &[]).await;
+    (reply.status, String::from_utf8_lossy(&reply.body).into_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,6 +29,8 @@ async fn a_host_built_in_process_serves_reports_ready_and_drains() {
         "256MiB",
         "--env",
         "GREETING=hi",
+        // Not the user's cache: a test leaves nothing behind.
+        "--no-cache",
     ])
     .unwrap();
     let host = Host::builder(flags).start().await.unwrap();
