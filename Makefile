@@ -14,7 +14,7 @@ COMPONENT_CRATES := doc-proxy dummy-pdf-or-png hello-p3 spin-probe
 
 # The container image's host: static (musl), so the final stage can be `scratch`.
 MUSL_TARGET  := x86_64-unknown-linux-musl
-STATIC_BIN   := target/$(MUSL_TARGET)/dist/doc-proxy-host
+STATIC_BIN   := target/$(MUSL_TARGET)/static/doc-proxy-host
 DIST_DIR     ?= target/dist
 IMAGE        ?= localhost/doc-proxy:dev
 # Python tools for the offline checks (kubernetes-validate, checkov, hadolint,
@@ -51,7 +51,7 @@ SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--vari
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help docs build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile load chaos clean \
+.PHONY: help docs build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile validate-cost load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
@@ -73,7 +73,7 @@ musl-target:
 	@rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET)
 
 build-static: musl-target ## The host as a static musl binary (needs musl-gcc: apt install musl-tools)
-	CC_x86_64_unknown_linux_musl=musl-gcc cargo build --profile dist --target $(MUSL_TARGET) -p doc-proxy-host
+	CC_x86_64_unknown_linux_musl=musl-gcc cargo build --profile static --target $(MUSL_TARGET) -p doc-proxy-host
 
 # The production manifest goes in as it is (the image's /app/spin.toml), and
 # doc-proxy's precompiled code at the path its `source` names, relative to it:
@@ -173,7 +173,7 @@ fmt-check:
 
 clippy: wasm-target ## Lint native and wasm crates, warnings are errors
 	cargo clippy --workspace $(addprefix --exclude ,$(COMPONENT_CRATES)) --all-targets -- -D warnings
-	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENT_CRATES)) -- -D warnings
+	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENT_CRATES)) -p validate-cost -- -D warnings
 
 ci: fmt-check clippy deny test rules-check tf-check gha-check names-check deploy-check k8s-check image-test ## What CI runs (.ci/run and ci.yml)
 
@@ -183,8 +183,17 @@ deny: ## Dependencies against deny.toml: licenses, bans, sources (offline; advis
 fuzz: ## cargo-fuzz (nightly) on the document validators, the id parser and the configuration, FUZZ_SECONDS each (default 60)
 	scripts/fuzz.sh
 
+# validate-cost, natively and as a wasm32-wasip2 command built like the components.
+VALIDATE_COST_WASM := target/$(WASM_TARGET)/wasm/validate-cost.wasm
+validate-cost: wasm-target ## What one validation costs natively and in the guest on the host's engine, side by side per document (real files when present)
+	cargo build --release -p validate-cost
+	cargo build --target $(WASM_TARGET) --profile wasm -p validate-cost
+	target/release/validate-cost --beside-guest $(VALIDATE_COST_WASM) $(VALIDATE_COST_ARGS)
+
 bench: build dist ## The upstream (native, serving ../shared/upstream's files when present) direct, a native Rust proxy (bench/native-proxy), the service as shipped (b) and with every document validated (d), its variants, side by side; req/s, p50, p99, CPU/request, ratios to native per round
-	cargo build --release -p native-proxy -p loadgen
+	cargo build --release -p native-proxy -p loadgen -p validate-cost
+	cargo build --target $(WASM_TARGET) --profile wasm -p validate-cost
+	VALIDATE_COST_BIN=target/release/validate-cost VALIDATE_COST_WASM=$(VALIDATE_COST_WASM) \
 	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
 		BENCH_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) \
 		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \

@@ -151,8 +151,13 @@ load() {
   load_rps=$rps
 }
 
-echo "bench: native validation cost per document (cargo run --release -p doc-core --example validate_cost)" >&2
-cargo run -q --release -p doc-core --example validate_cost >&2
+if [ -n "${VALIDATE_COST_BIN:-}" ]; then
+  # Validation alone, natively and inside the guest on the host's engine,
+  # without HTTP around it: the guest/native ratio per document.
+  echo "bench: validation per document, native and in the guest (make validate-cost)" >&2
+  DOC_PROXY_SHARED_UPSTREAM="${BENCH_FILES_DIR:-/nonexistent}" \
+    "$VALIDATE_COST_BIN" --beside-guest "${VALIDATE_COST_WASM:?}" 300 3 >&2
+fi
 echo "bench: wrk -t$threads -c$connections -d$duration, $rounds round(s), $(nproc) cores shared by everything" >&2
 # Mean validation time of the 200s logged in $1 after line $2, against the
 # CPU per request $3 measured over the same load.
