@@ -197,7 +197,7 @@ bench: build dist ## The upstream (native, serving ../shared/upstream's files wh
 	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
 		BENCH_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) \
 		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
-		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/$(COMPONENT) \
+		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/$(COMPONENT) BENCH_IMAGE_DIR=$(DIST_DIR) \
 		scripts/bench.sh
 
 profile: build ## perf record -g of the service host under wrk load (native upstream, real files when present): CPU by binary and top symbols, guest frames named (PROFILE_SECONDS, PROFILE_HOST_ARGS="--verdict-cache-entries 0" for the miss path)

@@ -41,7 +41,8 @@
 # the p99 each adds over the upstream at the same rate; then each path's peak RSS
 # (VmHWM) over the wrk rounds and again after the open loop; then start to first 200
 # of the image's static host with its .cwasm and of the release host with the
-# .wasm (compile cache warm), the median of 5 starts each.
+# .wasm (compile cache warm), the median of 5 starts each. BENCH_IMAGE_DIR
+# (`make bench` sets it to target/dist): what the image holds, for its size.
 # Everything runs on 127.0.0.1 and stops when this script ends.
 #
 # Knobs: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
@@ -316,12 +317,15 @@ fi
 report_peaks "over the open loop too"
 
 # Start to first 200, the upstream already up.
+first_200_tsv="$workdir/first_200.tsv"
+: >"$first_200_tsv"
 if [ -n "${LOADGEN_BIN:-}" ]; then
   first_200() {
     local name="$1"; shift
     printf '%-40s ' "$name" >&2
     "$LOADGEN_BIN" first-200 --url 'http://127.0.0.1:{port}/1' -- "$@" \
-      --listen-addr '127.0.0.1:{port}' --admin-addr 127.0.0.1:0 --upstream-url "http://$upstream" >&2
+      --listen-addr '127.0.0.1:{port}' --admin-addr 127.0.0.1:0 --upstream-url "http://$upstream" |
+      sed "s|^|$name\t|" | tee -a "$first_200_tsv" | cut -f2- >&2
   }
   if [ -n "${STATIC_HOST_BIN:-}" ]; then
     first_200 "(c) image's static host + .cwasm" "$STATIC_HOST_BIN" --component "$STATIC_COMPONENT"
@@ -332,8 +336,8 @@ fi
 # The summary: each path's median over the rounds, the per-round ratios of
 # both service paths to the native proxy, and the issue's targets
 # (docs/performance.md).
-python3 - "$results" "$open_tsv" <<'PY' >&2
-import csv, statistics, sys
+python3 - "$results" "$open_tsv" "$first_200_tsv" "${BENCH_IMAGE_DIR:-}" <<'PY' >&2
+import csv, os, re, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 paths, rounds = {}, {}
 for row in rows:
@@ -386,6 +390,16 @@ for label, rate, name, up, p99 in opens:
     print("  " + line)
     if label.startswith("half (b)") or label.startswith("half (d)"):
         verdicts.append(f"{line} (target <= 2 ms) {'met' if added <= 2 else 'NOT met'}")
+for line in open(sys.argv[3]):
+    name, said = line.rstrip("\n").split("\t", 1)
+    found = re.search(r"median ([0-9.]+) ms", said)
+    if name.startswith("(c)") and found:
+        ms = float(found.group(1))
+        verdicts.append(f"start to first 200, {name}: {ms:.1f} ms (target <= 10 ms) {'met' if ms <= 10 else 'NOT met'}")
+if sys.argv[4]:
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(sys.argv[4]) for f in fs)
+    verdicts.append(f"image contents ({sys.argv[4]}, what make image copies): {size / 1e6:.1f} MB "
+                    f"(target <= 25 MB) {'met' if size <= 25e6 else 'NOT met'}")
 if verdicts:
     print("targets (issue 27):")
     for v in verdicts:

@@ -58,6 +58,41 @@ echo "By binary (self time):"
 perf report -i "$workdir/perf.data" --no-children --sort dso --stdio 2>/dev/null |
   grep -E '^ +[0-9]' | sed -E "s#\[JIT\] tid [0-9]+ *#guest (JIT)#" | head -12
 echo
+# Self time summed by the Rust crate a symbol belongs to (the first `crate::`
+# in its name; guest names are still mangled: `_ZN<len><crate>`), so the
+# host's long tail reads as wasmtime, tokio, hyper, mimalloc (C: `mi_`), ...
+echo "By crate (self time, ≥ 0.5%):"
+perf report -i "$workdir/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+  python3 -c '
+import re, sys
+by = {}
+for line in sys.stdin:
+    m = re.match(r"\s+([0-9.]+)%\s+(\S+(?: tid \d+)?)\s+\[[.k]\]\s+(.*)", line)
+    if not m:
+        continue
+    share, dso, sym = float(m.group(1)), m.group(2), m.group(3)
+    mangled = re.match(r"_ZN(\d+)", sym)
+    path = re.search(r"([A-Za-z_][A-Za-z0-9_]*)::", sym)
+    crate = (sym[mangled.end():mangled.end() + int(mangled.group(1))] if mangled
+             else path.group(1) if path else None)
+    if dso.startswith("[JIT]"):
+        where = "guest " + (crate or "(unnamed: trampolines, adapters)")
+    elif dso.startswith("[kernel"):
+        where = "kernel"
+    elif dso.startswith("lib") and ".so" in dso:
+        where = dso
+    elif crate:
+        where = crate
+    elif sym.startswith(("mi_", "_mi_")):
+        where = "mimalloc"
+    else:
+        where = dso + " (other)"
+    by[where] = by.get(where, 0.0) + share
+for where, share in sorted(by.items(), key=lambda kv: -kv[1]):
+    if share >= 0.5:
+        print(f"    {share:6.2f}%  {where}")
+'
+echo
 echo "Top symbols (self time, ≥ 0.8%):"
 perf report -i "$workdir/perf.data" --no-children --sort dso,sym --stdio --percent-limit 0.8 2>/dev/null |
   grep -E '^ +[0-9]' | sed -E "s#\[JIT\] tid [0-9]+ *#guest (JIT)#" | cut -c1-150 | head -"${PROFILE_SYMBOLS:-40}"
