@@ -63,7 +63,7 @@ wasm-target:
 
 build: build-components build-host ## Build both components and the host
 
-build-components: wasm-target ## Build the .wasm components (wasm32-wasip2, size-optimised)
+build-components: wasm-target ## Build the .wasm components (wasm32-wasip2, opt-level 3, LTO)
 	cargo build --target $(WASM_TARGET) --profile wasm $(addprefix -p ,$(COMPONENT_CRATES))
 
 build-host: ## Build the host (release)
