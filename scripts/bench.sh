@@ -157,7 +157,7 @@ if [ -n "${VALIDATE_COST_BIN:-}" ]; then
   # without HTTP around it: the guest/native ratio per document.
   echo "bench: validation per document, native and in the guest (make validate-cost)" >&2
   DOC_PROXY_SHARED_UPSTREAM="${BENCH_FILES_DIR:-/nonexistent}" \
-    "$VALIDATE_COST_BIN" --beside-guest "${VALIDATE_COST_WASM:?}" 300 3 >&2
+    "$VALIDATE_COST_BIN" --beside-guest "${VALIDATE_COST_WASM:?}" --rounds 3 300 >&2
 fi
 echo "bench: wrk -t$threads -c$connections -d$duration, $rounds round(s), $(nproc) cores shared by everything" >&2
 # Mean validation time of the 200s logged in $1 after line $2, against the

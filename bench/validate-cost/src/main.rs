@@ -3,79 +3,91 @@
 //! build on the host's engine, in alternating rounds, with the ratio per round.
 //!
 //! ```text
-//! validate-cost [ITERATIONS]                         native (in the guest: the guest's)
-//! validate-cost --tsv [ITERATIONS]                   the same as tab-separated lines
-//! validate-cost --beside-guest WASM [ITERATIONS] [ROUNDS]   native and guest side by side
+//! validate-cost [ITERATIONS]                     native (in the guest: the guest's)
+//! validate-cost --tsv [ITERATIONS]               the same as tab-separated lines
+//! validate-cost --beside-guest WASM [ITERATIONS] [--rounds N] [--variant OTHER.wasm|portable] [--perfmap]
 //! ```
-//!
-//! With `VALIDATE_COST_VARIANT=other.wasm` (another build, a lever) or
-//! `=portable` (the image's x86-64-v2 code), a third column and its ratio to
-//! the guest; `VALIDATE_COST_PERFMAP=1` names guest frames for `perf`.
 
 mod measure;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod in_guest;
 
+use clap::Parser;
 use measure::{documents, measure, shared_upstream};
+use std::path::PathBuf;
 
-fn number(arg: Option<&String>, default: u32) -> u32 {
-    arg.and_then(|a| a.parse().ok()).unwrap_or(default)
+/// What one validation costs per document: the fixtures, and the real
+/// upstream's files when DOC_PROXY_SHARED_UPSTREAM (default: the
+/// ../shared/upstream beside the repository) holds them.
+#[derive(Parser)]
+#[command(name = "validate-cost")]
+struct Args {
+    /// Validations per document (per round with --beside-guest).
+    #[arg(default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    iterations: u32,
+    /// Tab-separated lines, one per document: what the guest prints for the native runner.
+    #[arg(long)]
+    tsv: bool,
+    /// This program's wasm32-wasip2 build: run it on the host's engine in rounds
+    /// alternating with native validation, and print guest/native per document.
+    #[arg(long, value_name = "WASM", conflicts_with = "tsv")]
+    beside_guest: Option<PathBuf>,
+    /// Rounds with --beside-guest; the figure is the median of per-round ratios.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), requires = "beside_guest")]
+    rounds: u32,
+    /// A lever measured beside the guest: another build of this program, or
+    /// `portable` for the same build compiled as the image's `.cwasm` is (x86-64-v2).
+    #[arg(long, value_name = "OTHER.wasm|portable", requires = "beside_guest")]
+    variant: Option<String>,
+    /// Write /tmp/perf-PID.map, so `perf report` names guest functions.
+    #[arg(long, requires = "beside_guest")]
+    perfmap: bool,
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = Args::parse();
     let shared = shared_upstream();
-    match args.first().map(String::as_str) {
-        Some("--tsv") => {
-            for document in documents(&shared) {
-                println!("{}", measure(&document, number(args.get(1), 2_000)).tsv());
-            }
-        }
+    if let Some(wasm) = &args.beside_guest {
         #[cfg(not(target_arch = "wasm32"))]
-        Some("--beside-guest") => {
-            let Some(wasm) = args.get(1) else {
-                eprintln!("usage: validate-cost --beside-guest WASM [ITERATIONS] [ROUNDS]");
-                std::process::exit(2);
-            };
-            if let Err(e) = beside_guest(wasm.as_ref(), number(args.get(2), 500), number(args.get(3), 3), &shared) {
-                eprintln!("validate-cost: {e:#}");
-                std::process::exit(1);
-            }
+        let outcome = beside_guest(wasm, &args, &shared);
+        #[cfg(target_arch = "wasm32")]
+        let outcome = Err::<(), _>(format!("--beside-guest {} runs natively only", wasm.display()));
+        if let Err(e) = outcome {
+            eprintln!("validate-cost: {e:#}");
+            std::process::exit(1);
         }
-        _ => {
-            let place = if cfg!(target_arch = "wasm32") {
-                "guest"
-            } else {
-                "native"
-            };
-            for document in documents(&shared) {
-                println!("{}", measure(&document, number(args.first(), 2_000)).line(place));
-            }
-        }
+        return;
+    }
+    let place = if cfg!(target_arch = "wasm32") {
+        "guest"
+    } else {
+        "native"
+    };
+    for document in documents(&shared) {
+        let cost = measure(&document, args.iterations);
+        println!("{}", if args.tsv { cost.tsv() } else { cost.line(place) });
     }
 }
 
 /// Rounds of: every document natively, then every document in the guest (and
-/// in the variant's guest, when `VALIDATE_COST_VARIANT` names another build of
-/// this program or says `portable`: a lever). A ratio is taken per round (its two sides ran
-/// seconds apart), and its median over rounds is the figure.
+/// in the variant's guest, with `--variant`: a lever). A ratio is taken per
+/// round (its two sides ran seconds apart), and its median over rounds is the
+/// figure.
 #[cfg(not(target_arch = "wasm32"))]
-fn beside_guest(wasm: &std::path::Path, iterations: u32, rounds: u32, shared: &std::path::Path) -> anyhow::Result<()> {
-    let perfmap = std::env::var_os("VALIDATE_COST_PERFMAP").is_some();
-    let guest = in_guest::Guest::load(wasm, perfmap, false)?;
-    // The variant is another build of this program, or (`portable`) this one
-    // compiled for the image's CPU level instead of this machine's.
-    let variant = match std::env::var("VALIDATE_COST_VARIANT") {
-        Ok(portable) if portable == "portable" => Some(in_guest::Guest::load(wasm, perfmap, true)?),
-        Ok(path) => Some(in_guest::Guest::load(path.as_ref(), perfmap, false)?),
-        Err(_) => None,
+fn beside_guest(wasm: &std::path::Path, args: &Args, shared: &std::path::Path) -> anyhow::Result<()> {
+    let guest = in_guest::Guest::load(wasm, args.perfmap, false)?;
+    let variant = match args.variant.as_deref() {
+        Some("portable") => Some(in_guest::Guest::load(wasm, args.perfmap, true)?),
+        Some(other) => Some(in_guest::Guest::load(other.as_ref(), args.perfmap, false)?),
+        None => None,
     };
+    let iterations = args.iterations;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let documents = documents(shared);
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); documents.len()];
     let mut variant_ratios: Vec<Vec<f64>> = vec![Vec::new(); documents.len()];
-    for round in 1..=rounds.max(1) {
+    for round in 1..=args.rounds {
         let native: Vec<_> = documents.iter().map(|d| measure(d, iterations)).collect();
         let in_guest = runtime.block_on(guest.measure(iterations, shared))?;
         let in_variant = match &variant {
