@@ -51,7 +51,7 @@ SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--vari
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help docs build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile validate-cost load chaos clean \
+.PHONY: help docs build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
@@ -185,14 +185,15 @@ fuzz: ## cargo-fuzz (nightly) on the document validators, the id parser and the 
 
 # validate-cost, natively and as a wasm32-wasip2 command built like the components.
 VALIDATE_COST_WASM := target/$(WASM_TARGET)/wasm/validate-cost.wasm
-validate-cost: wasm-target ## What one validation costs natively and in the guest on the host's engine, side by side per document (real files when present)
+validate-cost-build: wasm-target
 	cargo build --release -p validate-cost
 	cargo build --target $(WASM_TARGET) --profile wasm -p validate-cost
+
+validate-cost: validate-cost-build ## What one validation costs natively and in the guest on the host's engine, side by side per document (real files when present)
 	target/release/validate-cost --beside-guest $(VALIDATE_COST_WASM) $(VALIDATE_COST_ARGS)
 
-bench: build dist ## The upstream (native, serving ../shared/upstream's files when present) direct, a native Rust proxy (bench/native-proxy), the service as shipped (b) and with every document validated (d), its variants, side by side; req/s, p50, p99, CPU/request, ratios to native per round
-	cargo build --release -p native-proxy -p loadgen -p validate-cost
-	cargo build --target $(WASM_TARGET) --profile wasm -p validate-cost
+bench: build dist validate-cost-build ## The upstream (native, serving ../shared/upstream's files when present) direct, a native Rust proxy (bench/native-proxy), the service as shipped (b) and with every document validated (d), its variants, side by side; req/s, p50, p99, CPU/request, ratios to native per round
+	cargo build --release -p native-proxy -p loadgen
 	VALIDATE_COST_BIN=target/release/validate-cost VALIDATE_COST_WASM=$(VALIDATE_COST_WASM) \
 	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
 		BENCH_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) \

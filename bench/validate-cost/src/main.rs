@@ -111,7 +111,7 @@ fn beside_guest(wasm: &std::path::Path, args: &Args, shared: &std::path::Path) -
             let ratio = g.median_us / n.median_us;
             ratios[i].push(ratio);
             print!(
-                "round {round}  {:24} native median {:8.1} us (p10 {:7.1})  guest median {:8.1} us (p10 {:7.1})  guest/native {ratio:5.2}x",
+                "round {round}  {:26} native median {:8.1} us (p10 {:7.1})  guest median {:8.1} us (p10 {:7.1})  guest/native {ratio:5.2}x",
                 n.name, n.median_us, n.p10_us, g.median_us, g.p10_us
             );
             if let Some(v) = in_variant.as_ref().and_then(|costs| costs.get(i)) {
@@ -130,13 +130,13 @@ fn beside_guest(wasm: &std::path::Path, args: &Args, shared: &std::path::Path) -
     }
     for (i, document) in documents.iter().enumerate() {
         println!(
-            "validation in the guest / native, {:24} {}",
+            "validation in the guest / native, {:26} {}",
             document.name,
             summary(&mut ratios[i])
         );
         if variant.is_some() {
             println!(
-                "the variant / the guest,          {:24} {}",
+                "the variant / the guest,          {:26} {}",
                 document.name,
                 summary(&mut variant_ratios[i])
             );

@@ -10,32 +10,25 @@ pub struct Document {
     pub bytes: Vec<u8>,
 }
 
-/// The project's fixtures, then the real upstream's three files when `shared`
-/// holds them.
+/// The project's fixtures, then the real upstream's files of the same names
+/// when `shared` holds them.
 pub fn documents(shared: &Path) -> Vec<Document> {
-    let mut documents = vec![
-        Document {
-            name: "fixture pdf".into(),
-            bytes: doc_fixtures::pdf(),
-        },
-        Document {
-            name: "fixture png".into(),
-            bytes: doc_fixtures::png(),
-        },
-        Document {
-            name: "fixture corrupt pdf".into(),
-            bytes: doc_fixtures::corrupt_pdf(),
-        },
-    ];
-    for name in ["dummy.pdf", "dummy.png", "corrupt-dummy.pdf"] {
-        if let Ok(bytes) = std::fs::read(shared.join(name)) {
-            documents.push(Document {
+    let fixtures = doc_fixtures::all();
+    let real: Vec<Document> = fixtures
+        .iter()
+        .filter_map(|(name, _)| {
+            let bytes = std::fs::read(shared.join(name)).ok()?;
+            Some(Document {
                 name: format!("real {name}"),
                 bytes,
-            });
-        }
-    }
-    documents
+            })
+        })
+        .collect();
+    let fixtures = fixtures.into_iter().map(|(name, bytes)| Document {
+        name: format!("fixture {name}"),
+        bytes,
+    });
+    fixtures.chain(real).collect()
 }
 
 /// Where the real upstream's files are: `DOC_PROXY_SHARED_UPSTREAM`, else the
@@ -89,7 +82,7 @@ impl Cost {
     /// A line for people.
     pub fn line(&self, place: &str) -> String {
         format!(
-            "{:24} {:>7} bytes  {:>14}  median {:8.1} us (p10 {:.1}, p90 {:.1}), mean {:8.1} us per validation ({place})",
+            "{:26} {:>7} bytes  {:>14}  median {:8.1} us (p10 {:.1}, p90 {:.1}), mean {:8.1} us per validation ({place})",
             self.name, self.bytes, self.verdict, self.median_us, self.p10_us, self.p90_us, self.mean_us
         )
     }
