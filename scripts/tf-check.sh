@@ -10,7 +10,8 @@
 #     apply, against the upstream facts in k8s/schemas/upstream.yaml:
 #     secondary ranges per cluster, node_count per zone, the allow-list
 #     against the SpinKube images, the shim's node label and handler, one
-#     alert policy per alerting rule sent to one variable's address;
+#     alert policy per alerting rule sent to one variable's address and
+#     creatable before its metrics exist (disable_metric_validation);
 #  3. `terraform fmt -check` where a terraform binary is installed;
 #     `terraform validate` is not run: it needs the google provider, which
 #     cannot be downloaded here (said below, not skipped silently);

@@ -17,7 +17,10 @@ k8s/schemas/upstream.yaml (each with its source):
 5. alerts: envs/prod calls modules/alerting with the rule file make
    rules-check tests, the channel's address is a root variable, and (with a
    terraform binary) the module's alert map, evaluated by `terraform
-   console`, has exactly the file's alerting rules.
+   console`, has exactly the file's alerting rules; every PromQL condition
+   sets disable_metric_validation (a first apply has no metrics yet) and
+   every provider constraint of the module admits only providers that know
+   the field.
 
     check_platform.py [REPO_DIR]      one line per problem, exit 1 if any
 """
@@ -148,6 +151,7 @@ def check(repo):
     policies = alerting.get("resource", {}).get("google_monitoring_alert_policy", {})
     if not any("local.alerts" in str(b[0].get("for_each")) and b[0].get("notification_channels") for b in policies.values()):
         problems.append("terraform/modules/alerting/main.tf: no alert policy per alerting rule with a notification channel")
+    problems += check_metric_validation(bodies, upstream)
     if shutil.which("terraform") and alerting:
         got = evaluate_alerts(repo, rules_file)
         if got is None:
@@ -158,6 +162,48 @@ def check(repo):
             print(f"  terraform console: modules/alerting makes {len(got)} policies, one per alerting rule, "
                   f"durations {sorted(set(got.values()))}")
     return problems
+
+
+def version_tuple(text):
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+
+def lowest_admitted(constraint):
+    """The lowest version a provider constraint admits, as a tuple: its `=`,
+    `>=`, `~>` or bare version, or (0, 0, 0) when it has no lower bound."""
+    lows = []
+    for part in constraint.split(","):
+        m = re.fullmatch(r"\s*(>=|<=|~>|!=|=|>|<)?\s*v?(\d+(?:\.\d+)*)\s*", part)
+        if m and (m.group(1) or "=") in ("=", ">=", "~>", ">"):
+            lows.append(version_tuple(m.group(2)))
+    return max(lows) if lows else (0, 0, 0)
+
+
+def check_metric_validation(bodies, upstream):
+    """Cloud Monitoring refuses a PromQL policy whose metrics have no data
+    yet unless the condition disables metric validation; the field exists
+    from the provider release named in upstream.yaml."""
+    problems = []
+    since = str(upstream["cloud_monitoring"]["disable_metric_validation_since_provider"])
+    for path, body in bodies.items():
+        for name, blocks in body.get("resource", {}).get("google_monitoring_alert_policy", {}).items():
+            for cond in blocks[0].get("conditions", []):
+                for promql in cond.get("condition_prometheus_query_language", []):
+                    if promql.get("disable_metric_validation") is not True:
+                        problems.append(f"{path}: google_monitoring_alert_policy.{name}: a PromQL condition without "
+                                        "disable_metric_validation = true; on a first apply none of its metrics has "
+                                        "data yet and Cloud Monitoring refuses the policy")
+            directory = os.path.dirname(path)
+            for other, other_body in bodies.items():
+                if os.path.dirname(other) != directory:
+                    continue
+                for block in other_body.get("terraform", []):
+                    for req in block.get("required_providers", []):
+                        constraint = str((req.get("google") or {}).get("version", ""))
+                        if lowest_admitted(constraint) < version_tuple(since):
+                            problems.append(f"{other}: hashicorp/google {constraint!r} admits providers older than "
+                                            f"{since}, which have no disable_metric_validation")
+    return sorted(set(problems))
 
 
 def evaluate_alerts(repo, rules_file):

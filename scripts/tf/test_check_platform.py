@@ -31,6 +31,9 @@ DEFECTS = [
     (PROD, "notification_email = var.alert_email", 'notification_email = "someone@example.com"', "one root variable"),
     ("terraform/modules/alerting/main.tf", "if try(r.alert, null) != null", "if try(r.record, null) == null && false",
      "local.alerts has"),
+    # issue 37: what main had: no disable_metric_validation, a first apply fails.
+    ("terraform/modules/alerting/main.tf", "      disable_metric_validation = true\n", "", "disable_metric_validation"),
+    ("terraform/modules/alerting/versions.tf", '">= 7.0.0, < 8.0.0"', '">= 6.0.0, < 8.0.0"', "older than 6.13.0"),
 ]
 
 
@@ -40,6 +43,13 @@ class PlatformCheck(seeded.SeededTest):
 
     def check(self, repo):
         return check_platform.check(repo)
+
+    def test_lowest_admitted_version(self):
+        low = check_platform.lowest_admitted
+        self.assertEqual(low(">= 7.0.0, < 8.0.0"), (7, 0, 0))
+        self.assertEqual(low("7.46.0"), (7, 46, 0))
+        self.assertEqual(low("~> 6.12"), (6, 12))
+        self.assertEqual(low("< 8.0.0"), (0, 0, 0))
 
     def test_patterns_as_the_api_documents_them(self):
         m = check_platform.pattern_matches
