@@ -7,10 +7,11 @@ WASM_DIR     := target/$(WASM_TARGET)/wasm
 HOST_BIN     := target/release/doc-proxy-host
 COMPONENT    := $(WASM_DIR)/doc_proxy.wasm
 UPSTREAM_WASM := $(WASM_DIR)/dummy_pdf_or_png.wasm
-# The wasm32-wasip2 crates: doc-proxy, the upstream emulator, and two test
+# The wasm32-wasip2 crates: doc-proxy, the upstream emulator, and three test
 # components of the host's (hello-p3: WASI 0.3; spin-probe: an ordinary Spin
-# app). Built with `--target`, excluded from native builds.
-COMPONENT_CRATES := doc-proxy dummy-pdf-or-png hello-p3 spin-probe
+# app; hostile: a deliberately hostile one). Built with `--target`, excluded
+# from native builds.
+COMPONENT_CRATES := doc-proxy dummy-pdf-or-png hello-p3 spin-probe hostile
 
 # The container image's host: static (musl), so the final stage can be `scratch`.
 MUSL_TARGET  := x86_64-unknown-linux-musl
