@@ -47,7 +47,8 @@ type Case = (&'static str, Vec<u8>, fn(&PdfError) -> bool);
 #[test]
 fn bombs_are_refused_within_a_fixed_amount_of_memory() {
     // The validator's fixed working set: a 32 KiB inflate buffer, the inflate
-    // state, the parsed dictionaries and table of a tiny file.
+    // state (and for each nested Flate layer another, with an 8 KiB buffer),
+    // the parsed dictionaries and table of a tiny file.
     const BOUND: usize = 512 * 1024;
     let limits = PdfLimits::default();
     let cases: Vec<Case> = vec![
@@ -70,6 +71,12 @@ fn bombs_are_refused_within_a_fixed_amount_of_memory() {
         (
             "content stream inflating past the budget",
             doc_fixtures::hostile::content_bomb(200 << 20),
+            |e| *e == PdfError::InflateLimit,
+        ),
+        // As many layers as the validator follows, each with its zlib state.
+        (
+            "content stream of Flate eight layers deep",
+            doc_fixtures::hostile::nested_flate_bomb(200 << 20, 8),
             |e| *e == PdfError::InflateLimit,
         ),
     ];

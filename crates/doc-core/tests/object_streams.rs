@@ -213,3 +213,36 @@ fn two_rows_claiming_one_slot_are_refused_whichever_object_is_there() {
         );
     }
 }
+
+/// The verdict's reason code, as logs and metrics carry it.
+fn code(data: &[u8]) -> Result<(), &'static str> {
+    check(data).map_err(|e| e.code())
+}
+
+#[test]
+fn an_offset_into_the_middle_of_an_object_is_refused() {
+    // Offset 3 is `/Type` inside the page tree's dictionary: a value parses
+    // there, but no object starts there, and a reader finds no page tree.
+    assert_eq!(code(&pdf("2 3 ", PAGES, 1, 0)), Err("pdf_object_stream_offset"));
+    // The second object's offset (9, `/Pages`) inside the first object.
+    let objects = format!("{PAGES} null");
+    assert_eq!(
+        code(&object_stream_pdf_with("2 0 5 9 ", &objects, 2, 0, &[1])),
+        Err("pdf_object_stream_offset")
+    );
+}
+
+#[test]
+fn only_white_space_lies_between_the_objects_of_an_object_stream() {
+    // Between the header pairs and the first object, and between objects.
+    let first_after_a_number = pdf("2 2 ", &format!("7 {PAGES}"), 1, 0);
+    assert_eq!(code(&first_after_a_number), Err("pdf_object_stream_offset"));
+    let after = PAGES.len() + 3;
+    let number_between = object_stream_pdf_with(&format!("2 0 5 {after} "), &format!("{PAGES} 7 null"), 2, 0, &[1]);
+    assert_eq!(code(&number_between), Err("pdf_object_stream_offset"));
+    // White space of any kind is fine, before the first object too.
+    assert_eq!(code(&pdf("2 2 ", &format!("\r\n{PAGES}"), 1, 0)), Ok(()));
+    let after = PAGES.len() + 3;
+    let spaced = object_stream_pdf_with(&format!("2 0 5 {after} "), &format!("{PAGES}\r\n\tnull"), 2, 0, &[1]);
+    assert_eq!(code(&spaced), Ok(()));
+}

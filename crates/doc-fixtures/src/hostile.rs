@@ -1,11 +1,13 @@
 //! Hostile documents: bodies built to make a validator use a lot of memory or
-//! time (deflate bombs in each kind of stream, absurd sizes, deep nesting,
-//! huge object counts). All but one are invalid and must be refused; the one
-//! valid body (half a million free xref rows) must be served. Either way,
+//! time (deflate bombs in each kind of stream, Flate inside Flate, compressed
+//! PNG text and ICC chunks, absurd sizes, deep nesting, huge object counts).
+//! All but one are invalid and must be refused; the one valid body (half a
+//! million free xref rows) must be served. Either way,
 //! within bounded memory. `doc-core`'s bomb tests judge them one by one; the
 //! host's memory-budget test sends them many at a time.
 
 use crate::xref_stream::{object_stream_pdf, pdf, zlib, Xref};
+use flate2::{write::ZlibEncoder, Compression};
 use std::io::Write;
 
 /// A hostile body: a name for messages, the bytes, the MIME type an upstream
@@ -65,6 +67,10 @@ pub fn all(big: usize) -> Vec<Hostile> {
             "object stream inflating past the budget",
             object_stream_pdf("2 0 ", &" ".repeat(big), 1, 0),
         ),
+        pdf_case(
+            "content stream of Flate inside Flate inflating past the budget",
+            nested_flate_bomb(big, 2),
+        ),
         pdf_case("arrays nested a million deep", deep_nesting(1_000_000)),
         pdf_case("200,000 tiny objects, the last one misplaced", many_objects(200_000)),
         Hostile {
@@ -73,7 +79,42 @@ pub fn all(big: usize) -> Vec<Hostile> {
             content_type: "image/png",
             valid: false,
         },
+        Hostile {
+            name: "16x16 PNG whose zTXt chunk inflates past the budget",
+            body: compressed_chunk_bomb(b"zTXt", big),
+            content_type: "image/png",
+            valid: false,
+        },
     ]
+}
+
+/// `len` zero bytes as one zlib stream at the best compression (about 1,000
+/// to 1), compressed a piece at a time so they are never held.
+pub fn zlib_zeros(len: usize) -> Vec<u8> {
+    let mut enc = ZlibEncoder::new(Vec::new(), Compression::best());
+    let zeros = [0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        enc.write_all(&zeros[..n]).unwrap();
+        left -= n;
+    }
+    enc.finish().unwrap()
+}
+
+/// A PDF whose content stream is `inflated` zero bytes compressed `layers`
+/// times over, its `/Filter` naming `/FlateDecode` once per layer: each layer
+/// shrinks the last one's output about a thousand times again, so two layers
+/// make 1 GiB a file of about 2 KB.
+pub fn nested_flate_bomb(inflated: usize, layers: usize) -> Vec<u8> {
+    let mut data = zlib_zeros(inflated);
+    for _ in 1..layers {
+        let mut enc = ZlibEncoder::new(Vec::new(), Compression::best());
+        enc.write_all(&data).unwrap();
+        data = enc.finish().unwrap();
+    }
+    let filter = format!(" /Filter [{}]", vec!["/FlateDecode"; layers].join(" "));
+    one_stream_pdf(&filter, &data)
 }
 
 /// A PDF whose only content stream inflates to `inflated` bytes of zeros.
@@ -154,15 +195,57 @@ pub fn png_with_ihdr(width: u32, height: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    png_chunks(&[(b"IHDR", ihdr), (b"IDAT", zlib(&[0u8; 64])), (b"IEND", Vec::new())])
+}
+
+/// The PNG signature and `chunks` (type, data), each with its length and a
+/// right CRC.
+pub fn png_chunks(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(b"IHDR", ihdr), (b"IDAT", zlib(&[0u8; 64])), (b"IEND", Vec::new())] {
+    for (kind, data) in chunks {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(&data);
-        out.extend_from_slice(kind);
-        out.extend_from_slice(&data);
+        crc.update(&kind[..]);
+        crc.update(data);
+        out.extend_from_slice(&kind[..]);
+        out.extend_from_slice(data);
         out.extend_from_slice(&crc.finalize().to_be_bytes());
     }
     out
+}
+
+/// A valid 16x16 8-bit greyscale PNG with one more chunk, `kind` holding
+/// `data`, before its image data.
+pub fn png_with_chunk(kind: &[u8; 4], data: Vec<u8>) -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&16u32.to_be_bytes());
+    ihdr.extend_from_slice(&16u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    png_chunks(&[
+        (b"IHDR", ihdr),
+        (kind, data),
+        (b"IDAT", zlib(&[0u8; 16 * 17])),
+        (b"IEND", Vec::new()),
+    ])
+}
+
+/// The data of a compressed `zTXt`, `iTXt` or `iCCP` chunk: the fields the
+/// format puts before the compressed bytes (keyword or profile name, NUL,
+/// compression method 0; for iTXt the compression flag 1 first, and an empty
+/// language tag and translated keyword after), then `compressed`.
+pub fn compressed_chunk_data(kind: &[u8; 4], compressed: &[u8]) -> Vec<u8> {
+    let mut data = match kind {
+        b"zTXt" => b"Comment\0\0".to_vec(),
+        b"iTXt" => b"Comment\0\x01\0\0\0".to_vec(),
+        b"iCCP" => b"ICC profile\0\0".to_vec(),
+        _ => panic!("{kind:?} is not a compressed chunk"),
+    };
+    data.extend_from_slice(compressed);
+    data
+}
+
+/// A 16x16 PNG whose `kind` chunk (`zTXt`, `iTXt` or `iCCP`) inflates to
+/// `inflated` zero bytes: 160 MiB is a file of about 160 KB.
+pub fn compressed_chunk_bomb(kind: &[u8; 4], inflated: usize) -> Vec<u8> {
+    png_with_chunk(kind, compressed_chunk_data(kind, &zlib_zeros(inflated)))
 }

@@ -3,7 +3,8 @@
 //! - [`pdf`]: a one-page PDF with a classic cross-reference table whose offsets
 //!   are computed, and a Flate-compressed content stream with an indirect `/Length`
 //!   (the same shape as the real upstream's file);
-//! - [`png`]: a small RGB PNG from the `png` crate's encoder;
+//! - [`png`]: a small RGB PNG from the `png` crate's encoder (and
+//!   [`png_with_metadata`], one with compressed text and ICC chunks);
 //! - [`corrupt_pdf`]: [`pdf`] after the lossy UTF-8 round trip that made the real
 //!   upstream's `corrupt-dummy.pdf` (invalid sequences become U+FFFD, CR becomes LF).
 //!
@@ -96,6 +97,31 @@ pub fn png() -> Vec<u8> {
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().expect("writing to a Vec");
     writer.write_image_data(&pixels).expect("pixel count matches");
+    writer.finish().expect("writing to a Vec");
+    out
+}
+
+/// A valid 16x16 greyscale PNG as the `png` crate writes one with metadata:
+/// a `zTXt`, a compressed `iTXt` and an `iCCP` chunk, each a few KB
+/// inflated (the profile is not a real ICC profile: validation looks only at
+/// its compression).
+pub fn png_with_metadata() -> Vec<u8> {
+    let text: String = noise(5).take(400).map(|n| format!("{n:04x} ")).collect();
+    let profile: Vec<u8> = noise(3).take(3000).map(|n| (n % 7) as u8).collect();
+    let mut info = png::Info::with_size(16, 16);
+    info.color_type = png::ColorType::Grayscale;
+    info.bit_depth = png::BitDepth::Eight;
+    info.icc_profile = Some(profile.into());
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::with_info(&mut out, info).expect("a valid header");
+    encoder
+        .add_ztxt_chunk("Comment".into(), text.clone())
+        .expect("a Latin-1 keyword");
+    let mut writer = encoder.write_header().expect("writing to a Vec");
+    let mut itxt = png::text_metadata::ITXtChunk::new("Description", text);
+    itxt.compressed = true;
+    writer.write_text_chunk(&itxt).expect("writing to a Vec");
+    writer.write_image_data(&[128u8; 16 * 16]).expect("pixel count matches");
     writer.finish().expect("writing to a Vec");
     out
 }

@@ -1,6 +1,7 @@
 //! What a document is and whether it may be served: detection from the bytes,
 //! then structural validation. The upstream's `Content-Type` is never trusted.
 
+mod flate;
 pub mod pdf;
 mod pdf_syntax;
 pub mod png;

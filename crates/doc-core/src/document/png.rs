@@ -15,7 +15,17 @@
 //! `fcTL` and `fdAT` sequence numbers in order, each frame within the canvas,
 //! and each frame's zlib data complete at its own geometry's size, all
 //! frames together within the budget (see `Animation`).
+//!
+//! Compressed ancillary chunks (`zTXt`, `iTXt` with its compression flag
+//! set, `iCCP`) are inflated too, into a fixed buffer, and must each be one
+//! complete zlib stream after well-formed fields (a keyword of 1 to 79 bytes,
+//! compression method 0). Their output is charged to the same budget as the
+//! image data, which reserved its share at `IHDR`: a file whose chunks would
+//! inflate past what is left is refused (`png_chunk_inflate_limit`) rather
+//! than served, since a reader that shows or keeps the text or profile
+//! inflates all of it (a 160 MiB `zTXt` in a 16x16 image is a file of 160 KB).
 
+use super::flate::{Budget, Flate, FlateError};
 use flate2::{Decompress, FlushDecompress, Status};
 use std::fmt;
 
@@ -58,6 +68,12 @@ pub enum PngError {
     },
     /// The image would inflate past the configured bound.
     InflateLimit,
+    /// A compressed ancillary chunk (`zTXt`, `iTXt`, `iCCP`) inflates past
+    /// what the configured bound leaves after the image data.
+    ChunkInflateLimit {
+        at: usize,
+        chunk: String,
+    },
 }
 
 impl PngError {
@@ -71,6 +87,7 @@ impl PngError {
             PngError::TrailingData { .. } => "png_trailing_data",
             PngError::ImageData { .. } => "png_image_data",
             PngError::InflateLimit => "png_inflate_limit",
+            PngError::ChunkInflateLimit { .. } => "png_chunk_inflate_limit",
         }
     }
 }
@@ -85,12 +102,17 @@ impl fmt::Display for PngError {
             PngError::TrailingData { at } => write!(f, "data after IEND at byte {at}"),
             PngError::ImageData { at, what } => write!(f, "image data at byte {at}: {what}"),
             PngError::InflateLimit => write!(f, "the image inflates beyond the configured limit"),
+            PngError::ChunkInflateLimit { at, chunk } => write!(
+                f,
+                "{chunk} chunk at byte {at} inflates beyond what the configured limit leaves after the image"
+            ),
         }
     }
 }
 
 /// Validates `data` as a PNG file; see the module documentation for what is
-/// checked. `max_inflated` bounds the image data's inflated size.
+/// checked. `max_inflated` bounds what the image data and the compressed
+/// chunks inflate to, all together.
 pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
     if !data.starts_with(SIGNATURE) {
         return Err(PngError::Signature);
@@ -104,8 +126,11 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
     let mut ihdr: Option<Header> = None;
     let mut image: Option<ImageData> = None;
     let mut animation: Option<Animation> = None;
-    // What the image data may still inflate to, all frames together.
-    let mut budget = max_inflated;
+    // What the image data, all frames together, and the compressed chunks
+    // may still inflate to.
+    let mut budget = Budget::new(max_inflated);
+    // Made at the first compressed chunk: most files have none.
+    let mut chunk_inflater: Option<Flate> = None;
     let mut seen_plte = false;
     // 0 = before IDAT, 1 = inside the IDAT run, 2 = after it
     let mut idat_state = 0u8;
@@ -244,6 +269,30 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
                 }
                 return Ok(info);
             }
+            b"zTXt" | b"iTXt" | b"iCCP" => {
+                let compressed = compressed_data(&kind, body).ok_or(PngError::Structure {
+                    at,
+                    what: "invalid zTXt, iTXt or iCCP fields",
+                })?;
+                if let Some(compressed) = compressed {
+                    // Nothing may follow the zlib stream, as in the image data.
+                    let flate = chunk_inflater.get_or_insert_with(|| Flate::new(32 * 1024, |_| false));
+                    flate.reset();
+                    flate
+                        .push(compressed, &mut budget, &mut |_, _| Ok(()))
+                        .and_then(|()| flate.finish())
+                        .map_err(|e| match e {
+                            FlateError::Budget => PngError::ChunkInflateLimit {
+                                at,
+                                chunk: String::from_utf8_lossy(&kind).into_owned(),
+                            },
+                            FlateError::Corrupt => PngError::Structure {
+                                at,
+                                what: "a zTXt, iTXt or iCCP chunk's data is not one complete zlib stream",
+                            },
+                        })?;
+                }
+            }
             // An unknown critical chunk (upper-case first letter) cannot be skipped safely.
             _ if kind[0].is_ascii_uppercase() => {
                 return Err(PngError::Structure {
@@ -253,6 +302,29 @@ pub fn validate(data: &[u8], max_inflated: u64) -> Result<PngInfo, PngError> {
             }
             _ => {}
         }
+    }
+}
+
+/// The zlib data of a `zTXt`, `iTXt` or `iCCP` chunk: `Some(None)` when an
+/// `iTXt` is not compressed, `None` when the fields before the data are not
+/// as the format gives them.
+fn compressed_data<'a>(kind: &[u8; 4], body: &'a [u8]) -> Option<Option<&'a [u8]>> {
+    // A keyword (profile name) of 1 to 79 bytes, then a NUL.
+    let keyword = body.iter().take(80).position(|&b| b == 0).filter(|&len| len > 0)?;
+    let rest = &body[keyword + 1..];
+    // The compression method (0: zlib) follows; iTXt has a compression flag
+    // before it, then a language tag and a translated keyword, each ended by
+    // NUL, before the text.
+    match (kind, rest) {
+        (b"zTXt" | b"iCCP", [0, data @ ..]) => Some(Some(data)),
+        (b"iTXt", [0, ..]) => Some(None), // not compressed: nothing to inflate
+        (b"iTXt", [1, 0, rest @ ..]) => {
+            let language = rest.iter().position(|&b| b == 0)?;
+            let rest = &rest[language + 1..];
+            let translated = rest.iter().position(|&b| b == 0)?;
+            Some(Some(&rest[translated + 1..]))
+        }
+        _ => None,
     }
 }
 
@@ -384,12 +456,9 @@ struct ImageData {
 impl ImageData {
     /// The image data of `header`'s geometry, charged to `budget` before
     /// anything is inflated.
-    fn for_image(header: &Header, budget: &mut u64) -> Result<Self, PngError> {
-        let expected = u64::try_from(header.image_data_len())
-            .ok()
-            .filter(|&expected| expected <= *budget)
-            .ok_or(PngError::InflateLimit)?;
-        *budget -= expected;
+    fn for_image(header: &Header, budget: &mut Budget) -> Result<Self, PngError> {
+        let expected = u64::try_from(header.image_data_len()).map_err(|_| PngError::InflateLimit)?;
+        budget.charge(expected).map_err(|_| PngError::InflateLimit)?;
         Ok(ImageData {
             state: Decompress::new(true),
             buf: vec![0u8; 64 * 1024],
@@ -505,7 +574,7 @@ impl Animation {
         body: &[u8],
         canvas: &Header,
         before_image_data: bool,
-        budget: &mut u64,
+        budget: &mut Budget,
         at: usize,
     ) -> Result<(), PngError> {
         let field = |i: usize| u32::from_be_bytes(body[i * 4..i * 4 + 4].try_into().expect("4 bytes"));

@@ -10,7 +10,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PdfLimits {
     /// Total bytes all Flate streams of one file may inflate to, cross-reference
-    /// streams included (a zip-bomb guard).
+    /// streams included, and every layer of a filter chain counted (a
+    /// zip-bomb guard). A PNG's image data and compressed chunks share it too.
     pub max_inflated_bytes: u64,
     /// How many cross-reference sections (`/Prev`, `/XRefStm`) are followed.
     pub max_xref_sections: usize,
@@ -56,6 +57,11 @@ pub enum PdfError {
     ObjectOffset { num: u32, offset: usize },
     /// An object's syntax is broken.
     Object { num: u32, what: &'static str },
+    /// An object stream's offset for object `num` is not where an object
+    /// starts: something other than white space lies between the header
+    /// pairs or the object before and the offset, or the object before runs
+    /// past it.
+    ObjectStreamOffset { stream: u32, num: u32 },
     /// A stream's `/Length` does not end where `endstream` is.
     StreamLength { num: u32 },
     /// An AES-encrypted stream is not a 16-byte IV plus whole 16-byte blocks.
@@ -63,6 +69,10 @@ pub enum PdfError {
     /// A stream does not decode as its `/Filter` declares (Flate that does
     /// not inflate completely, an ASCII layer that is not what it encodes).
     StreamDecode { num: u32 },
+    /// A stream's `/Filter` chain could decode to more than can be bounded:
+    /// more layers than the validator follows, or a decompressing filter
+    /// behind one it does not decode.
+    FilterChain { num: u32 },
     /// Streams inflate to more than the configured bound.
     InflateLimit,
     /// The cross-reference sections declare more rows than the configured bound.
@@ -81,9 +91,11 @@ impl PdfError {
             PdfError::Xref { .. } => "pdf_xref",
             PdfError::ObjectOffset { .. } => "pdf_object_offset",
             PdfError::Object { .. } => "pdf_object",
+            PdfError::ObjectStreamOffset { .. } => "pdf_object_stream_offset",
             PdfError::StreamLength { .. } => "pdf_stream_length",
             PdfError::Ciphertext { .. } => "pdf_ciphertext",
             PdfError::StreamDecode { .. } => "pdf_stream_decode",
+            PdfError::FilterChain { .. } => "pdf_filter_chain",
             PdfError::InflateLimit => "pdf_inflate_limit",
             PdfError::XrefLimit => "pdf_xref_limit",
             PdfError::Root => "pdf_root",
@@ -107,6 +119,10 @@ impl fmt::Display for PdfError {
                 )
             }
             PdfError::Object { num, what } => write!(f, "object {num}: {what}"),
+            PdfError::ObjectStreamOffset { stream, num } => write!(
+                f,
+                "object stream {stream}: the offset of object {num} is not where an object starts"
+            ),
             PdfError::StreamLength { num } => {
                 write!(f, "stream of object {num}: /Length does not end at endstream")
             }
@@ -120,6 +136,10 @@ impl fmt::Display for PdfError {
                     "stream of object {num}: its data does not decode as its /Filter declares"
                 )
             }
+            PdfError::FilterChain { num } => write!(
+                f,
+                "stream of object {num}: its /Filter chain decodes to more than can be bounded"
+            ),
             PdfError::InflateLimit => write!(f, "streams inflate beyond the configured limit"),
             PdfError::XrefLimit => write!(
                 f,

@@ -1,17 +1,35 @@
 //! A stream's `/Filter` chain, decoded as far as the validator can check it:
-//! the ASCII filters (`ASCIIHexDecode`, `ASCII85Decode`) are undone, and
-//! Flate is inflated wherever it comes after them. reportlab, for one, writes
-//! page content and images as `[/ASCII85Decode /FlateDecode]`; checking only
-//! a leading Flate would pass any damage behind the ASCII layer.
+//! Flate, `ASCIIHexDecode` and `ASCII85Decode` are undone wherever they come
+//! in the chain and however often, up to [`MAX_LAYERS`] of them. reportlab,
+//! for one, writes page content and images as `[/ASCII85Decode
+//! /FlateDecode]`, and checking only a leading Flate would pass any damage
+//! behind the ASCII layer; a Flate stream inside a Flate stream, inflated one
+//! layer only, is 1 GiB for the client's reader in a 2 KB file. Their
+//! abbreviations (`/Fl`, `/AHx`, `/A85`, meant for inline images) are taken
+//! as the filters they name, as pdf.js and MuPDF take them in any stream.
+//!
+//! The layers are streamed: each hands its output, a piece at a time, to the
+//! next, and only the caller may keep the last one's (an object stream's).
+//! Every layer's output is charged to the document's one inflation budget,
+//! an ASCII layer's like inflated bytes, so nested layers share the budget
+//! rather than each having it.
 //!
 //! The first filter the validator does not decode (DCT, LZW, JBIG2, ...) ends
-//! the check: its input was produced completely, and it is not looked at. An
-//! ASCII layer's output is held while the next filter reads it (a quarter
-//! less than its input, or up to four times it with ASCII85's `z`) and is
-//! charged to the document's inflation budget like inflated bytes.
+//! the check: its input was produced completely, and it is not looked at.
+//! No filter that decompresses (Flate, LZW, RunLength) may come after it:
+//! what that would put out cannot be bounded, so such a chain is refused.
 
 use super::inflate::{InflateError, Inflater};
+use crate::document::flate::{Budget, Flate, FlateError, Sink};
 use crate::document::pdf_syntax::{is_whitespace, Dict, Value};
+
+/// How many decoded layers one chain may have: more than producers write
+/// (two or three), few enough to bound the zlib states alive at once.
+pub(super) const MAX_LAYERS: usize = 8;
+
+/// An ASCII layer decodes its input this many bytes at a time, so what it
+/// holds stays small (four times this, at most, with ASCII85's `z`).
+const ASCII_PIECE: usize = 8 * 1024;
 
 /// Why a stream's data does not decode as its `/Filter` declares.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,11 +39,21 @@ pub(super) enum FilterError {
     /// An ASCII layer is not what its filter encodes.
     Ascii,
     Inflate(InflateError),
+    /// More decoded layers than [`MAX_LAYERS`], or a decompressing filter
+    /// behind one the validator does not decode: what the chain decodes to
+    /// cannot be bounded.
+    Unbounded,
 }
 
 impl From<InflateError> for FilterError {
     fn from(e: InflateError) -> Self {
         FilterError::Inflate(e)
+    }
+}
+
+impl From<FlateError> for FilterError {
+    fn from(e: FlateError) -> Self {
+        FilterError::Inflate(e.into())
     }
 }
 
@@ -54,9 +82,34 @@ pub(super) fn filter_names(dict: &Dict) -> Result<Vec<&[u8]>, FilterError> {
     }
 }
 
+/// What a filter is to the validator.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    Flate,
+    Hex,
+    Base85,
+    /// Not decoded; `decompresses` when its output can be far larger than
+    /// its input.
+    Other {
+        decompresses: bool,
+    },
+}
+
+impl Filter {
+    fn named(name: &[u8]) -> Self {
+        match name {
+            b"FlateDecode" | b"Fl" => Filter::Flate,
+            b"ASCIIHexDecode" | b"AHx" => Filter::Hex,
+            b"ASCII85Decode" | b"A85" => Filter::Base85,
+            b"LZWDecode" | b"LZW" | b"RunLengthDecode" | b"RL" => Filter::Other { decompresses: true },
+            _ => Filter::Other { decompresses: false },
+        }
+    }
+}
+
 /// Undoes the chain `filters` on `raw` as far as the validator decodes it.
 /// When the whole chain is undone, `sink` receives the decoded data (in
-/// chunks), at most `max_len` bytes of it when Flate ends the chain.
+/// chunks), at most `max_len` bytes of it when any filter was undone.
 pub(super) fn decode(
     raw: &[u8],
     filters: &[&[u8]],
@@ -64,82 +117,250 @@ pub(super) fn decode(
     max_len: Option<u64>,
     mut sink: impl FnMut(&[u8]),
 ) -> Result<Decoded, FilterError> {
-    let mut data = std::borrow::Cow::Borrowed(raw);
-    for (i, &filter) in filters.iter().enumerate() {
-        let decoded = match filter {
-            b"ASCIIHexDecode" => ascii_hex(&data),
-            b"ASCII85Decode" => ascii_85(&data),
-            b"FlateDecode" if i + 1 == filters.len() => {
-                inflater.inflate(&data, max_len, sink)?;
-                return Ok(Decoded::Whole);
-            }
-            b"FlateDecode" => {
-                // Inflated only to see that it is whole: what follows is not decoded.
-                inflater.inflate(&data, None, |_| {})?;
-                return Ok(Decoded::Partly);
-            }
-            _ => return Ok(Decoded::Partly),
-        }
-        .ok_or(FilterError::Ascii)?;
-        inflater.charge(decoded.len() as u64)?;
-        data = std::borrow::Cow::Owned(decoded);
+    let kinds: Vec<Filter> = filters.iter().map(|name| Filter::named(name)).collect();
+    let decoded = kinds
+        .iter()
+        .take_while(|kind| !matches!(kind, Filter::Other { .. }))
+        .count();
+    let unbounded_after = |kind: &Filter| matches!(kind, Filter::Flate | Filter::Other { decompresses: true });
+    if decoded > MAX_LAYERS || kinds.iter().skip(decoded + 1).any(unbounded_after) {
+        return Err(FilterError::Unbounded);
     }
-    sink(&data);
-    Ok(Decoded::Whole)
+    let whole = match decoded == kinds.len() {
+        true => Decoded::Whole,
+        false => Decoded::Partly,
+    };
+    if decoded == 0 {
+        if whole == Decoded::Whole {
+            sink(raw);
+        }
+        return Ok(whole);
+    }
+
+    let flate_layers = kinds.iter().filter(|&&kind| kind == Filter::Flate).count();
+    let (mut flates, budget) = inflater.layers(flate_layers);
+    let mut layers: Vec<Layer<'_>> = Vec::with_capacity(decoded);
+    for kind in &kinds[..decoded] {
+        layers.push(match kind {
+            Filter::Flate => {
+                let (first, rest) = std::mem::take(&mut flates)
+                    .split_first_mut()
+                    .expect("one zlib state per Flate layer");
+                flates = rest;
+                Layer::Flate(first)
+            }
+            Filter::Hex => Layer::Ascii(Ascii::Hex(Hex::default()), Vec::new()),
+            Filter::Base85 => Layer::Ascii(Ascii::Base85(Base85::default()), Vec::new()),
+            Filter::Other { .. } => unreachable!("only decoded filters are layers"),
+        });
+    }
+    let mut len = 0u64;
+    let mut last = |chunk: &[u8], _: &mut Budget| {
+        if whole == Decoded::Whole {
+            len += chunk.len() as u64;
+            if max_len.is_some_and(|max| len > max) {
+                return Err(FilterError::Inflate(InflateError::TooLong));
+            }
+            sink(chunk);
+        }
+        Ok(())
+    };
+    push(&mut layers, raw, budget, &mut last)?;
+    finish(&mut layers, budget, &mut last)?;
+    Ok(whole)
+}
+
+/// Hands `input` to the first of `layers`, whose output goes to the next,
+/// and the last one's to `sink`.
+fn push(
+    layers: &mut [Layer<'_>],
+    input: &[u8],
+    budget: &mut Budget,
+    sink: &mut Sink<'_, FilterError>,
+) -> Result<(), FilterError> {
+    match layers.split_first_mut() {
+        None => sink(input, budget),
+        Some((layer, rest)) => layer.push(input, budget, &mut |chunk, budget| push(rest, chunk, budget, sink)),
+    }
+}
+
+/// Ends each layer in turn, the first first, so that what one still holds
+/// reaches the next before the next ends.
+fn finish(layers: &mut [Layer<'_>], budget: &mut Budget, sink: &mut Sink<'_, FilterError>) -> Result<(), FilterError> {
+    match layers.split_first_mut() {
+        None => Ok(()),
+        Some((layer, rest)) => {
+            layer.finish(budget, &mut |chunk, budget| push(rest, chunk, budget, sink))?;
+            finish(rest, budget, sink)
+        }
+    }
+}
+
+/// One decoded layer of a chain.
+enum Layer<'f> {
+    Flate(&'f mut Flate),
+    /// An ASCII decoder and the buffer it decodes a piece into.
+    Ascii(Ascii, Vec<u8>),
+}
+
+impl Layer<'_> {
+    fn push(&mut self, input: &[u8], budget: &mut Budget, out: &mut Sink<'_, FilterError>) -> Result<(), FilterError> {
+        match self {
+            Layer::Flate(flate) => flate.push(input, budget, out),
+            Layer::Ascii(ascii, decoded) => {
+                for piece in input.chunks(ASCII_PIECE) {
+                    decoded.clear();
+                    ascii.decode(piece, decoded).ok_or(FilterError::Ascii)?;
+                    emit(decoded, budget, out)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self, budget: &mut Budget, out: &mut Sink<'_, FilterError>) -> Result<(), FilterError> {
+        match self {
+            Layer::Flate(flate) => Ok(flate.finish()?),
+            Layer::Ascii(ascii, decoded) => {
+                decoded.clear();
+                ascii.finish(decoded).ok_or(FilterError::Ascii)?;
+                emit(decoded, budget, out)
+            }
+        }
+    }
+}
+
+/// Charges an ASCII layer's output to the budget, then hands it on.
+fn emit(decoded: &[u8], budget: &mut Budget, out: &mut Sink<'_, FilterError>) -> Result<(), FilterError> {
+    budget.charge(decoded.len() as u64).map_err(FlateError::from)?;
+    out(decoded, budget)
+}
+
+/// An ASCII decoder, fed its text in pieces.
+enum Ascii {
+    Hex(Hex),
+    Base85(Base85),
+}
+
+impl Ascii {
+    /// Decodes the next piece of text into `out`; `None` when it is not
+    /// what the filter encodes.
+    fn decode(&mut self, text: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        match self {
+            Ascii::Hex(hex) => hex.decode(text, out),
+            Ascii::Base85(base85) => base85.decode(text, out),
+        }
+    }
+
+    /// After the last piece: what a short last group stands for.
+    fn finish(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        match self {
+            Ascii::Hex(hex) => {
+                out.extend(hex.high.take().map(|h| h << 4));
+                Some(())
+            }
+            Ascii::Base85(base85) => base85.finish(out),
+        }
+    }
 }
 
 /// `ASCIIHexDecode` (ISO 32000-1 §7.4.2): pairs of hex digits, white space
-/// anywhere, `>` at the end (see `end_of_data`); an odd last digit stands
-/// for digit and 0.
-fn ascii_hex(text: &[u8]) -> Option<Vec<u8>> {
-    let end = end_of_data(text, b">")?;
-    let mut out = Vec::with_capacity(end / 2);
-    let mut high: Option<u8> = None;
-    for &c in text[..end].iter().filter(|&&c| !is_whitespace(c)) {
-        let digit = (c as char).to_digit(16)? as u8;
-        match high.take() {
-            None => high = Some(digit),
-            Some(h) => out.push((h << 4) + digit),
+/// anywhere, `>` at the end with only white space after it; an odd last
+/// digit stands for digit and 0. Without `>` the data runs to the end of the
+/// stream: Pillow writes ASCIIHex so, readers accept it, and `/Length`
+/// already pins where the stream ends.
+#[derive(Default)]
+struct Hex {
+    /// A first digit waiting for its second.
+    high: Option<u8>,
+    ended: bool,
+}
+
+impl Hex {
+    fn decode(&mut self, text: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        for &c in text.iter().filter(|&&c| !is_whitespace(c)) {
+            if self.ended {
+                return None;
+            }
+            if c == b'>' {
+                self.ended = true;
+                continue;
+            }
+            let digit = (c as char).to_digit(16)? as u8;
+            match self.high.take() {
+                None => self.high = Some(digit),
+                Some(h) => out.push((h << 4) + digit),
+            }
         }
+        Some(())
     }
-    out.extend(high.map(|h| h << 4));
-    Some(out)
 }
 
 /// `ASCII85Decode` (ISO 32000-1 §7.4.3): groups of five characters `!` to
 /// `u` for four bytes, `z` for four zero bytes, white space anywhere, `~>`
-/// at the end (see `end_of_data`); a last group of n (2 to 4) characters
+/// at the end with only white space after it (and, as for ASCIIHex, the
+/// data runs to the end without it); a last group of n (2 to 4) characters
 /// stands for n - 1 bytes.
-fn ascii_85(text: &[u8]) -> Option<Vec<u8>> {
-    let end = end_of_data(text, b"~>")?;
-    let mut out = Vec::with_capacity(end / 5 * 4);
-    let mut group = [0u8; 5];
-    let mut len = 0;
-    for &c in text[..end].iter().filter(|&&c| !is_whitespace(c)) {
-        match c {
-            b'z' if len == 0 => out.extend_from_slice(&[0; 4]),
-            b'!'..=b'u' => {
-                group[len] = c - b'!';
-                len += 1;
-                if len == 5 {
-                    out.extend_from_slice(&base_85(&group)?);
-                    len = 0;
-                }
+#[derive(Default)]
+struct Base85 {
+    group: [u8; 5],
+    len: usize,
+    end: End,
+}
+
+/// Where an ASCII85 text is with its end-of-data marker.
+#[derive(Default, PartialEq, Eq)]
+enum End {
+    #[default]
+    Before,
+    /// After `~`, which only `>` may follow.
+    Tilde,
+    After,
+}
+
+impl Base85 {
+    fn decode(&mut self, text: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        for &c in text {
+            match self.end {
+                End::Tilde if c == b'>' => self.end = End::After,
+                End::Tilde => return None,
+                End::After if is_whitespace(c) => {}
+                End::After => return None,
+                End::Before => match c {
+                    _ if is_whitespace(c) => {}
+                    b'~' => self.end = End::Tilde,
+                    b'z' if self.len == 0 => out.extend_from_slice(&[0; 4]),
+                    b'!'..=b'u' => {
+                        self.group[self.len] = c - b'!';
+                        self.len += 1;
+                        if self.len == 5 {
+                            out.extend_from_slice(&base_85(&self.group)?);
+                            self.len = 0;
+                        }
+                    }
+                    _ => return None,
+                },
             }
-            _ => return None,
         }
+        Some(())
     }
-    match len {
-        0 => {}
-        1 => return None,
-        _ => {
-            // Padded with the highest digit, the group's first len - 1 bytes
-            // are the ones encoded.
-            group[len..].fill(84);
-            out.extend_from_slice(&base_85(&group)?[..len - 1]);
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        if self.end == End::Tilde {
+            return None;
         }
+        match self.len {
+            0 => {}
+            1 => return None,
+            len => {
+                // Padded with the highest digit, the group's first len - 1
+                // bytes are the ones encoded.
+                self.group[len..].fill(84);
+                out.extend_from_slice(&base_85(&self.group)?[..len - 1]);
+            }
+        }
+        Some(())
     }
-    Some(out)
 }
 
 /// Five base-85 digits as four bytes, unless they exceed 2^32 - 1.
@@ -148,23 +369,32 @@ fn base_85(digits: &[u8; 5]) -> Option<[u8; 4]> {
     u32::try_from(value).ok().map(u32::to_be_bytes)
 }
 
-/// Where the data before the end-of-data `marker` ends; only white space may
-/// follow the marker. Without one the data runs to the end of the stream:
-/// Pillow writes ASCIIHex without `>`, readers accept it, and `/Length`
-/// already pins where the stream ends.
-fn end_of_data(text: &[u8], marker: &[u8]) -> Option<usize> {
-    match text.windows(marker.len()).position(|w| w == marker) {
-        None => Some(text.len()),
-        Some(end) => text[end + marker.len()..]
-            .iter()
-            .all(|&b| is_whitespace(b))
-            .then_some(end),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Decodes `text` whole, and again a byte at a time: both must agree.
+    fn whole(new: fn() -> Ascii, text: &[u8]) -> Option<Vec<u8>> {
+        let decode = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+            let (mut ascii, mut out) = (new(), Vec::new());
+            for piece in pieces {
+                ascii.decode(piece, &mut out)?;
+            }
+            ascii.finish(&mut out)?;
+            Some(out)
+        };
+        let at_once = decode(&mut std::iter::once(text));
+        assert_eq!(decode(&mut text.chunks(1)), at_once, "{text:?} byte by byte");
+        at_once
+    }
+
+    fn ascii_hex(text: &[u8]) -> Option<Vec<u8>> {
+        whole(|| Ascii::Hex(Hex::default()), text)
+    }
+
+    fn ascii_85(text: &[u8]) -> Option<Vec<u8>> {
+        whole(|| Ascii::Base85(Base85::default()), text)
+    }
 
     #[test]
     fn ascii_hex_pairs_digits_skips_white_space_and_ends_at_the_marker() {

@@ -1,8 +1,8 @@
-//! Flate decoding under one budget per document, and the PNG row predictor
-//! cross-reference streams use.
+//! The zlib states a PDF's Flate streams are inflated with, under one budget
+//! per document, and the PNG row predictor cross-reference streams use.
 
+use crate::document::flate::{Budget, Flate, FlateError};
 use crate::document::pdf_syntax::is_whitespace;
-use flate2::{Decompress, FlushDecompress, Status};
 
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum InflateError {
@@ -15,41 +15,59 @@ pub(super) enum InflateError {
     TooLong,
 }
 
-/// Inflates the zlib streams of one document. One state and buffer serve all
-/// of them (allocating per stream was a measurable share of validation), and
-/// one budget bounds their total output, whichever streams it comes from.
+impl From<FlateError> for InflateError {
+    fn from(e: FlateError) -> Self {
+        match e {
+            FlateError::Corrupt => InflateError::Corrupt,
+            FlateError::Budget => InflateError::Budget,
+        }
+    }
+}
+
+/// The output buffer of the zlib state every stream's outer Flate layer uses.
+const FIRST_BUFFER: usize = 32 * 1024;
+/// A nested layer's, smaller: Flate inside Flate is rare, and with eight
+/// layers (`filters::MAX_LAYERS`) all alive at once, each state and its
+/// buffer counts (`tests/bomb_memory.rs` measures the whole).
+const NESTED_BUFFER: usize = 8 * 1024;
+
+/// Inflates the zlib streams of one document. One zlib state per Flate
+/// layer serves every stream (allocating per stream was a measurable share
+/// of validation): the first one every stream's outer layer, the others,
+/// made when a chain first nests that deep, the layers inside it. One budget
+/// bounds their total output, whichever streams and layers it comes from.
 pub(super) struct Inflater {
-    state: Decompress,
-    buf: Vec<u8>,
-    remaining: u64,
-    used: u64,
+    layers: Vec<Flate>,
+    budget: Budget,
 }
 
 impl Inflater {
     pub(super) fn new(budget: u64) -> Self {
         Inflater {
-            state: Decompress::new(true),
-            buf: vec![0u8; 32 * 1024],
-            remaining: budget,
-            used: 0,
+            layers: vec![Flate::new(FIRST_BUFFER, is_whitespace)],
+            budget: Budget::new(budget),
         }
     }
 
-    /// Bytes inflated so far, all streams together.
+    /// Bytes inflated (and decoded) so far, all streams together.
     pub(super) fn used(&self) -> u64 {
-        self.used
+        self.budget.used()
     }
 
     /// Bytes still allowed.
     pub(super) fn remaining(&self) -> u64 {
-        self.remaining
+        self.budget.remaining()
     }
 
-    /// Charges `bytes` decoded some other way (an ASCII filter's output).
-    pub(super) fn charge(&mut self, bytes: u64) -> Result<(), InflateError> {
-        self.remaining = self.remaining.checked_sub(bytes).ok_or(InflateError::Budget)?;
-        self.used += bytes;
-        Ok(())
+    /// `count` zlib states, ready for a new stream each, and the budget they
+    /// draw on.
+    pub(super) fn layers(&mut self, count: usize) -> (&mut [Flate], &mut Budget) {
+        while self.layers.len() < count {
+            self.layers.push(Flate::new(NESTED_BUFFER, is_whitespace));
+        }
+        let layers = &mut self.layers[..count];
+        layers.iter_mut().for_each(Flate::reset);
+        (layers, &mut self.budget)
     }
 
     /// Inflates `input` completely, handing output to `sink` in chunks, and
@@ -62,39 +80,19 @@ impl Inflater {
         max_len: Option<u64>,
         mut sink: impl FnMut(&[u8]),
     ) -> Result<u64, InflateError> {
-        let (state, buf) = (&mut self.state, &mut self.buf);
-        state.reset(true);
-        loop {
-            let consumed = state.total_in() as usize;
-            let before = state.total_out();
-            let status = state
-                .decompress(&input[consumed..], buf, FlushDecompress::None)
-                .map_err(|_| InflateError::Corrupt)?;
-            let produced = (state.total_out() - before) as usize;
-            if state.total_out() > self.remaining {
-                return Err(InflateError::Budget);
-            }
-            if max_len.is_some_and(|max| state.total_out() > max) {
+        let (layers, budget) = self.layers(1);
+        let before = budget.used();
+        let mut len = 0u64;
+        layers[0].push(input, budget, &mut |chunk: &[u8], _: &mut Budget| {
+            len += chunk.len() as u64;
+            if max_len.is_some_and(|max| len > max) {
                 return Err(InflateError::TooLong);
             }
-            sink(&buf[..produced]);
-            match status {
-                Status::StreamEnd => break,
-                Status::Ok | Status::BufError => {
-                    if produced == 0 && state.total_in() as usize == consumed {
-                        return Err(InflateError::Corrupt); // no progress: input ended early
-                    }
-                }
-            }
-        }
-        let rest = &input[state.total_in() as usize..];
-        if !rest.iter().all(|&b| is_whitespace(b)) {
-            return Err(InflateError::Corrupt);
-        }
-        let out = state.total_out();
-        self.remaining -= out;
-        self.used += out;
-        Ok(out)
+            sink(chunk);
+            Ok(())
+        })?;
+        layers[0].finish()?;
+        Ok(budget.used() - before)
     }
 }
 

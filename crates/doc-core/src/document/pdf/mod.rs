@@ -3,9 +3,12 @@
 //! A PDF is accepted only when its own cross-reference data is true: `startxref`
 //! points at a cross-reference section, every in-use entry points at exactly the
 //! `N G obj` it names, every stream's `/Length` lands on `endstream`, and every
-//! stream decodes through its filters completely: Flate, alone or behind
-//! ASCIIHex and ASCII85, inflates with a correct checksum. Magic bytes and an
-//! `%%EOF` trailer prove nothing: the upstream's corrupt file has both.
+//! stream decodes through its filters completely: every Flate layer, alone,
+//! behind ASCIIHex and ASCII85 or inside another Flate layer, inflates with a
+//! correct checksum, all layers of all streams within one budget. Each object
+//! in an object stream starts where its offset says, with only white space
+//! between it and what comes before. Magic bytes and an `%%EOF` trailer
+//! prove nothing: the upstream's corrupt file has both.
 //!
 //! Lenient readers (lopdf, pdf.js, poppler) rebuild a broken xref by scanning for
 //! `obj`; that is how they render damaged files, and exactly why they cannot tell
@@ -24,10 +27,10 @@
 //! validator does not implement.
 //!
 //! The parts: `error` (limits, results, refusals), `xref` (cross-reference
-//! sections and stream framing), `inflate` (Flate under one budget, the PNG
-//! predictor), `filters` (a stream's filter chain: ASCII layers undone, Flate
-//! inflated wherever it follows them); this file checks the objects the
-//! cross-reference data names.
+//! sections and stream framing), `inflate` (the zlib states Flate layers use,
+//! under one budget, and the PNG predictor), `filters` (a stream's filter
+//! chain: ASCII and Flate layers undone, one after the other, streamed); this
+//! file checks the objects the cross-reference data names.
 
 mod error;
 mod filters;
@@ -314,6 +317,7 @@ impl ObjectChecker<'_> {
             FilterError::Inflate(InflateError::Budget) => PdfError::InflateLimit,
             // Past the cap only an object stream has.
             FilterError::Inflate(InflateError::TooLong) => PdfError::InflateLimit,
+            FilterError::Unbounded => PdfError::FilterChain { num },
             _ => PdfError::StreamDecode { num },
         };
         let mut filters = filter_names(dict).map_err(decode_error)?;
@@ -356,8 +360,14 @@ impl ObjectChecker<'_> {
     }
 
     /// An object stream (ISO 32000-1 §7.5.7): `/N` pairs of object number and
-    /// offset (from `/First`), ascending, each offset starting a value. Every
-    /// object the xref places here must be the one at its index.
+    /// offset (from `/First`), ascending, each offset where a value starts.
+    /// Every object the xref places here must be the one at its index.
+    ///
+    /// A value parses in the middle of an object too (`/Type` inside a
+    /// dictionary), so each offset must be where one starts: only white space
+    /// lies between the header pairs and the first object, and between each
+    /// object's end and the next offset. A reader that trusts the offsets
+    /// then reads the objects the xref promises.
     fn check_object_stream(&mut self, stream: u32, dict: &Dict, data: &[u8]) -> Result<(), PdfError> {
         let bad = |what| PdfError::Object { num: stream, what };
         let count = dict
@@ -374,8 +384,13 @@ impl ObjectChecker<'_> {
         if first > data.len() {
             return Err(bad("object stream /First is past its data"));
         }
+        let only_space = |from: usize, to: usize| from <= to && data[from..to].iter().all(|&b| is_whitespace(b));
         let mut header = Cursor::at(&data[..first], 0);
         let mut previous: Option<usize> = None;
+        // Where the object before ends, and the first object's number and
+        // position (checked once the header's end is known).
+        let mut end_of_previous = None;
+        let mut first_object = None;
         for index in 0..count {
             header.skip_space();
             let obj = header
@@ -393,8 +408,15 @@ impl ObjectChecker<'_> {
                 return Err(bad("object stream offsets are not ascending"));
             }
             previous = Some(offset);
-            let mut cursor = Cursor::at(data, first + offset);
+            let start = first + offset;
+            match end_of_previous {
+                None => first_object = Some((obj, start)),
+                Some(end) if only_space(end, start) => {}
+                Some(_) => return Err(PdfError::ObjectStreamOffset { stream, num: obj }),
+            }
+            let mut cursor = Cursor::at(data, start);
             let value = cursor.read_value().map_err(|e| object_error(obj, e))?;
+            end_of_previous = Some(cursor.pos);
             if let Some(expected) = self.in_streams.remove(&(stream, index)) {
                 if expected != obj {
                     return Err(PdfError::Object {
@@ -407,7 +429,12 @@ impl ObjectChecker<'_> {
                 }
             }
         }
-        Ok(())
+        match first_object {
+            Some((obj, start)) if !only_space(header.pos, start) => {
+                Err(PdfError::ObjectStreamOffset { stream, num: obj })
+            }
+            _ => Ok(()),
+        }
     }
 }
 
