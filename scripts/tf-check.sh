@@ -12,10 +12,14 @@
 #     against the SpinKube images, the shim's node label and handler, one
 #     alert policy per alerting rule sent to one variable's address and
 #     creatable before its metrics exist (disable_metric_validation);
-#  3. `terraform fmt -check` where a terraform binary is installed;
+#  3. scripts/tf/check_ci_identity.py (with its self-test): the Workload
+#     Identity provider's CEL condition and mapping, evaluated (terraform
+#     console, cel-python) on GitHub OIDC tokens of both `sub` formats: each
+#     CI job reaches exactly its service account, any other token none;
+#  4. `terraform fmt -check` where a terraform binary is installed;
 #     `terraform validate` is not run: it needs the google provider, which
 #     cannot be downloaded here (said below, not skipped silently);
-#  4. checkov --skip-download on the whole tree: 0 failed checks.
+#  5. checkov --skip-download on the whole tree: 0 failed checks.
 # Needs `make tools` (checkov) on PATH and scripts/tf/node_modules (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +30,9 @@ python scripts/tf/check_terraform.py terraform
 echo "tf-check: GKE ranges and node pools, Binary Authorization, the Spin shim, alerts"
 python -m unittest discover -q -s scripts/tf -p "test_*.py"
 python scripts/tf/check_platform.py
+
+echo "tf-check: CI identities: which GitHub job gets which service account (both OIDC sub formats)"
+python scripts/tf/check_ci_identity.py
 
 if command -v terraform >/dev/null; then
   echo "tf-check: terraform fmt -check ($(TF_CLI_CONFIG_FILE=/dev/null terraform version | head -n 1))"

@@ -101,6 +101,7 @@ module "ci_identity" {
 
   project_id                 = var.project_id
   github_repository          = var.github_repository
+  github_repository_id       = var.github_repository_id
   github_repository_owner_id = var.github_repository_owner_id
   state_bucket               = var.state_bucket
   node_service_accounts      = { nodes = module.gke.node_service_account_id }

@@ -48,6 +48,16 @@ variable "github_repository" {
   }
 }
 
+variable "github_repository_id" {
+  description = "Numeric ID of the repository: gh api repos/OWNER/NAME --jq .id (the CI identities trust this ID, not the name)"
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.github_repository_id))
+    error_message = "github_repository_id must be numeric."
+  }
+}
+
 variable "github_repository_owner_id" {
   description = "Numeric ID of the repository's owner: gh api repos/OWNER/NAME --jq .owner.id"
   type        = string

@@ -1,37 +1,66 @@
 # Keyless access for GitHub Actions: a Workload Identity pool trusting
-# GitHub's OIDC issuer for one repository (by name and owner ID), and three
-# service accounts, each impersonable only from one kind of job:
+# GitHub's OIDC issuer for one repository (by its numeric ID and its owner's),
+# and three service accounts, each impersonable only from one kind of job:
 #
 #   deploy     pushes to the release repository (push to the release branch)
 #              and deploys to the cluster (jobs in the deploy environment);
 #   terraform  applies terraform/envs/prod (jobs in the infra environment);
 #   plan       reads the project and the state for PR plans (pull_request).
 #
+# Trust is keyed on the token's separate claims (repository_id,
+# repository_owner_id, environment, ref, event_name), never on `sub`: GitHub
+# puts the owner's and the repository's IDs into `sub` for repositories
+# created, renamed or transferred after 2026-06-18 (GitHub changelog
+# 2026-04-23, "Immutable subject claims for GitHub Actions OIDC tokens"), so a
+# condition on the name-only `sub` refuses every job of such a repository,
+# while the claims below mean the same for old and new ones.
+#
 # No service account key is created anywhere; the org policy
 # iam.disableServiceAccountKeyCreation can stay on.
 
 locals {
-  subject_prefix = "repo:${var.github_repository}"
-  principal      = "principal://iam.googleapis.com/${google_iam_workload_identity_pool.github.name}/subject"
+  release_ref = "refs/heads/${var.release_branch}"
 
-  # The jobs that may get a Google token, by their OIDC subject claim. A job
-  # in an environment has sub repo:OWNER/NAME:environment:ENV; a push job
-  # without one has repo:OWNER/NAME:ref:refs/heads/BRANCH; a pull request's
-  # job has repo:OWNER/NAME:pull_request (never from a fork: forks get no
-  # OIDC token).
-  subjects = {
-    release = "${local.subject_prefix}:ref:refs/heads/${var.release_branch}"
-    deploy  = "${local.subject_prefix}:environment:${var.deploy_environment}"
-    apply   = "${local.subject_prefix}:environment:${var.infra_environment}"
-    plan    = "${local.subject_prefix}:pull_request"
+  # Each job that may get a Google token, as a CEL condition on the claims of
+  # its OIDC token (GitHub's OpenID Connect reference). `environment` is
+  # present only in a job that names an environment, hence the has() guards.
+  # A reusable workflow's job carries its caller's event (release.yml's push).
+  jobs = {
+    release = "assertion.event_name == 'push' && assertion.ref == '${local.release_ref}' && !has(assertion.environment)"
+    deploy  = "has(assertion.environment) && assertion.environment == '${var.deploy_environment}' && assertion.ref == '${local.release_ref}' && assertion.event_name in ['push', 'workflow_dispatch']"
+    apply   = "has(assertion.environment) && assertion.environment == '${var.infra_environment}' && assertion.ref == '${local.release_ref}' && assertion.event_name == 'push'"
+    plan    = "assertion.event_name == 'pull_request' && !has(assertion.environment)"
+  }
+  job_order = ["release", "deploy", "apply", "plan"]
+
+  # The provider refuses every token but this repository's (IDs do not move
+  # with a rename, and a re-registered name gets new ones) and those of the
+  # four jobs, before any service account binding is looked at.
+  attribute_condition = join(" && ", [
+    "assertion.repository_id == '${var.github_repository_id}'",
+    "assertion.repository_owner_id == '${var.github_repository_owner_id}'",
+    "(${join(" || ", [for job in local.job_order : "(${local.jobs[job]})"])})",
+  ])
+
+  attribute_mapping = {
+    # The run, for audit logs: short (google.subject takes at most 127 bytes,
+    # which a `sub` carrying a long name and two IDs can pass) and the same
+    # whatever the repository's age. No binding uses it.
+    "google.subject" = "'repository_id:' + assertion.repository_id + ':run:' + assertion.run_id + ':' + assertion.run_attempt"
+    # Which of the four jobs this token is ('none' for any other): the
+    # service accounts' bindings name it.
+    "attribute.ci_job"        = join(" : ", concat([for job in local.job_order : "(${local.jobs[job]}) ? '${job}'"], ["'none'"]))
+    "attribute.repository_id" = "assertion.repository_id"
+    "attribute.repository"    = "assertion.repository"
+    "attribute.ref"           = "assertion.ref"
   }
 
-  # Which subject may impersonate which account.
+  # Which job may impersonate which account.
   impersonators = {
-    deploy_release  = { account = "deploy", subject = local.subjects.release }
-    deploy_env      = { account = "deploy", subject = local.subjects.deploy }
-    terraform_apply = { account = "terraform", subject = local.subjects.apply }
-    terraform_plan  = { account = "plan", subject = local.subjects.plan }
+    deploy_release  = { account = "deploy", job = "release" }
+    deploy_env      = { account = "deploy", job = "deploy" }
+    terraform_apply = { account = "terraform", job = "apply" }
+    terraform_plan  = { account = "plan", job = "plan" }
   }
 
   accounts = {
@@ -64,21 +93,14 @@ resource "google_iam_workload_identity_pool" "github" {
 }
 
 resource "google_iam_workload_identity_pool_provider" "github" {
-  #checkov:skip=CKV_GCP_125:The condition pins assertion.sub to the four subjects in local.subjects (each repo:OWNER/NAME:…) plus the owner ID; checkov cannot evaluate the for expression that joins them and so sees no sub condition.
+  #checkov:skip=CKV_GCP_125:The check wants assertion.sub compared with repo:OWNER/NAME:…; this condition pins the repository and owner by numeric ID and each job by environment, ref and event instead, because GitHub's sub now carries those IDs for new, renamed and transferred repositories (make tf-check evaluates the condition against tokens of both formats).
   project                            = var.project_id
   workload_identity_pool_id          = google_iam_workload_identity_pool.github.workload_identity_pool_id
   workload_identity_pool_provider_id = var.provider_id
   display_name                       = "GitHub OIDC"
 
-  attribute_mapping = {
-    "google.subject"       = "assertion.sub"
-    "attribute.repository" = "assertion.repository"
-    "attribute.ref"        = "assertion.ref"
-  }
-
-  # Tokens of any other repository, or of any other job, are refused before
-  # any service account binding is looked at.
-  attribute_condition = "assertion.repository_owner_id == '${var.github_repository_owner_id}' && (${join(" || ", [for s in values(local.subjects) : "assertion.sub == '${s}'"])})"
+  attribute_mapping   = local.attribute_mapping
+  attribute_condition = local.attribute_condition
 
   oidc {
     issuer_uri = "https://token.actions.githubusercontent.com"
@@ -98,7 +120,7 @@ resource "google_service_account_iam_member" "impersonation" {
 
   service_account_id = google_service_account.ci[each.value.account].name
   role               = "roles/iam.workloadIdentityUser"
-  member             = "${local.principal}/${each.value.subject}"
+  member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github.name}/attribute.ci_job/${each.value.job}"
 }
 
 # Deploy: the Kubernetes API of the project's clusters (no cluster admin, no

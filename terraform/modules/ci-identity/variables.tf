@@ -28,6 +28,16 @@ variable "github_repository_owner_id" {
   }
 }
 
+variable "github_repository_id" {
+  description = "Numeric ID of the repository (`gh api repos/OWNER/NAME --jq .id`): the provider trusts tokens of this ID only, which a rename, a transfer or a re-registered name does not carry."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.github_repository_id))
+    error_message = "github_repository_id must be the numeric repository ID."
+  }
+}
+
 variable "release_branch" {
   description = "Branch whose pushes may publish images (release.yml)."
   type        = string
