@@ -11,7 +11,8 @@
 #     secondary ranges per cluster, node_count per zone, the allow-list
 #     against the SpinKube images, the shim's node label and handler, one
 #     alert policy per alerting rule sent to one variable's address and
-#     creatable before its metrics exist (disable_metric_validation);
+#     creatable before its metrics exist (disable_metric_validation), image
+#     cleanup that cannot delete a deployed release (dry run, no untagged);
 #  3. scripts/tf/check_ci_identity.py (with its self-test): the Workload
 #     Identity provider's CEL condition and mapping, evaluated (terraform
 #     console, cel-python) on GitHub OIDC tokens of both `sub` formats: each

@@ -20,7 +20,12 @@ k8s/schemas/upstream.yaml (each with its source):
    console`, has exactly the file's alerting rules; every PromQL condition
    sets disable_metric_validation (a first apply has no metrics yet) and
    every provider constraint of the module admits only providers that know
-   the field.
+   the field;
+6. the image repository: no cleanup policy can delete a deployed release:
+   a DELETE policy runs only in dry run (the live digest may be any
+   release's, even the oldest), and none matches untagged versions (each
+   release's platform image and SBOM/provenance attestations are untagged
+   manifests under its tagged OCI index).
 
     check_platform.py [REPO_DIR]      one line per problem, exit 1 if any
 """
@@ -152,6 +157,7 @@ def check(repo):
     if not any("local.alerts" in str(b[0].get("for_each")) and b[0].get("notification_channels") for b in policies.values()):
         problems.append("terraform/modules/alerting/main.tf: no alert policy per alerting rule with a notification channel")
     problems += check_metric_validation(bodies, upstream)
+    problems += check_cleanup(bodies)
     if shutil.which("terraform") and alerting:
         got = evaluate_alerts(repo, rules_file)
         if got is None:
@@ -206,6 +212,24 @@ def check_metric_validation(bodies, upstream):
     return sorted(set(problems))
 
 
+def check_cleanup(bodies):
+    problems = []
+    for path, name, block in resources(bodies, "google_artifact_registry_repository"):
+        where = f"{path}: google_artifact_registry_repository.{name}"
+        deletes = [p for p in block.get("cleanup_policies", []) if p.get("action") == "DELETE"]
+        if deletes and block.get("cleanup_policy_dry_run") is not True:
+            problems.append(f"{where}: DELETE cleanup policies {[p.get('id') for p in deletes]} run for real "
+                            "(cleanup_policy_dry_run is not true): the digest the cluster runs may be any release's, "
+                            "which no age or count condition can tell, so a deployed image can be deleted")
+        for policy in deletes:
+            state = first(policy, "condition").get("tag_state", "ANY")
+            if state in ("UNTAGGED", "ANY"):
+                problems.append(f"{where}: cleanup policy {policy.get('id')!r} deletes {state} versions: each "
+                                "release's platform image and its SBOM and provenance attestations are untagged "
+                                "manifests under the tagged index, and would go with it")
+    return problems
+
+
 def evaluate_alerts(repo, rules_file):
     """local.alerts and local.durations of modules/alerting, evaluated by
     terraform console in a scratch directory holding only its locals (no
@@ -234,7 +258,8 @@ def main():
         print(f"check_platform: {p}", file=sys.stderr)
     if problems:
         sys.exit(1)
-    print("  secondary ranges, node counts, Binary Authorization patterns, the Spin shim's label and handler, alert policies: ok")
+    print("  secondary ranges, node counts, Binary Authorization patterns, the Spin shim's label and handler, alert policies, "
+          "registry cleanup in dry run: ok")
 
 
 if __name__ == "__main__":

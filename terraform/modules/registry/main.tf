@@ -1,6 +1,6 @@
 # The Docker repository releases are pushed to (by digest), with cleanup
-# policies so it does not grow without bound, and repository-scoped IAM so
-# the CI identity can push here and nowhere else.
+# policies in dry run (evaluated and logged, nothing deleted), and
+# repository-scoped IAM so the CI identity can push here and nowhere else.
 
 resource "google_artifact_registry_repository" "this" {
   #checkov:skip=CKV_GCP_84:Google-managed encryption; a customer-managed key adds a KMS key ring and rotation to run for public, non-secret images.
@@ -15,7 +15,15 @@ resource "google_artifact_registry_repository" "this" {
     immutable_tags = true
   }
 
-  cleanup_policy_dry_run = false
+  # Nothing is deleted: every release stays pullable. A release is an OCI
+  # index whose platform image and attestation manifests (SBOM, provenance)
+  # are untagged versions of their own, and the digest a pod runs may be the
+  # oldest one (deploy.yml deploys any release by hand), which no age or
+  # count condition can tell. The policies below run in dry run, so
+  # Artifact Registry reports what they would delete without deleting it;
+  # read that before ever turning deletion on (make tf-check fails a DELETE
+  # policy outside dry run, and any that would match untagged versions).
+  cleanup_policy_dry_run = true
 
   cleanup_policies {
     id     = "keep-recent"
@@ -31,18 +39,8 @@ resource "google_artifact_registry_repository" "this" {
     action = "DELETE"
 
     condition {
-      tag_state  = "ANY"
+      tag_state  = "TAGGED"
       older_than = "${var.delete_after_days * 86400}s"
-    }
-  }
-
-  cleanup_policies {
-    id     = "delete-untagged"
-    action = "DELETE"
-
-    condition {
-      tag_state  = "UNTAGGED"
-      older_than = "${var.untagged_after_days * 86400}s"
     }
   }
 }

@@ -29,7 +29,7 @@ variable "repository_id" {
 }
 
 variable "keep_recent_versions" {
-  description = "Newest image versions kept whatever their age, so a rollback target always exists."
+  description = "Newest image versions the dry-run KEEP policy names (nothing is deleted while the repository's cleanup is in dry run)."
   type        = number
   default     = 20
 
@@ -40,24 +40,13 @@ variable "keep_recent_versions" {
 }
 
 variable "delete_after_days" {
-  description = "Versions older than this (and not among the newest kept) are deleted."
+  description = "Tagged versions older than this (and not among the newest kept) are what the dry-run DELETE policy reports."
   type        = number
   default     = 90
 
   validation {
     condition     = var.delete_after_days >= 7
     error_message = "delete_after_days must be at least 7."
-  }
-}
-
-variable "untagged_after_days" {
-  description = "Untagged versions (build leftovers; signatures and attestations are tagged) are deleted after this many days."
-  type        = number
-  default     = 7
-
-  validation {
-    condition     = var.untagged_after_days >= 1
-    error_message = "untagged_after_days must be at least 1."
   }
 }
 
