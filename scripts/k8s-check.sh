@@ -7,7 +7,8 @@
 #     fields refused), plus cross-references (k8s/schemas/README.md says what is checked against what);
 #     then scripts/k8s/check_platform.py (with its self-test): scrapes admitted from GKE's collector
 #     namespace, SpinApps in a namespace whose Pod Security level their pods meet, the RuntimeClass
-#     runtime-class-manager installs, no documented `kubectl apply -k` of a placeholder digest;
+#     runtime-class-manager installs, no documented `kubectl apply -k` of a placeholder digest, DNS egress
+#     to the resolver of each cluster's DNS provider (Cloud DNS on GKE: 169.254.169.254);
 #  4. yamllint on the sources; checkov on the rendered manifests and the Dockerfile; hadolint;
 #  5. the rendered Deployments' exact args and env run with the static host (`make dist`):
 #     probe paths answer, documents are served, SIGTERM drains within the grace period.

@@ -11,13 +11,18 @@ source), where no schema can tell:
 3. the shim: a SpinAppExecutor's RuntimeClass uses the handler and node
    label runtime-class-manager's Shim installs;
 4. documented paths: each `kubectl apply -k DIR` in the deploy documents
-   renders no image at the all-zero placeholder digest.
+   renders no image at the all-zero placeholder digest;
+5. DNS: a NetworkPolicy that lets its pods query DNS lets them reach the
+   resolver of their cluster's DNS provider, on UDP and TCP 53: kube-dns on
+   kind/minikube (local), and on the GKE clusters the provider terraform/
+   sets (Cloud DNS: the node's metadata server, 169.254.169.254).
 
     check_platform.py [REPO_DIR]      one line per problem, exit 1 if any
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import sys
@@ -117,6 +122,66 @@ def check_overlay(overlay: str, objects: list[dict], upstream: dict) -> list[str
     return problems
 
 
+def terraform_dns_providers(repo: str) -> set[str]:
+    """The DNS providers terraform/modules/gke sets on its clusters; a
+    cluster without dns_config gets GKE's default, Cloud DNS on Autopilot."""
+    with open(os.path.join(repo, "terraform/modules/gke/main.tf")) as f:
+        text = f.read()
+    clusters = len(re.findall(r'^resource\s+"google_container_cluster"', text, re.M))
+    found = re.findall(r'^\s*cluster_dns\s*=\s*"(\w+)"', text, re.M)
+    return set(found) | ({"CLOUD_DNS"} if len(found) < clusters else set())
+
+
+def peer_reaches(peer: dict, provider: dict) -> bool:
+    if "ip" in provider:
+        block = peer.get("ipBlock")
+        if not block:
+            return False
+        ip = ipaddress.ip_address(provider["ip"])
+        return ip in ipaddress.ip_network(block["cidr"]) and \
+            not any(ip in ipaddress.ip_network(e) for e in block.get("except", []))
+    ns = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+    pods = (peer.get("podSelector") or {}).get("matchLabels") or {}
+    return "namespaceSelector" in peer and ns.get("kubernetes.io/metadata.name") == provider["namespace"] \
+        and all(provider["pod_labels"].get(k) == v for k, v in pods.items())
+
+
+def egress_allows(policy: dict, provider: dict, protocol: str) -> bool:
+    for rule in policy["spec"].get("egress") or []:
+        ports = rule.get("ports") or []
+        if ports and not any(p.get("port") == provider["port"] and p.get("protocol", "TCP") == protocol for p in ports):
+            continue
+        peers = rule.get("to") or []
+        if not peers or any(peer_reaches(peer, provider) for peer in peers):
+            return True
+    return False
+
+
+def check_dns(overlay: str, objects: list[dict], upstream: dict, repo: str) -> list[str]:
+    dns = upstream["dns"]
+    mode = dns["overlays"].get(overlay)
+    if mode is None:
+        return []
+    names = terraform_dns_providers(repo) if mode == "terraform" else {mode}
+    problems = []
+    for policy in (o for o in objects if o["kind"] == "NetworkPolicy"):
+        if "Egress" not in policy["spec"].get("policyTypes", []):
+            continue
+        rules = policy["spec"].get("egress") or []
+        uses_dns = any(p.get("port") == 53 for r in rules for p in r.get("ports") or [])
+        if not uses_dns:
+            continue
+        for name in sorted(names):
+            provider = dns["providers"][name]
+            for protocol in ("UDP", "TCP"):
+                if not egress_allows(policy, provider, protocol):
+                    target = provider.get("ip") or f"{provider['namespace']}/{provider['pod_labels']}"
+                    problems.append(f"{overlay}: NetworkPolicy/{policy['metadata']['name']} allows DNS but not to "
+                                    f"{target} {protocol} {provider['port']}, where the cluster's DNS provider "
+                                    f"({name}) answers: every name lookup of its pods times out")
+    return problems
+
+
 def check_documents(repo: str) -> list[str]:
     problems = []
     for doc in DOCUMENTS:
@@ -140,7 +205,9 @@ def check(repo: str) -> list[str]:
         upstream = yaml.safe_load(f)
     problems = []
     for overlay in OVERLAYS:
-        problems += check_overlay(overlay, rendered.render(os.path.join(repo, overlay)), upstream)
+        objects = rendered.render(os.path.join(repo, overlay))
+        problems += check_overlay(overlay, objects, upstream)
+        problems += check_dns(overlay, objects, upstream, repo)
     return problems + check_documents(repo)
 
 
@@ -152,7 +219,7 @@ def main() -> None:
     if problems:
         sys.exit(1)
     print("  scrapes admitted from gke-gmp-system, SpinApp namespaces admit its pods, the shim's handler and label, "
-          "documented apply paths pinned: ok")
+          "documented apply paths pinned, DNS egress to each cluster's resolver: ok")
 
 
 if __name__ == "__main__":

@@ -25,11 +25,22 @@ DEFECTS = [
      "does not schedule"),
     ("k8s/README.md", "OVERLAY=spinkube scripts/deploy/render.sh", "kubectl apply -k k8s/overlays/spinkube #",
      "placeholder digest"),
+    # issue 37: kube-dns and NodeLocal DNSCache only, while the GKE clusters use Cloud DNS.
+    ("k8s/base/doc-proxy/networkpolicy.yaml", "        - ipBlock: {cidr: 169.254.169.254/32}\n", "",
+     "k8s/overlays/gke: NetworkPolicy/doc-proxy allows DNS but not to 169.254.169.254 UDP"),
+    ("k8s/overlays/spinkube/networkpolicy.yaml", "        - ipBlock: {cidr: 169.254.169.254/32}\n", "",
+     "NetworkPolicy/doc-proxy-spin allows DNS but not to 169.254.169.254"),
+    ("k8s/base/doc-proxy/networkpolicy.yaml", "        - {port: 53, protocol: TCP}\n", "",
+     "169.254.169.254 TCP 53"),
+    ("k8s/base/doc-proxy/networkpolicy.yaml", "        - namespaceSelector:\n            matchLabels:\n"
+     "              kubernetes.io/metadata.name: kube-system\n", "        - namespaceSelector:\n"
+     "            matchLabels:\n              kubernetes.io/metadata.name: kube-dns\n",
+     "k8s/overlays/local: NetworkPolicy/doc-proxy allows DNS but not to kube-system"),
 ]
 
 
 class K8sPlatformCheck(seeded.SeededTest):
-    PARTS = ("k8s", "docs")
+    PARTS = ("k8s", "docs", "terraform")
     DEFECTS = DEFECTS
 
     def check(self, repo):

@@ -4,7 +4,9 @@ wrong in terraform/ on a first apply, checked offline against the facts in
 k8s/schemas/upstream.yaml (each with its source):
 
 1. clusters: no two google_container_cluster resources share a Pod or
-   Service secondary range (GKE refuses a Pod range another cluster uses);
+   Service secondary range (GKE refuses a Pod range another cluster uses),
+   and each states its DNS provider (dns_config.cluster_dns), whose
+   resolver the NetworkPolicies must admit;
 2. node pools: a pool in a region (location = var.region) that sets
    node_count also sets node_locations, since node_count is per zone;
 3. Binary Authorization: the allow-list admits every image the SpinKube path
@@ -93,6 +95,13 @@ def check(repo):
                 problems.append(f"{path}: google_container_cluster.{name} uses {key} = {expr}, as {other} does; "
                                 "a second cluster needs secondary ranges of its own")
             seen[(key, expr)] = f"google_container_cluster.{name}"
+
+    # 1b. the DNS provider is stated (the NetworkPolicies admit its resolver:
+    # scripts/k8s/check_platform.py)
+    for path, name, block in resources(bodies, "google_container_cluster"):
+        if not first(block, "dns_config").get("cluster_dns"):
+            problems.append(f"{path}: google_container_cluster.{name} does not set dns_config.cluster_dns: the "
+                            "NetworkPolicies' DNS egress depends on the provider, so state it")
 
     # 2. node_count per zone
     for path, name, block in resources(bodies, "google_container_node_pool"):

@@ -33,6 +33,7 @@ DEFECTS = [
      "local.alerts has"),
     # issue 37: what main had: no disable_metric_validation, a first apply fails.
     ("terraform/modules/alerting/main.tf", "      disable_metric_validation = true\n", "", "disable_metric_validation"),
+    (GKE, '    cluster_dns       = "CLOUD_DNS"\n', "", "dns_config.cluster_dns"),
     ("terraform/modules/registry/main.tf", "cleanup_policy_dry_run = true", "cleanup_policy_dry_run = false",
      "run for real"),
     ("terraform/modules/registry/main.tf", 'tag_state  = "TAGGED"', 'tag_state  = "UNTAGGED"', "deletes UNTAGGED"),

@@ -91,6 +91,16 @@ resource "google_container_cluster" "autopilot" {
     }
   }
 
+  # Cloud DNS is the cluster's DNS provider (Autopilot's default, set here
+  # so it is stated; the Standard cluster uses the same): pods send their
+  # queries to the node's metadata server, 169.254.169.254 port 53, which the
+  # NetworkPolicies admit (k8s/base/doc-proxy/networkpolicy.yaml; make
+  # k8s-check holds the two together).
+  dns_config {
+    cluster_dns       = "CLOUD_DNS"
+    cluster_dns_scope = "CLUSTER_SCOPE"
+  }
+
   workload_identity_config {
     workload_pool = local.workload_pool
   }
@@ -214,6 +224,16 @@ resource "google_container_cluster" "spinkube" {
       end_time   = var.maintenance_window.end_time
       recurrence = var.maintenance_window.recurrence
     }
+  }
+
+  # Cloud DNS is the cluster's DNS provider (Autopilot's default, set here
+  # so it is stated; the Standard cluster uses the same): pods send their
+  # queries to the node's metadata server, 169.254.169.254 port 53, which the
+  # NetworkPolicies admit (k8s/base/doc-proxy/networkpolicy.yaml; make
+  # k8s-check holds the two together).
+  dns_config {
+    cluster_dns       = "CLOUD_DNS"
+    cluster_dns_scope = "CLUSTER_SCOPE"
   }
 
   workload_identity_config {
