@@ -12,7 +12,11 @@ source), where no schema can tell:
    label runtime-class-manager's Shim installs;
 4. documented paths: each `kubectl apply -k DIR` in the deploy documents
    renders no image at the all-zero placeholder digest;
-5. DNS: a NetworkPolicy that lets its pods query DNS lets them reach the
+5. Gateways: a GKE Gateway asks for at most as many addresses as GKE
+   documents (one), and every HTTPRoute attached to one Gateway's listener
+   is attached to the same listener of every other Gateway of the overlay
+   (the IPv4 and IPv6 front ends serve the same routes);
+6. DNS: a NetworkPolicy that lets its pods query DNS lets them reach the
    resolver of their cluster's DNS provider, on UDP and TCP 53: kube-dns on
    kind/minikube (local), and on the GKE clusters the provider terraform/
    sets (Cloud DNS: the node's metadata server, 169.254.169.254).
@@ -122,6 +126,27 @@ def check_overlay(overlay: str, objects: list[dict], upstream: dict) -> list[str
     return problems
 
 
+def check_gateways(overlay: str, objects: list[dict], upstream: dict) -> list[str]:
+    facts = upstream["gke_gateway"]
+    gateways = [o for o in objects if o["kind"] == "Gateway" and o["spec"].get("gatewayClassName") in facts["classes"]]
+    problems = []
+    for g in gateways:
+        n = len(g["spec"].get("addresses") or [])
+        if n > facts["max_addresses_per_gateway"]:
+            problems.append(f"{overlay}: Gateway/{g['metadata']['name']} asks for {n} addresses; GKE documents "
+                            f"{facts['max_addresses_per_gateway']} per Gateway of {g['spec']['gatewayClassName']}, and one it "
+                            "cannot program keeps the Gateway from being Programmed: one Gateway per address")
+    names = {g["metadata"]["name"] for g in gateways}
+    for route in (o for o in objects if o["kind"] == "HTTPRoute"):
+        attached = {(r["name"], r.get("sectionName")) for r in route["spec"].get("parentRefs", [])}
+        for section in {s for n, s in attached if n in names}:
+            missing = sorted(n for n in names if (n, section) not in attached)
+            if missing:
+                problems.append(f"{overlay}: HTTPRoute/{route['metadata']['name']} is attached to {section} of some "
+                                f"Gateways but not of {missing}: clients of that address get 404")
+    return problems
+
+
 def terraform_dns_providers(repo: str) -> set[str]:
     """The DNS providers terraform/modules/gke sets on its clusters; a
     cluster without dns_config gets GKE's default, Cloud DNS on Autopilot."""
@@ -207,6 +232,7 @@ def check(repo: str) -> list[str]:
     for overlay in OVERLAYS:
         objects = rendered.render(os.path.join(repo, overlay))
         problems += check_overlay(overlay, objects, upstream)
+        problems += check_gateways(overlay, objects, upstream)
         problems += check_dns(overlay, objects, upstream, repo)
     return problems + check_documents(repo)
 
@@ -219,7 +245,7 @@ def main() -> None:
     if problems:
         sys.exit(1)
     print("  scrapes admitted from gke-gmp-system, SpinApp namespaces admit its pods, the shim's handler and label, "
-          "documented apply paths pinned, DNS egress to each cluster's resolver: ok")
+          "documented apply paths pinned, one address per Gateway, DNS egress to each cluster's resolver: ok")
 
 
 if __name__ == "__main__":

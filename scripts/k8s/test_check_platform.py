@@ -25,6 +25,12 @@ DEFECTS = [
      "does not schedule"),
     ("k8s/README.md", "OVERLAY=spinkube scripts/deploy/render.sh", "kubectl apply -k k8s/overlays/spinkube #",
      "placeholder digest"),
+    # issue 37: two NamedAddresses on one Gateway, as main had; a route on one Gateway only.
+    ("k8s/components/ingress/gateway.yaml", "      value: doc-proxy-ipv4\n",
+     "      value: doc-proxy-ipv4\n    - type: NamedAddress\n      value: doc-proxy-ipv6\n",
+     "Gateway/doc-proxy asks for 2 addresses"),
+    ("k8s/components/ingress/httproute.yaml", "    - name: doc-proxy-ipv6\n      sectionName: https\n", "",
+     "HTTPRoute/doc-proxy is attached to https of some Gateways but not of ['doc-proxy-ipv6']"),
     # issue 37: kube-dns and NodeLocal DNSCache only, while the GKE clusters use Cloud DNS.
     ("k8s/base/doc-proxy/networkpolicy.yaml", "        - ipBlock: {cidr: 169.254.169.254/32}\n", "",
      "k8s/overlays/gke: NetworkPolicy/doc-proxy allows DNS but not to 169.254.169.254 UDP"),

@@ -107,13 +107,17 @@ def check(repo: str) -> list[str]:
         problems.append(f"k8s/overlays/gke: Deployment doc-proxy runs as {deployment['spec']['template']['spec'].get('serviceAccountName')!r}, not {sa!r}")
     if not any(o["kind"] == "ServiceAccount" and o["metadata"]["name"] == sa for o in objects):
         problems.append(f"k8s/overlays/gke: no ServiceAccount {sa!r} (Terraform output kubernetes_service_account)")
-    gateway = rendered.find(objects, "Gateway", "doc-proxy")
-    addresses = [a["value"] for a in gateway["spec"].get("addresses", [])]
-    if addresses != outputs["address_names"]:
+    # One Gateway per address family (k8s/components/ingress): together they
+    # ask for exactly the addresses Terraform reserves, each with its map.
+    gateways = [o for o in objects if o["kind"] == "Gateway"]
+    addresses = sorted(a["value"] for g in gateways for a in g["spec"].get("addresses", []))
+    if addresses != sorted(outputs["address_names"]):
         problems.append(f"k8s/overlays/gke: Gateway addresses {addresses}, Terraform output address_names is {outputs['address_names']}")
-    certmap = gateway["metadata"].get("annotations", {}).get("networking.gke.io/certmap")
-    if certmap != outputs["certificate_map"]:
-        problems.append(f"k8s/overlays/gke: Gateway certmap {certmap!r}, Terraform output certificate_map is {outputs['certificate_map']!r}")
+    for gateway in gateways:
+        certmap = gateway["metadata"].get("annotations", {}).get("networking.gke.io/certmap")
+        if certmap != outputs["certificate_map"]:
+            problems.append(f"k8s/overlays/gke: Gateway {gateway['metadata']['name']} certmap {certmap!r}, "
+                            f"Terraform output certificate_map is {outputs['certificate_map']!r}")
     return problems + check_docs(repo, list(environments.values()))
 
 

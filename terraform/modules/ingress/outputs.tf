@@ -1,5 +1,5 @@
 output "address_names" {
-  description = "Names of the reserved addresses, as the Gateway's NamedAddress values."
+  description = "Names of the reserved addresses, the NamedAddress values of the two Gateways (one each: IPv4, IPv6)."
   value       = [google_compute_global_address.ipv4.name, google_compute_global_address.ipv6.name]
 }
 
