@@ -7,7 +7,10 @@
 #     fields refused), plus cross-references (k8s/schemas/README.md says what is checked against what);
 #     then scripts/k8s/check_platform.py (with its self-test): scrapes admitted from GKE's collector
 #     namespace, SpinApps in a namespace whose Pod Security level their pods meet, the RuntimeClass
-#     runtime-class-manager installs, no documented `kubectl apply -k` of a placeholder digest, DNS egress
+#     runtime-class-manager installs, the project's Shim (k8s/spin-shim: a containerd-shim-spin whose Spin
+#     provides wit/world.wit's imports, for the node pool's architecture, with the recorded digest) and a
+#     pinned runtime-class-manager that writes containerd 2's config, no documented `kubectl apply -k` of a
+#     placeholder digest, one address per GKE Gateway, DNS egress
 #     to the resolver of each cluster's DNS provider (Cloud DNS on GKE: 169.254.169.254);
 #  4. yamllint on the sources; checkov on the rendered manifests and the Dockerfile; hadolint;
 #  5. the rendered Deployments' exact args and env run with the static host (`make dist`):
@@ -17,7 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DIST_DIR:?run through make k8s-check}"
-overlays=(k8s/overlays/local k8s/overlays/gke k8s/overlays/spinkube)
+# k8s/spin-shim is no overlay but is rendered and checked like one (the SpinKube cluster's Shim).
+overlays=(k8s/overlays/local k8s/overlays/gke k8s/overlays/spinkube k8s/spin-shim)
 newest=$(python -c "import kubernetes_validate.utils as u; print(u.latest_version())")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -67,7 +71,7 @@ yamllint -c k8s/.yamllint k8s
 
 echo "k8s-check: checkov (rendered manifests, Dockerfile)"
 mkdir -p "$out/checkov-input"
-cp "$out"/local.yaml "$out"/gke.yaml "$out"/spinkube.yaml "$out/checkov-input/"
+cp "$out"/local.yaml "$out"/gke.yaml "$out"/spinkube.yaml "$out"/spin-shim.yaml "$out/checkov-input/"
 checkov --skip-download --quiet --compact --framework kubernetes -d "$out/checkov-input"
 checkov --skip-download --quiet --compact --framework dockerfile -f Dockerfile
 echo "k8s-check: hadolint"

@@ -16,7 +16,15 @@ source), where no schema can tell:
    documents (one), and every HTTPRoute attached to one Gateway's listener
    is attached to the same listener of every other Gateway of the overlay
    (the IPv4 and IPv6 front ends serve the same routes);
-6. DNS: a NetworkPolicy that lets its pods query DNS lets them reach the
+6. the shim on the nodes: k8s/spin-shim's Shim installs a
+   containerd-shim-spin release whose Spin provides every import of
+   wit/world.wit (a pre-release package such as wasi:config's draft only at
+   its exact version), built for the architecture of the terraform node
+   pool's machine type, from that release's asset with the digest recorded
+   in upstream.yaml; it registers the handler and node label the
+   RuntimeClass uses; and the documents install runtime-class-manager from
+   its chart at a pinned version that writes containerd 2's config;
+7. DNS: a NetworkPolicy that lets its pods query DNS lets them reach the
    resolver of their cluster's DNS provider, on UDP and TCP 53: kube-dns on
    kind/minikube (local), and on the GKE clusters the provider terraform/
    sets (Cloud DNS: the node's metadata server, 169.254.169.254).
@@ -37,6 +45,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rendered  # noqa: E402
 
 OVERLAYS = ["k8s/overlays/local", "k8s/overlays/gke", "k8s/overlays/spinkube"]
+SHIM_DIR = "k8s/spin-shim"
+WIT_IMPORT = re.compile(r"^\s*import\s+([\w-]+:[\w-]+)/[\w-]+@([\w.+-]+);", re.M)
+RCM_INSTALL = re.compile(r"helm\s+(?:upgrade\s+--install|install)\b[^\n]*?(?:\\\n[^\n]*?)*charts/runtime-class-manager[^\n]*")
 DOCUMENTS = ["docs/deploy.md", "k8s/README.md"]
 PLACEHOLDER = re.compile(r"@sha256:0{64}\b")
 LEVELS = ["privileged", "baseline", "restricted"]
@@ -147,6 +158,120 @@ def check_gateways(overlay: str, objects: list[dict], upstream: dict) -> list[st
     return problems
 
 
+def version_key(v: str) -> tuple:
+    return tuple(int(x) for x in re.findall(r"\d+", v)[:3])
+
+
+def provides(release: dict, package: str, version: str) -> bool:
+    """Whether a shim release's Spin links an import of package@version:
+    exactly for a pre-release version, by the 0.x semver track otherwise."""
+    offered = release.get("provides", [])
+    if "-" in version:
+        return f"{package}@{version}" in offered
+    major, minor = version.split(".")[:2]
+    track = f"{major}.{minor}" if major == "0" else major
+    namespace = package.split(":")[0]
+    return f"{package}@{track}" in offered or f"{namespace}@{track}" in offered
+
+
+def node_architecture(repo: str, upstream: dict) -> str:
+    with open(os.path.join(repo, "terraform/envs/prod/main.tf")) as f:
+        m = re.search(r'^\s*machine_type\s*=\s*"([a-z0-9]+)-', f.read(), re.M)
+    family = m.group(1) if m else ""
+    return "aarch64" if family in upstream["gce_machine_architecture"]["arm64_families"] else "x86_64"
+
+
+def check_shim(repo: str, upstream: dict) -> list[str]:
+    problems = []
+    facts = upstream["containerd_shim_spin"]
+    rcm = upstream["runtime_class_manager"]
+    shims = [o for o in rendered.render(os.path.join(repo, SHIM_DIR)) if o["kind"] == "Shim"]
+    if len(shims) != 1:
+        return [f"{SHIM_DIR}: {len(shims)} Shims; the project ships exactly one (runtime-class-manager's samples "
+                "install an aarch64 or too old shim)"]
+    shim = shims[0]
+    where = f"{SHIM_DIR}: Shim/{shim['metadata']['name']}"
+    spec = shim["spec"]
+    if spec.get("runtimeClass", {}).get("handler") != rcm["shim"]["handler"] or \
+            spec.get("runtimeClass", {}).get("name") != rcm["shim"]["runtime_class"]:
+        problems.append(f"{where}: runtimeClass {spec.get('runtimeClass')}; the spinkube overlay's RuntimeClass is "
+                        f"{rcm['shim']['runtime_class']} with handler {rcm['shim']['handler']}")
+    if spec.get("nodeSelector") != rcm["shim"]["node_selector"]:
+        problems.append(f"{where}: nodeSelector {spec.get('nodeSelector')}; the node pool labels {rcm['shim']['node_selector']}")
+    fetch = spec.get("fetchStrategy", {})
+    arch = node_architecture(repo, upstream)
+    aliases = {"amd64": "x86_64", "arm64": "aarch64"}
+    # (architecture, location, sha256) of everything the Shim may install;
+    # anonHttp's architecture is its asset's.
+    sources = [(aliases.get(p.get("arch"), p.get("arch")), p.get("location", ""), p.get("sha256"))
+               for p in fetch.get("platforms", []) if p.get("os") == "linux"]
+    if "anonHttp" in fetch:
+        location = fetch["anonHttp"].get("location", "")
+        m = re.search(r"linux-(x86_64|aarch64)", location)
+        problems.append(f"{where}: fetchStrategy.anonHttp installs {location} on every node whatever its "
+                        "architecture; list platforms instead")
+        if not fetch.get("platforms"):
+            sources.append((m.group(1) if m else "unknown", location, None))
+    if not any(a == arch for a, _, _ in sources):
+        problems.append(f"{where}: nothing for linux/{arch}, the node pool's architecture "
+                        f"({sorted({a for a, _, _ in sources})} listed): no node would get a working shim")
+    with open(os.path.join(repo, "wit/world.wit")) as f:
+        imports = WIT_IMPORT.findall(f.read())
+    for source_arch, location, sha256 in sources:
+        m = re.fullmatch(facts["download"] + r"/(v[\d.]+)/([\w.-]+)", location)
+        if not m:
+            problems.append(f"{where}: {location} is not a containerd-shim-spin release asset")
+            continue
+        version, asset = m.group(2), m.group(3)
+        release = facts["releases"].get(version)
+        if release is None:
+            problems.append(f"{where}: containerd-shim-spin {version} is not in upstream.yaml's releases; read its "
+                            "Cargo.toml (Spin version) and release assets, then add it")
+            continue
+        missing = [f"{pkg}@{ver}" for pkg, ver in imports if not provides(release, pkg, ver)]
+        if missing:
+            problems.append(f"{where}: containerd-shim-spin {version} runs Spin {release['spin']}, which does not provide "
+                            f"{', '.join(missing)} (imported by wit/world.wit): doc_proxy.wasm cannot be instantiated")
+        if source_arch != arch:
+            continue
+        known = (release.get("assets") or {}).get(arch)
+        if known is None:
+            problems.append(f"{where}: upstream.yaml records no {arch} asset of containerd-shim-spin {version}")
+            continue
+        if asset != known["name"]:
+            problems.append(f"{where}: asset {asset}; the {arch} asset of {version} is {known['name']}")
+        if sha256 != known["sha256"]:
+            problems.append(f"{where}: sha256 {sha256}; upstream.yaml records {known['sha256']} for "
+                            f"{known['name']} of {version}")
+    problems += check_rcm_install(repo, rcm)
+    return problems
+
+
+def check_rcm_install(repo: str, rcm: dict) -> list[str]:
+    """runtime-class-manager is installed from its chart at a pinned version
+    whose node installer writes containerd 2's (version 3) configuration."""
+    problems, installs = [], []
+    for doc in DOCUMENTS:
+        with open(os.path.join(repo, doc)) as f:
+            text = f.read()
+        installs += [(doc, m.group(0)) for m in RCM_INSTALL.finditer(text)]
+    if not installs:
+        return [f"{' or '.join(DOCUMENTS)}: no `helm install` of {rcm['chart']} at a pinned version: the version "
+                f"decides whether the node installer writes containerd 2's config (from {rcm['containerd_config_v3_since']})"]
+    for doc, command in installs:
+        m = re.search(r"--version[ =]v?([\d.]+)", command)
+        if not m or not command.rstrip().endswith(rcm["chart"]):
+            problems.append(f"{doc}: `{' '.join(command.split())}` does not pin a version of {rcm['chart']}")
+            continue
+        if version_key(m.group(1)) < version_key(rcm["containerd_config_v3_since"]):
+            problems.append(f"{doc}: runtime-class-manager {m.group(1)} writes only containerd 1.x configuration; GKE "
+                            f"nodes on containerd 2 need {rcm['containerd_config_v3_since']} or newer")
+        elif version_key(m.group(1)) != version_key(rcm["source"]["version"]):
+            problems.append(f"{doc}: installs runtime-class-manager {m.group(1)}, but upstream.yaml's facts are "
+                            f"{rcm['source']['version']}'s")
+    return problems
+
+
 def terraform_dns_providers(repo: str) -> set[str]:
     """The DNS providers terraform/modules/gke sets on its clusters; a
     cluster without dns_config gets GKE's default, Cloud DNS on Autopilot."""
@@ -234,7 +359,7 @@ def check(repo: str) -> list[str]:
         problems += check_overlay(overlay, objects, upstream)
         problems += check_gateways(overlay, objects, upstream)
         problems += check_dns(overlay, objects, upstream, repo)
-    return problems + check_documents(repo)
+    return problems + check_shim(repo, upstream) + check_documents(repo)
 
 
 def main() -> None:
@@ -245,7 +370,8 @@ def main() -> None:
     if problems:
         sys.exit(1)
     print("  scrapes admitted from gke-gmp-system, SpinApp namespaces admit its pods, the shim's handler and label, "
-          "documented apply paths pinned, one address per Gateway, DNS egress to each cluster's resolver: ok")
+          "documented apply paths pinned, one address per Gateway, DNS egress to each cluster's resolver, "
+          "the shim runs the component's imports on the nodes' architecture, runtime-class-manager pinned: ok")
 
 
 if __name__ == "__main__":

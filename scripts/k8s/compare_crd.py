@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks k8s/schemas/custom-resources.yaml against a project's real CRD
 files, for the kinds no package registry ships a schema of (SpinApp,
-SpinAppExecutor, PodMonitoring, Rules). Run by hand, with CRD files from the
+SpinAppExecutor, PodMonitoring, Rules, Shim). Run by hand, with CRD files from the
 upstream release named in k8s/schemas/README.md; CI cannot fetch them, so
 make k8s-check uses the written subsets this keeps honest.
 
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rendered  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OVERLAYS = ["k8s/overlays/local", "k8s/overlays/gke", "k8s/overlays/spinkube"]
+OVERLAYS = ["k8s/overlays/local", "k8s/overlays/gke", "k8s/overlays/spinkube", "k8s/spin-shim"]
 
 
 def strict(schema: dict) -> dict:
