@@ -154,7 +154,8 @@ deploy-check: build ## deploy.yml's render and smoke test, run here: pinned dige
 run: build ## One host serving dev/spin.toml: doc-proxy on $(LISTEN_ADDR), the upstream emulator below /upstream/, admin on $(ADMIN_ADDR), reloads on $(CONTROL_ADDR); Ctrl-C stops it
 	@echo "doc-proxy: try  curl -i http://$(LISTEN_ADDR)/42   (metrics: http://$(ADMIN_ADDR)/metrics)" >&2
 	exec env SPIN_VARIABLE_LISTEN_ADDR=$(LISTEN_ADDR) $(RUN_VARIABLES) $(HOST_BIN) --manifest dev/spin.toml \
-		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --control-addr $(CONTROL_ADDR) --shutdown-delay 0s --watch-interval 1s
+		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --control-addr $(CONTROL_ADDR) \
+		--control-token-file target/control-token --shutdown-delay 0s --watch-interval 1s
 
 serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… ADMIN_ADDR=…
 	$(HOST_BIN) --component $(COMPONENT) --upstream-url $(UPSTREAM_URL) \

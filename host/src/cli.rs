@@ -134,7 +134,9 @@ fn default_of(arg: &clap::Arg) -> String {
         .filter(|v| !v.is_hide_set())
         .map(|v| v.get_name().to_string())
         .collect();
-    let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+    // The action, not `get_num_args`, which clap fills in only once the
+    // command is built.
+    let takes_value = arg.get_action().takes_values();
     match (defaults.is_empty(), values.len() > 1 && takes_value) {
         _ if !takes_value && arg.get_long().is_some() => "off".to_string(),
         (false, true) => format!("{} (of {})", defaults.join(", "), values.join(", ")),

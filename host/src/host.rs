@@ -6,13 +6,15 @@
 //! Meanwhile the app can be swapped live (`app::reload`). `main` and the
 //! tests start hosts the same way.
 
-use crate::app::flags::AppFlags;
-use crate::app::{self, engine, reload, shares, state};
+use crate::app::factors::{self, limits, outbound_http, server_timing, variables, wasi};
+use crate::app::flags::{AppFlags, GuestLimitFlags};
+use crate::app::{self, engine, reload, state};
 use crate::edge::flags::EdgeFlags;
 use crate::edge::{admin, control, listener, proxy};
 use crate::ops::flags::MemoryFlags;
-use crate::ops::{memory, metrics, server_timing};
+use crate::ops::{file_descriptors, memory, metrics};
 use crate::outbound::flags::OutboundFlags;
+use crate::outbound::protection::ProtectionSettings;
 use crate::outbound::{self, breaker, retry_budget};
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -32,6 +34,9 @@ pub struct HostFlags {
 
     #[command(flatten)]
     pub edge: EdgeFlags,
+
+    #[command(flatten)]
+    pub guest: GuestLimitFlags,
 
     #[command(flatten)]
     pub outbound: OutboundFlags,
@@ -61,7 +66,15 @@ impl HostFlags {
     /// Concurrency and per-instance memory from the memory flags
     /// (`ops::memory`), with what the edge holds for clients.
     fn memory_plan(&self) -> anyhow::Result<memory::MemoryPlan> {
-        let (memory, edge) = (&self.memory, &self.edge);
+        let (memory, edge, guest) = (&self.memory, &self.edge, &self.guest);
+        let instance_host = memory::instance_host_bytes(
+            guest.guest_header_budget,
+            guest.max_hostcall_bytes,
+            guest.max_guest_handles,
+            guest.max_outbound_per_request,
+            outbound::BODY_CHUNK_BYTES as u64,
+            self.outbound.outbound_read_buffer_bytes,
+        );
         memory::plan(
             memory.max_concurrent_requests,
             memory.max_instance_memory_bytes,
@@ -75,6 +88,7 @@ impl HostFlags {
                     u64::from(edge.max_connections) + 2 * INTERNAL_MAX_CONNECTIONS as u64,
                     edge.client_send_buffer_bytes,
                 )
+                .with_instance_host(instance_host)
         })
         .map_err(anyhow::Error::msg)
     }
@@ -178,6 +192,7 @@ impl HostBuilder {
         let HostFlags {
             app: app_flags,
             edge,
+            guest,
             outbound: outbound_flags,
             memory: memory_flags,
         } = &self.flags;
@@ -202,6 +217,7 @@ impl HostBuilder {
             body_buffer = %memory::show(plan.body_buffer),
             pool_resident = %memory::show(plan.pool_resident()),
             socket_buffers = %memory::show(plan.socket_buffers),
+            host_per_instance = %memory::show(plan.instance_host),
             worst_case = %memory::show(plan.worst_case()),
             container_limit = %container_limit.map_or_else(|| "none".to_string(), memory::show),
             "memory plan"
@@ -215,9 +231,14 @@ impl HostBuilder {
             },
             engine::CodeTarget::Native,
         )?;
+        let descriptors = file_descriptors::needed(
+            u64::from(edge.max_connections) + 2 * INTERNAL_MAX_CONNECTIONS as u64,
+            plan.concurrency,
+            guest.max_outbound_per_request,
+        );
+        let open_files = file_descriptors::ensure(descriptors).map_err(anyhow::Error::msg)?;
+        tracing::info!(needed = descriptors, limit = open_files, "file descriptors");
         engine::start_epoch_ticker(&engine);
-        let mut linker = Linker::new(&engine);
-        state::add_to_linker(&mut linker)?;
         metrics.instances_max.set(i64::from(plan.concurrency));
 
         let outbound = Arc::new(outbound::Outbound::new(
@@ -230,37 +251,76 @@ impl HostBuilder {
                 max_idle_per_host: outbound_flags.outbound_max_idle_per_host,
                 read_buffer_bytes: outbound_flags.outbound_read_buffer_bytes as usize,
             },
-            outbound::Protection {
-                breaker: breaker::BreakerSettings {
-                    failures: outbound_flags.breaker_failures,
-                    open_for: outbound_flags.breaker_open_for,
-                },
-                retry_budget: retry_budget::BudgetSettings {
-                    ratio: outbound_flags.retry_budget_ratio,
-                    min_per_second: outbound_flags.retry_budget_min_per_second,
-                    window: outbound_flags.retry_budget_window,
-                },
-            },
             metrics.clone(),
         ));
         tracing::info!(
             entries = outbound_flags.verdict_cache_entries,
             "verdict cache (per opted-in component)"
         );
+        let lanes = match guest.cpu_lanes_per_component {
+            0 => limits::GuestLimits::default_lanes(),
+            lanes => lanes,
+        };
+        tracing::info!(
+            cpu_lanes_per_component = lanes,
+            cpu_budget_ms = guest.request_cpu_budget.as_millis() as u64,
+            "guest limits"
+        );
+        let factors = factors::Factors {
+            wasi: wasi::WasiFactor {
+                guest_log_budget: app_flags.guest_log_limit_bytes,
+                guest_log_min_rank: app_flags.guest_log_level.rank(),
+            },
+            variables: variables::VariablesFactor,
+            http: outbound_http::OutboundHttpFactor {
+                outbound: outbound.clone(),
+                verdict_cache_entries: std::num::NonZeroUsize::new(outbound_flags.verdict_cache_entries as usize),
+                protection: ProtectionSettings {
+                    breaker: breaker::BreakerSettings {
+                        failures: outbound_flags.breaker_failures,
+                        open_for: outbound_flags.breaker_open_for,
+                    },
+                    retry_budget: retry_budget::BudgetSettings {
+                        ratio: outbound_flags.retry_budget_ratio,
+                        min_per_second: outbound_flags.retry_budget_min_per_second,
+                        window: outbound_flags.retry_budget_window,
+                    },
+                    max_destinations: std::num::NonZeroUsize::new(
+                        outbound_flags.max_destinations_per_component as usize,
+                    )
+                    .unwrap_or(std::num::NonZeroUsize::MIN),
+                },
+                request: outbound_http::RequestLimits {
+                    max_outbound: guest.max_outbound_per_request,
+                    header_budget: guest.guest_header_budget,
+                },
+                metrics: metrics.clone(),
+            },
+            limits: limits::LimitsFactor::new(limits::GuestLimits {
+                concurrency: plan.concurrency,
+                instance_memory_bytes: plan.per_instance,
+                cpu_budget: guest.request_cpu_budget,
+                cpu_lanes: lanes,
+                max_handles: guest.max_guest_handles,
+                hostcall_bytes: guest.max_hostcall_bytes,
+            }),
+            server_timing: server_timing::ServerTimingFactor {
+                metrics: metrics.clone(),
+            },
+        };
+        let mut linker = Linker::new(&engine);
+        state::add_to_linker(&mut linker, &factors)?;
 
         let source = app_flags.source()?;
         let wide = app::HostWide {
-            outbound,
-            verdict_cache_entries: std::num::NonZeroUsize::new(outbound_flags.verdict_cache_entries as usize),
+            factors,
             metrics: metrics.clone(),
-            shares: shares::Shares::default(),
-            server_timing: server_timing::Recorders::new(metrics.clone()),
-            instance_memory_bytes: plan.per_instance,
-            concurrency: plan.concurrency,
-            guest_log_budget: app_flags.guest_log_limit_bytes,
-            guest_log_min_rank: app_flags.guest_log_level.rank(),
         };
-        let app = reload::Reloader::start(engine, linker, source, wide, app_flags.cache_dir(), metrics.clone())?;
+        let safeguards = reload::Safeguards {
+            check_timeout: edge.request_timeout,
+            rollback_after_failures: app_flags.rollback_after_failures,
+        };
+        let app = reload::Reloader::start(engine, linker, source, wide, app_flags.cache_dir(), safeguards)?;
         app.reload_on_sighup()?;
         if !app_flags.watch_interval.is_zero() {
             app.reload_on_change(app_flags.watch_interval);
@@ -285,12 +345,18 @@ impl HostBuilder {
             errors: metrics.connection_errors.clone(),
             open: metrics.connections_open.clone(),
             refused: metrics.connections_refused.clone(),
+            evicted: metrics.connections_evicted.clone(),
         };
         let admin = Arc::new(admin::Admin {
             metrics,
             ready: ready.clone(),
         });
-        let control = Arc::new(control::Control { app });
+        let token = edge
+            .control_token_file
+            .as_deref()
+            .map(control::ControlToken::load_or_create)
+            .transpose()?;
+        let control = Arc::new(control::Control { app, token });
 
         let public_listener = bind(edge.listen_addr).await?;
         let admin_listener = bind(edge.admin_addr).await?;
@@ -301,16 +367,19 @@ impl HostBuilder {
             admin_listener.local_addr()?,
             control_listener.local_addr()?,
         );
+        outbound.own_addresses().set(vec![admin_addr, control_addr]);
 
         let limits = listener::ConnectionLimits {
             max_header_bytes: edge.max_request_header_bytes as usize,
             header_read_timeout: edge.header_read_timeout,
             max_connections: edge.max_connections as usize,
+            max_per_client: edge.max_connections_per_client as usize,
             write_timeout: edge.client_write_timeout,
             send_buffer_bytes: edge.client_send_buffer_bytes as usize,
         };
         let internal_limits = listener::ConnectionLimits {
             max_connections: INTERNAL_MAX_CONNECTIONS,
+            max_per_client: INTERNAL_MAX_CONNECTIONS,
             ..limits
         };
         let (public_stop, public_stopped) = watch::channel(false);

@@ -11,10 +11,10 @@
 //!
 //! | wing | what it holds | imports |
 //! |---|---|---|
-//! | [`edge`] | the listeners and their limits, the public request path (`proxy`), the host's own problem answers, request ids, admin and control endpoints, shutdown | app, outbound, ops |
-//! | [`app`] | the served app: manifest and routes, engine and compiled code, the per-request store (WASI, Spin variables, guest logs), invoking a handler, reloads, concurrency shares | outbound, ops |
-//! | [`outbound`] | the client components call through: allow-lists, timeouts, pool, circuit breaker, retry budget, the verdict cache | ops |
-//! | [`ops`] | metrics, `Server-Timing` to metrics, logs, trace context, the memory plan, the compile cache, the image's health probe | none |
+//! | [`edge`] | the listeners and their limits (per listener and per client, idle connections evicted first), the public request path (`proxy`), the host's own problem answers, request ids, admin and control (token) endpoints, shutdown | app, outbound, ops |
+//! | [`app`] | the served app: manifest and routes, engine and compiled code, the per-component registry of factors (WASI, Spin variables, outbound HTTP, limits, Server-Timing), the per-request store, invoking a handler, reloads with their checks and roll-back | outbound, ops |
+//! | [`outbound`] | the client components call through: allow-lists, timeouts, pool, per-component breakers and retry budgets, the host's own addresses refused, the verdict cache | ops |
+//! | [`ops`] | metrics, `Server-Timing` to metrics, logs, trace context, the memory plan, file descriptors, the compile cache, the image's health probe | none |
 //!
 //! Each wing's flags are declared beside it (`edge::flags`, `app::flags`,
 //! `outbound::flags`, `ops::flags`) and gathered by [`cli::Args`];

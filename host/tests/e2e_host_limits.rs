@@ -159,10 +159,11 @@ fn a_component_whose_initial_memory_exceeds_the_instance_share_is_refused_at_sta
 async fn connections_past_the_cap_are_closed_at_accept_and_counted() {
     use tokio::io::AsyncReadExt;
     let host = emulator(&["--max-connections", "2"]);
-    // Two idle connections hold the listener's two places.
+    // Two connections with a request in progress (a body still arriving)
+    // hold the listener's two places: neither may be displaced.
     let held = [
-        tokio::net::TcpStream::connect(host.public).await.unwrap(),
-        tokio::net::TcpStream::connect(host.public).await.unwrap(),
+        stalled_body(host.public, 100, 10).await,
+        stalled_body(host.public, 100, 10).await,
     ];
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut third = tokio::net::TcpStream::connect(host.public).await.unwrap();
@@ -216,15 +217,39 @@ async fn bodies_beyond_the_buffer_budget_get_503() {
         "--request-body-buffer-bytes",
         "1MiB",
     ]);
-    // One slow 1 MiB body holds the whole budget...
-    let _slow = stalled_body(host.public, 1 << 20, 10).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // One slow body has sent all but the last 512 bytes of its 1 MiB: what
+    // it holds is the whole budget...
+    let _slow = stalled_body(host.public, 1 << 20, (1 << 20) - 512).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     // ...so another body must wait its turn, but bodiless requests need none.
     let second = request_with_body(host.public, "POST", "/3", &[], Bytes::from_static(b"0123456789")).await;
     second.problem(503);
     assert_eq!(second.header("retry-after"), Some("1"));
     assert_eq!(request(host.public, "GET", "/4", &[]).await.status, 200);
     assert_eq!(shed_counts(&host).await, (0.0, 1.0));
+}
+
+/// Bodies are reserved as their bytes arrive, not as their `Content-Length`
+/// announces: twenty clients that declare 1 MiB each and then trickle hold
+/// only what they sent, and a small POST beside them is served (before, each
+/// reserved its whole declared length, and every POST got 503).
+#[tokio::test]
+async fn trickling_bodies_hold_only_what_they_sent() {
+    let host = emulator(&[
+        "--max-request-body-bytes",
+        "1MiB",
+        "--request-body-buffer-bytes",
+        "1MiB",
+    ]);
+    let mut trickling = Vec::new();
+    for _ in 0..20 {
+        trickling.push(stalled_body(host.public, 1 << 20, 1024).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let served = request_with_body(host.public, "POST", "/3", &[], Bytes::from(vec![b'x'; 64 * 1024])).await;
+    assert_ne!(served.status, 503, "{}", String::from_utf8_lossy(&served.body));
+    assert_eq!(shed_counts(&host).await, (0.0, 0.0));
+    drop(trickling);
 }
 
 /// `http_requests_shed_total` for (concurrency, body_buffer).

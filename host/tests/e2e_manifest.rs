@@ -138,7 +138,7 @@ async fn a_changed_manifest_is_swapped_in_and_a_broken_one_refused() {
 
     // Same code, new settings: every emulator answer corrupt.
     app.rewrite(&manifest(&app.addr, 100, ""));
-    let reply = request(host.control, "POST", "/admin/reload", &[]).await;
+    let reply = host.reload().await;
     let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(
         (reply.status, body["result"].as_str()),
@@ -153,7 +153,7 @@ async fn a_changed_manifest_is_swapped_in_and_a_broken_one_refused() {
     // A feature this host lacks: refused, the last version keeps serving.
     let key_value = manifest(&app.addr, 0, "").replace("colour = \"blue\"", "key_value_stores = [\"default\"]");
     app.rewrite(&key_value);
-    let reply = request(host.control, "POST", "/admin/reload", &[]).await;
+    let reply = host.reload().await;
     let problem: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(reply.status, 422);
     // The reason is logged; the answer says where, without naming it.

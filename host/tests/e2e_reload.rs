@@ -38,7 +38,7 @@ fn install(path: &Path, bytes: &[u8]) {
 }
 
 async fn reload(host: &Host) -> (u16, serde_json::Value) {
-    let reply = request(host.control, "POST", "/admin/reload", &[]).await;
+    let reply = host.reload().await;
     let body = serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null);
     (reply.status, body)
 }
@@ -171,13 +171,17 @@ async fn abandoned_reloads_do_not_pile_up_compilations() {
     let url = format!("http://{}", upstream.public);
     let host = Host::start(&builds.path, &["--upstream-url", &url, "--no-cache"]);
     install(&builds.path, &builds.b);
+    let bearer = format!(
+        "Bearer {}",
+        std::fs::read_to_string(&host.control_token_file).unwrap().trim()
+    );
     let impatient: Vec<_> = (0..6)
         .map(|_| {
-            let control = host.control;
+            let (control, bearer) = (host.control, bearer.clone());
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(
                     Duration::from_millis(50),
-                    request(control, "POST", "/admin/reload", &[]),
+                    request(control, "POST", "/admin/reload", &[("authorization", &bearer)]),
                 )
                 .await;
             })

@@ -107,7 +107,7 @@ async fn a_relaying_component_cannot_make_doc_proxy_serve_a_corrupt_pdf() {
         }
         if generation == 1 {
             app.rewrite(&manifest(&url, 2));
-            let reloaded = request(host.control, "POST", "/admin/reload", &[]).await;
+            let reloaded = host.reload().await;
             assert_eq!(reloaded.status, 200, "{}", String::from_utf8_lossy(&reloaded.body));
             assert!(String::from_utf8_lossy(&reloaded.body).contains(r#""result":"swapped""#));
         }

@@ -210,8 +210,10 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
         assert!(log.contains(flag), "the message names {flag}: {log}");
     }
 
-    // The same flags fit a 512 MiB container: the host starts.
-    std::fs::write(cgroup.path().join("memory.max"), format!("{}\n", 512 * MIB)).unwrap();
+    // The same flags fit a 528 MiB container: the host starts (4 x 64 MiB
+    // + 4 x 2.25 MiB each can make the host hold + 96 MiB + 16 MiB of
+    // bodies + 8 idle slots x 1 MiB + 1,056 connections x 2 x 64 KiB = 517 MiB).
+    std::fs::write(cgroup.path().join("memory.max"), format!("{}\n", 528 * MIB)).unwrap();
     let host = Host::start(
         &component("doc_proxy"),
         &[
@@ -227,10 +229,10 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
 }
 
 /// The same hostile load on a host inside a real memory cgroup, limited to the
-/// README's rule: 6 instances x 32 MiB + 96 MiB host + 16 MiB of request
-/// bodies + 8 idle pool slots x 1 MiB kept resident + (256 + 32) connections x
-/// 2 x 16 KiB of socket buffers = 321 MiB, plus 16 MiB for the page cache the
-/// kernel also charges.
+/// README's rule: 6 instances x (32 MiB + 2.25 MiB of host memory each) + 96
+/// MiB host + 16 MiB of request bodies + 8 idle pool slots x 1 MiB kept
+/// resident + (256 + 32) connections x 2 x 16 KiB of socket buffers = 334.5
+/// MiB, plus 16 MiB for the page cache the kernel also charges.
 /// The host reads the limit itself at start, and the kernel kills nothing.
 #[cfg_attr(
     not(memory_cgroup),
@@ -240,7 +242,7 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
 async fn hostile_bodies_under_a_real_memory_limit_kill_nothing() {
     let _machine = test_harness::heavy_load().await;
     let (upstream, cases) = hostile_upstream().await;
-    let limit = 337 * MIB;
+    let limit = 351 * MIB;
     let cgroup = MemoryCgroup::create(limit);
     // 256 client connections (and 32 internal ones) of 16 KiB send buffers:
     // 9 MiB the kernel may hold for them, in the worst case below. (The
@@ -264,10 +266,10 @@ async fn hostile_bodies_under_a_real_memory_limit_kill_nothing() {
     );
     let plan = memory_plan(&host);
     assert_eq!(
-        plan["container_limit"], "337.0 MiB",
+        plan["container_limit"], "351.0 MiB",
         "the host read its cgroup's limit: {plan}"
     );
-    assert_eq!(plan["worst_case"], "321.0 MiB", "{plan}");
+    assert_eq!(plan["worst_case"], "334.5 MiB", "{plan}");
 
     let tally = hostile_load(&host, 32, &cases, 2).await;
     eprintln!(
@@ -289,6 +291,81 @@ async fn hostile_bodies_under_a_real_memory_limit_kill_nothing() {
         tally.slowest
     );
     drop(host);
+}
+
+/// `"321.0 MiB"` (how the memory plan is logged) as bytes.
+fn plan_bytes(value: &serde_json::Value) -> u64 {
+    let text = value.as_str().unwrap_or_else(|| panic!("{value}"));
+    let (number, unit) = text.split_once(' ').unwrap();
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => MIB as f64,
+        "GiB" => (1024 * MIB) as f64,
+        other => panic!("unit {other}"),
+    };
+    (number.parse::<f64>().unwrap() * scale) as u64
+}
+
+/// Before: a host whose memory plan fitted a 1 GiB cgroup was OOM-killed
+/// by one component's field sets, and everything it served with it. Now
+/// the plan counts what each instance can make the host hold, and a host in
+/// a cgroup of exactly its planned worst case survives eight of those
+/// attacks at once, beside doc-proxy, which keeps serving.
+#[cfg_attr(
+    not(memory_cgroup),
+    ignore = "this machine does not let the tests make a memory cgroup"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_in_a_cgroup_of_its_planned_size_survives_hostile_components() {
+    let _machine = test_harness::heavy_load().await;
+    let upstream = test_harness::start_dummy_upstream(&["CORRUPT_PERCENT=0"]);
+    let url = format!("http://{}", upstream.public);
+    let app = test_harness::doc_proxy_beside_hostile(&url, &[]);
+    let flags = [
+        "--guest-memory-budget",
+        "512MiB",
+        "--max-instance-memory-bytes",
+        "32MiB",
+        "--max-connections",
+        "128",
+        "--client-send-buffer-bytes",
+        "16KiB",
+    ];
+    // The plan, read from a host outside any cgroup; then the same host in a
+    // cgroup of that size (plus 16 MiB of page cache the kernel charges too).
+    let planned = {
+        let outside = Host::start_manifest(&app.path, "127.0.0.1:0", &flags, &[]);
+        plan_bytes(&memory_plan(&outside)["worst_case"])
+    };
+    let cgroup = MemoryCgroup::create(planned + 16 * MIB);
+    let mut host = Host::start_manifest_in_cgroup(&app.path, "127.0.0.1:0", &flags, &[], &cgroup);
+    let addr = host.public;
+    let attacks: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(async move {
+                request(addr, "GET", "/hostile/?attack=fields&count=15000&bytes=102400", &[])
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for id in 1..=20 {
+        served += usize::from(request(addr, "GET", &format!("/{id}"), &[]).await.status == 200);
+    }
+    for attack in attacks {
+        assert_eq!(attack.await.unwrap(), 500, "the attack stops at its budget");
+    }
+    eprintln!(
+        "planned {} MiB; cgroup peak {:?} MiB; VmHWM {} MiB",
+        planned / MIB,
+        cgroup.peak().map(|b| b / MIB),
+        host.memory_high_water_mark() / MIB
+    );
+    assert!(host.is_running(), "the host died");
+    assert_eq!(cgroup.oom_kills(), 0, "the kernel killed a process in the cgroup");
+    assert_eq!(served, 20, "doc-proxy served beside the attacks");
 }
 
 /// A real cgroup limit too small for the flags: the host refuses to start.

@@ -104,6 +104,8 @@ pub struct Host {
     pub admin: SocketAddr,
     /// The control listener (`POST /admin/reload`).
     pub control: SocketAddr,
+    /// The file holding the control listener's token.
+    pub control_token_file: PathBuf,
     logs: Arc<Mutex<Vec<String>>>,
 }
 
@@ -143,6 +145,31 @@ impl Host {
         )
     }
 
+    /// [`Host::start_manifest`] in `cgroup`.
+    pub fn start_manifest_in_cgroup(
+        manifest: &Path,
+        listen_addr: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cgroup: &MemoryCgroup,
+    ) -> Host {
+        let mut command = cgroup.command(&host_binary());
+        command.envs(env.iter().copied());
+        Host::spawn(command, ("--manifest", manifest), listen_addr, args)
+    }
+
+    /// `POST /admin/reload` on the control listener, with the host's token.
+    pub async fn reload(&self) -> Reply {
+        let token = std::fs::read_to_string(&self.control_token_file).expect("the host wrote its control token");
+        let bearer = format!("Bearer {}", token.trim());
+        request(self.control, "POST", "/admin/reload", &[("authorization", &bearer)]).await
+    }
+
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Runs `command` (the host binary, or a wrapper that execs it) with the
     /// test's standard flags, and waits until it listens.
     fn spawn(mut command: Command, (serve_flag, serve): (&str, &Path), listen_addr: &str, args: &[&str]) -> Host {
@@ -150,6 +177,23 @@ impl Host {
         // directory others can write.
         // (`target/tmp`, where cargo's CARGO_TARGET_TMPDIR points.)
         let cache = target_dir().join("tmp/doc-proxy-test-cache");
+        // Each host its own control token, made by the host where the test
+        // did not name one.
+        static TOKENS: AtomicUsize = AtomicUsize::new(0);
+        let token_file = match args.iter().position(|a| *a == "--control-token-file") {
+            Some(at) => PathBuf::from(args[at + 1]),
+            None => {
+                let file = target_dir().join(format!(
+                    "tmp/control-tokens/{}-{}",
+                    std::process::id(),
+                    TOKENS.fetch_add(1, Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                let _ = std::fs::remove_file(&file);
+                command.arg("--control-token-file").arg(&file);
+                file
+            }
+        };
         let mut child = command
             .arg(serve_flag)
             .arg(serve)
@@ -190,6 +234,7 @@ impl Host {
             public: addr("public"),
             admin: addr("admin"),
             control: addr("control"),
+            control_token_file: token_file,
             child,
             logs,
         }
@@ -344,6 +389,42 @@ impl ManifestFile {
     pub fn start(&self, env: &[(&str, &str)]) -> Host {
         Host::start_manifest(&self.path, &self.addr, &[], env)
     }
+}
+
+/// doc-proxy on `/...`, fetching from `upstream` (its only allowed
+/// destination), beside the hostile test component (`components/hostile`)
+/// on `/hostile/...`, allowed `hostile_allowed`; each has a share of 8.
+pub fn doc_proxy_beside_hostile(upstream: &str, hostile_allowed: &[&str]) -> ManifestFile {
+    let allowed: Vec<String> = hostile_allowed.iter().map(|a| format!("{a:?}")).collect();
+    let (upstream, allowed) = (upstream.to_string(), allowed.join(", "));
+    ManifestFile::new(move |_| {
+        format!(
+            r#"spin_manifest_version = 2
+[application]
+name = "beside-a-hostile-one"
+[[trigger.http]]
+route = "/..."
+component = "doc-proxy"
+[[trigger.http]]
+route = "/hostile/..."
+component = "hostile"
+[component.doc-proxy]
+source = "{doc_proxy}"
+allowed_outbound_hosts = ["{upstream}"]
+[component.doc-proxy.variables]
+upstream_url = "{upstream}"
+[component.doc-proxy.tool.doc-proxy-host]
+max_concurrent_requests = 8
+[component.hostile]
+source = "{hostile}"
+allowed_outbound_hosts = [{allowed}]
+[component.hostile.tool.doc-proxy-host]
+max_concurrent_requests = 8
+"#,
+            doc_proxy = component("doc_proxy").display(),
+            hostile = component("hostile").display(),
+        )
+    })
 }
 
 /// A setting written `KEY=VALUE` (its name, as the README and `make run` write

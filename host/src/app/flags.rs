@@ -90,6 +90,80 @@ pub struct AppFlags {
     /// names guest functions (`make profile`). For profiling only.
     #[arg(long, env = "PERFMAP")]
     pub perfmap: bool,
+
+    /// After a reload swaps in a new version of a component, the host rolls
+    /// the app back to the version before if this many of the new version's
+    /// first requests all fail (trap, time out, exceed a budget, or answer no
+    /// response); 0 turns roll-back off. Counted as
+    /// `wasm_component_reloads_total{result="rolled_back"}`.
+    #[arg(long, env = "ROLLBACK_AFTER_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub rollback_after_failures: u32,
+}
+
+/// What one component may take of the host, per request: each bound here
+/// is in the memory plan or keeps one component from starving the others
+/// (`app::factors::limits`, `app::factors::outbound_http`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "What one component may take")]
+pub struct GuestLimitFlags {
+    /// Guest time one request may use (the time the runtime spends running
+    /// its guest code), far below `--request-timeout`: a component that spins
+    /// traps once it is spent (500 for that request), instead of holding a
+    /// core until the request times out.
+    #[arg(long, env = "REQUEST_CPU_BUDGET", default_value = "2s", value_parser = parse_cpu_budget)]
+    pub request_cpu_budget: Duration,
+
+    /// Instances of one component that may run guest code at the same moment
+    /// (each poll of a guest holds a lane for at most one 10 ms epoch tick);
+    /// however many of its requests spin, a component occupies at most this
+    /// many cores. 0: half the machine's cores, at least 1.
+    #[arg(long, env = "CPU_LANES_PER_COMPONENT", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub cpu_lanes_per_component: u32,
+
+    /// Live handles (resources, streams, futures) one instance may hold, and
+    /// entries in its resource table; past it the guest traps. wasmtime's
+    /// defaults are 100,000 and 1,000,000.
+    #[arg(long, env = "MAX_GUEST_HANDLES", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(64..=1_000_000))]
+    pub max_guest_handles: u32,
+
+    /// Bytes one host call may carry out of the guest (a string, a list):
+    /// wasmtime's hostcall fuel, 128 MiB by default. Guests write bodies in
+    /// chunks of 64 KiB at most, so this only bounds what a hostile guest can
+    /// make the host allocate in one call.
+    #[arg(long, env = "MAX_HOSTCALL_BYTES", default_value = "256KiB", value_parser = parse_hostcall_bytes)]
+    pub max_hostcall_bytes: u64,
+
+    /// Bytes of HTTP fields (headers and trailers, all sets together) one
+    /// instance may build; past it the guest traps. These live in host
+    /// memory, outside the guest's memory cap.
+    #[arg(long, env = "GUEST_HEADER_BUDGET", default_value = "256KiB", value_parser = parse_header_budget)]
+    pub guest_header_budget: u64,
+
+    /// Outbound calls one request may have in flight at once (each holds a
+    /// connection and a file descriptor until its body ends); more fail at
+    /// once with `connection-limit-reached`.
+    #[arg(long, env = "MAX_OUTBOUND_PER_REQUEST", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_outbound_per_request: u32,
+}
+
+/// 10 ms (one epoch tick) to an hour.
+fn parse_cpu_budget(text: &str) -> Result<Duration, String> {
+    let budget = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if (Duration::from_millis(10)..=Duration::from_secs(3600)).contains(&budget) {
+        Ok(budget)
+    } else {
+        Err(format!("{text} is outside 10ms..=1h"))
+    }
+}
+
+/// 128 KiB (a body chunk and then some) to 128 MiB (wasmtime's default).
+fn parse_hostcall_bytes(text: &str) -> Result<u64, String> {
+    crate::ops::memory::parse_size_within(text, 128 * 1024, 128 * 1024 * 1024)
+}
+
+/// 16 KiB to 64 MiB.
+fn parse_header_budget(text: &str) -> Result<u64, String> {
+    crate::ops::memory::parse_size_within(text, 16 * 1024, 64 * 1024 * 1024)
 }
 
 /// Minimum severity of re-emitted component log lines.
@@ -214,6 +288,7 @@ impl AppFlags {
                 max_concurrent_requests: None,
                 // The operator chose to serve this component alone.
                 verdict_cache: true,
+                probe: None,
             }],
             routes: vec![("/...".to_string(), id)],
             warnings: Vec::new(),

@@ -55,14 +55,24 @@ impl Handler {
         }
     }
 
+    /// Instantiates the component in `store`, and nothing more: what a
+    /// reload checks of a new version before it serves.
+    pub async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
+        match self {
+            Handler::P2(pre) => pre.instantiate_async(store).await.map(drop),
+            Handler::P3(pre) => pre.instantiate_async(store).await.map(drop),
+        }
+    }
+
     /// Instantiates the component in `store` and hands it `request`. The
     /// answer goes to `respond` as soon as there is one; the future ends when
     /// the guest is done, for 0.3 only once the response body has been sent
     /// or dropped (until then the store drives the guest's body writes).
-    /// `instantiated` receives the time instantiation took.
+    /// `instantiated` receives the time instantiation took. The caller owns
+    /// the store, and drops it when it has decided how the run ended.
     pub async fn run(
         &self,
-        mut store: Store<HostState>,
+        store: &mut Store<HostState>,
         request: http::Request<Full<Bytes>>,
         respond: tokio::sync::oneshot::Sender<Answer>,
         instantiated: impl FnOnce(Duration),
@@ -79,17 +89,17 @@ impl Handler {
                     .new_response_outparam_from_callback(move |answer| {
                         let _ = respond.send(answer.map_err(|code| format!("{code:?}")));
                     })?;
-                let proxy = pre.instantiate_async(&mut store).await?;
+                let proxy = pre.instantiate_async(&mut *store).await?;
                 instantiated(instantiating.elapsed());
                 proxy
                     .wasi_http_incoming_handler()
-                    .call_handle(&mut store, incoming, outparam)
+                    .call_handle(&mut *store, incoming, outparam)
                     .await
             }
             Handler::P3(pre) => {
                 let (request, request_io) =
                     wasmtime_wasi_http::p3::Request::from_http(store.data_mut().http().hooks, request);
-                let service = pre.instantiate_async(&mut store).await?;
+                let service = pre.instantiate_async(&mut *store).await?;
                 instantiated(instantiating.elapsed());
                 store
                     .run_concurrent(async move |accessor| -> wasmtime::Result<()> {

@@ -8,8 +8,8 @@
 //! through `wasi:config/store@0.2.0-rc.1`), and `[variables]` with `default` or
 //! `required`, each overridable by `SPIN_VARIABLE_<NAME>` as in Spin.
 //! `[component.*.tool.doc-proxy-host]` holds this host's own per-component
-//! settings (`max_concurrent_requests`, `verdict_cache`); Spin ignores `tool`
-//! tables.
+//! settings (`max_concurrent_requests`, `verdict_cache`, `probe`); Spin
+//! ignores `tool` tables.
 //!
 //! A key this host does not know is logged as a warning and ignored. A feature
 //! it knows but does not provide (other triggers, key-value stores, SQLite,
@@ -49,6 +49,10 @@ pub struct ComponentSpec {
     /// The component speaks the verdict-cache protocol and gets a cache of
     /// its own (`outbound::verdict`); off unless the manifest opts in.
     pub verdict_cache: bool,
+    /// A path the host asks (GET) of a new version of this component before
+    /// swapping it in at a reload; an answer below 500 lets it in
+    /// (`app::verify`).
+    pub probe: Option<String>,
 }
 
 /// Reads `path`; `lookup` is the process environment (`SPIN_VARIABLE_*`).
@@ -254,6 +258,7 @@ fn read_component(
         variables: Vec::new(),
         max_concurrent_requests: None,
         verdict_cache: false,
+        probe: None,
     };
     for (key, value) in component {
         let here = format!("{at}.{key}");
@@ -332,6 +337,13 @@ fn read_tool(
                 spec.verdict_cache = value
                     .as_bool()
                     .ok_or_else(|| format!("{at}.verdict_cache must be true or false"))?
+            }
+            "probe" => {
+                let path = value
+                    .as_str()
+                    .filter(|path| path.starts_with('/') && path.parse::<http::uri::PathAndQuery>().is_ok())
+                    .ok_or_else(|| format!("{at}.probe must be a path starting with '/', e.g. \"/health\""))?;
+                spec.probe = Some(path.to_string());
             }
             other => unknown(format!("{at}.{other}")),
         }

@@ -1,47 +1,42 @@
 //! The application being served: its routes, and per component the loaded
-//! code, the store template (environment, variables, allow-list) and its
-//! share of the instances. Built whole from an [`AppSpec`] (a Spin manifest,
-//! or `--component` with its flags) and replaced whole by a reload.
+//! code and what every factor keeps for it (`factors`: environment,
+//! variables, allow-list and outbound protection, limits, Server-Timing).
+//! Built whole from an [`AppSpec`] (a Spin manifest, or `--component` with
+//! its flags) and replaced whole by a reload.
 //!
 //! The app wing holds everything about the components: reading a manifest
 //! (`manifest`, `router`), the engine and the compiled code (`engine`), the
-//! store each request gets (`state`, `spin_variables`, `unprovided`,
-//! `guest_log`), calling a handler (`invoke`), live swaps (`reload`) and each
-//! component's share of the instances (`shares`). Below `edge`; it calls into
-//! `outbound` and `ops`.
+//! per-component registry (`factors`), the store each request gets
+//! (`state`, `guest_log`, `unprovided`), calling a handler (`invoke`), and
+//! live swaps with their checks and roll-back (`reload`, `verify`). Below
+//! `edge`; it calls into `outbound` and `ops`.
 
 pub mod engine;
+pub mod factors;
 pub mod flags;
 pub mod guest_log;
 pub mod invoke;
 pub mod manifest;
 pub mod reload;
 pub mod router;
-pub mod shares;
-pub mod spin_variables;
 pub mod state;
 pub mod unprovided;
+pub mod verify;
 
 use crate::app::engine::LoadedComponent;
-use crate::app::guest_log::GuestLogSettings;
+use crate::app::factors::{ComponentStates, Configure, Factors, Prepare};
 use crate::app::invoke::Handler;
 use crate::app::manifest::{AppSpec, ComponentSpec};
 use crate::app::router::{Route, Router};
-use crate::app::shares::Shares;
-use crate::app::state::{HostState, StoreTemplate};
+use crate::app::state::HostState;
 use crate::ops::metrics::Metrics;
-use crate::ops::server_timing::{Recorder, Recorders};
-use crate::outbound::allowed_hosts::AllowList;
-use crate::outbound::verdict::{self, VerdictCache};
-use crate::outbound::Outbound;
+use crate::outbound::verdict::{self, SeenDigests};
 use anyhow::Context as _;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
-use wasmtime::Engine;
+use wasmtime::{Engine, Store};
 
 /// Loaded, linked code, ready to instantiate.
 pub struct Code {
@@ -57,17 +52,33 @@ pub struct Component {
     /// The manifest's id: named in logs.
     pub id: Arc<str>,
     pub source: PathBuf,
-    /// What the manifest says of it: with the code's digest, what decides
-    /// whether its verdict cache carries over a reload.
+    /// What the manifest says of it.
     pub spec: ComponentSpec,
     pub code: Code,
-    pub template: StoreTemplate,
-    /// This component's share of the instances: its
-    /// `max_concurrent_requests`, else the host's whole limit. The same
-    /// semaphore across reloads (`app::shares`).
-    pub permits: Arc<Semaphore>,
-    /// Turns its `Server-Timing` entries into metrics, within its own budget.
-    pub server_timing: Arc<Recorder>,
+    /// What every factor keeps for it.
+    pub states: ComponentStates,
+}
+
+impl Component {
+    /// A store for one request of this component.
+    pub fn new_store(&self, factors: &Factors, ctx: &Prepare<'_>) -> Store<HostState> {
+        state::new_store(self.code.handler.engine(), factors, &self.states, ctx)
+    }
+
+    /// What the host does to every answer of this component on its way out:
+    /// the verdict cache's header goes (stored if the component may store
+    /// verdicts, removed and logged if not), and `Server-Timing` becomes
+    /// metrics (kept for the client only with `expose`). `seen` are the
+    /// digests the request fetched.
+    pub fn finish_response(&self, headers: &mut http::HeaderMap, seen: &SeenDigests, expose: bool) {
+        if let Some(cache) = &self.states.http.verdicts {
+            cache.take_put(headers, seen);
+        }
+        if verdict::strip_headers(headers) {
+            tracing::warn!(component = %self.id, "a component without a verdict cache answered with verdict-cache-* headers; removed");
+        }
+        self.states.server_timing.consume(headers, expose);
+    }
 }
 
 pub struct App {
@@ -78,26 +89,22 @@ pub struct App {
     pub components: Vec<Arc<Component>>,
 }
 
-/// What every component of this host gets, whatever the manifest says, and
-/// what the host keeps per component id across reloads.
+impl App {
+    /// The component `id` of this version.
+    pub fn component(&self, id: &str) -> Option<&Arc<Component>> {
+        self.components.iter().find(|c| &*c.id == id)
+    }
+}
+
+/// What every app version of this host is built with.
 pub struct HostWide {
-    pub outbound: Arc<Outbound>,
-    /// Entries of each opted-in component's verdict cache; `None` turns
-    /// verdict caching off for every component.
-    pub verdict_cache_entries: Option<NonZeroUsize>,
+    pub factors: Factors,
     pub metrics: Metrics,
-    pub shares: Shares,
-    pub server_timing: Recorders,
-    pub instance_memory_bytes: u64,
-    /// Requests served at once, all components together.
-    pub concurrency: u32,
-    pub guest_log_budget: usize,
-    pub guest_log_min_rank: u8,
 }
 
 /// Loads every component of `spec` and routes to them. Runs on a blocking
 /// thread: compiling takes seconds. `previous` is the app being served, whose
-/// verdict caches carry over to components that did not change.
+/// components' states carry over to the components with the same ids.
 pub fn build(
     engine: &Engine,
     linker: &Linker<HostState>,
@@ -117,49 +124,31 @@ pub fn build(
         routes.push((Route::parse(route).map_err(anyhow::Error::msg)?, id.clone()));
     }
     let routes = Router::new(routes).map_err(anyhow::Error::msg)?;
-    // Nothing below can fail: shares are resized only for an app that will
-    // serve (or that equals the one serving).
+    // Configuring cannot fail for a manifest that parsed: shares are resized
+    // only for an app whose code loaded and whose routes hold.
     let mut components = Vec::new();
     for (component, code) in loaded {
         let id: Arc<str> = component.id.as_str().into();
-        let verdicts = verdict_cache(wide, previous, component, &code, &id);
-        let mut env = component.environment.clone();
-        env.retain(|(k, _)| k != verdict::TOKEN_ENV);
-        if let Some(cache) = &verdicts {
-            env.push((verdict::TOKEN_ENV.to_string(), cache.token().to_string()));
-        }
-        let allowed = AllowList::new(component.allowed_outbound_hosts.clone());
-        let share = component
-            .max_concurrent_requests
-            .map_or(wide.concurrency, |max| max.min(wide.concurrency));
+        let kept = previous.and_then(|app| app.component(&id)).map(|old| &old.states);
+        let states = wide
+            .factors
+            .configure(&Configure::new(&id, component, &code.sha256), kept)
+            .with_context(|| format!("component {}", component.id))?;
         tracing::info!(
             component = %component.id,
             source = %component.source.display(),
-            allowed_outbound = %allowed.describe(),
-            max_concurrent_requests = share,
-            verdict_cache = verdicts.is_some(),
+            allowed_outbound = %states.http.allowed.describe(),
+            max_concurrent_requests = states.limits.share(),
+            verdict_cache = states.http.verdicts.is_some(),
+            probe = component.probe.as_deref().unwrap_or("none"),
             "component configured"
         );
         components.push(Arc::new(Component {
-            id: id.clone(),
+            id,
             source: component.source.clone(),
             spec: component.clone(),
-            template: StoreTemplate {
-                env,
-                variables: Arc::new(component.variables.iter().cloned().collect()),
-                allowed: Arc::new(allowed),
-                instance_memory_bytes: wide.instance_memory_bytes,
-                outbound: wide.outbound.clone(),
-                verdicts,
-                guest_log: GuestLogSettings {
-                    component: id.clone(),
-                    budget: wide.guest_log_budget,
-                    min_rank: wide.guest_log_min_rank,
-                },
-            },
             code,
-            permits: wide.shares.share(&id, share),
-            server_timing: wide.server_timing.of(&id),
+            states,
         }));
     }
     let router = routes.map(|id| {
@@ -174,26 +163,6 @@ pub fn build(
         router,
         components,
     })
-}
-
-/// The verdict cache of a component that opted in: the one it had if its
-/// code and configuration are what they were, else a new, empty one.
-fn verdict_cache(
-    wide: &HostWide,
-    previous: Option<&App>,
-    spec: &ComponentSpec,
-    code: &Code,
-    id: &Arc<str>,
-) -> Option<Arc<VerdictCache>> {
-    let entries = wide.verdict_cache_entries.filter(|_| spec.verdict_cache)?;
-    let same_version = previous
-        .into_iter()
-        .flat_map(|app| app.components.iter())
-        .find(|old| old.spec == *spec && old.code.sha256 == code.sha256);
-    match same_version.and_then(|old| old.template.verdicts.clone()) {
-        Some(kept) => Some(kept),
-        None => Some(Arc::new(VerdictCache::new(entries, wide.metrics.clone(), id.clone()))),
-    }
 }
 
 /// Loads (or compiles) `path`, links it and checks it exports the handler.

@@ -1,12 +1,24 @@
 //! Live swaps. The app being served (routes, components, their settings)
 //! sits behind an atomic pointer; a reload reads the manifest again, loads and
 //! compiles every component in the background, links and pre-instantiates
-//! them, and only then swaps the pointer. Requests that started on the old
-//! version finish on it (each holds its own `Arc`); the old code is freed when
-//! the last of them ends. A manifest that does not parse, or a component that
-//! does not load, exports neither `wasi:http/incoming-handler` (0.2) nor `wasi:http/handler` (0.3), or imports what
-//! the host does not provide, is refused: the old version keeps serving and
-//! readiness does not change.
+//! them, checks each changed component (`app::verify`: it instantiates, and
+//! answers its probe if the manifest names one), and only then swaps the
+//! pointer. Requests that started on the old version finish on it (each
+//! holds its own `Arc`); the old code is freed when the last of them ends. A
+//! manifest that does not parse, or a component that does not load, exports
+//! neither `wasi:http/incoming-handler` (0.2) nor `wasi:http/handler` (0.3),
+//! imports what the host does not provide, or fails its check, is refused:
+//! the old version keeps serving and readiness does not change.
+//!
+//! A swapped-in version is then watched: if the first
+//! `--rollback-after-failures` requests to a changed component all fail
+//! (trap, run out of CPU or time, answer nothing), the host puts the version
+//! before back by itself, logs it with the reload's id and counts it
+//! (`rolled_back`). A component that instantiates fine but traps on every
+//! call so serves a handful of 500s, not an outage.
+//!
+//! What a reload removes from the app leaves with it: each factor retires
+//! the removed component's state (`app::factors`), metric series included.
 //!
 //! Triggers: SIGHUP, `POST /admin/reload` on the control listener, and with
 //! `--watch-interval`, a change of the manifest's or a component's size or
@@ -18,13 +30,15 @@
 //! have changed after the running one read them), and each is answered even
 //! if its caller has gone: the outcome is logged and counted either way.
 
+use crate::app::factors::Factors;
 use crate::app::manifest::{self, AppSpec};
 use crate::app::state::HostState;
-use crate::app::{self, App, HostWide};
+use crate::app::{self, App, Component, HostWide};
 use crate::ops::metrics::Metrics;
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use wasmtime::component::Linker;
 use wasmtime::Engine;
@@ -84,6 +98,29 @@ pub struct Change {
     pub sha256: Arc<str>,
 }
 
+/// How a reload checks and watches a new version.
+#[derive(Debug, Clone, Copy)]
+pub struct Safeguards {
+    /// Time a changed component has to instantiate and answer its probe.
+    pub check_timeout: Duration,
+    /// Failures of a changed component's first requests that roll the app
+    /// back; 0 turns roll-back off.
+    pub rollback_after_failures: u32,
+}
+
+/// A version just swapped in, watched until each changed component has
+/// answered a request (or the watch is replaced by the next reload).
+struct Watch {
+    reload_id: u64,
+    /// The version it replaced, put back on a roll-back.
+    previous: Arc<App>,
+    /// The version watched.
+    watched: Arc<App>,
+    /// Per changed component: its failures so far, or `None` once it has
+    /// answered a request.
+    changed: Mutex<HashMap<Arc<str>, Option<u32>>>,
+}
+
 /// Owns the served app and everything needed to build another.
 pub struct Reloader {
     engine: Engine,
@@ -92,6 +129,8 @@ pub struct Reloader {
     wide: HostWide,
     cache_dir: Option<PathBuf>,
     current: ArcSwap<App>,
+    safeguards: Safeguards,
+    watch: ArcSwapOption<Watch>,
     metrics: Metrics,
     /// To the worker task that runs every reload, one at a time.
     triggers: tokio::sync::mpsc::UnboundedSender<Trigger>,
@@ -108,9 +147,10 @@ impl Reloader {
         source: AppSource,
         wide: HostWide,
         cache_dir: Option<PathBuf>,
-        metrics: Metrics,
+        safeguards: Safeguards,
     ) -> anyhow::Result<Arc<Reloader>> {
         let app = app::build(&engine, &linker, source.spec()?, &wide, cache_dir.as_deref(), None)?;
+        let metrics = wide.metrics.clone();
         publish_info(&metrics, None, &app);
         let (triggers, pending) = tokio::sync::mpsc::unbounded_channel();
         let reloader = Arc::new(Reloader {
@@ -120,6 +160,8 @@ impl Reloader {
             wide,
             cache_dir,
             current: ArcSwap::from_pointee(app),
+            safeguards,
+            watch: ArcSwapOption::empty(),
             metrics,
             triggers,
             reloads: std::sync::atomic::AtomicU64::new(0),
@@ -149,6 +191,81 @@ impl Reloader {
     /// The version to serve the next request with.
     pub fn current(&self) -> Arc<App> {
         self.current.load_full()
+    }
+
+    /// What every component's store is prepared from.
+    pub fn factors(&self) -> &Factors {
+        &self.wide.factors
+    }
+
+    /// Tells the watch of the latest reload how a request to `component`
+    /// ended: answered (`ok`) or failed. Cheap when nothing is watched.
+    pub fn observe(&self, component: &Arc<Component>, ok: bool) {
+        let Some(watch) = self.watch.load_full() else {
+            return;
+        };
+        let watched = watch
+            .watched
+            .component(&component.id)
+            .is_some_and(|c| Arc::ptr_eq(c, component));
+        if !watched {
+            return;
+        }
+        let limit = self.safeguards.rollback_after_failures;
+        let roll_back = {
+            let mut changed = watch.changed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let Some(failures) = changed.get_mut(&component.id) else {
+                return;
+            };
+            match (failures.as_mut(), ok) {
+                // Already answered once: no longer watched.
+                (None, _) => false,
+                (Some(_), true) => {
+                    *failures = None;
+                    if changed.values().all(Option::is_none) {
+                        self.end_watch(&watch);
+                    }
+                    false
+                }
+                (Some(count), false) => {
+                    *count += 1;
+                    limit > 0 && *count >= limit
+                }
+            }
+        };
+        if roll_back {
+            self.roll_back(&watch, &component.id);
+        }
+    }
+
+    fn end_watch(&self, watch: &Arc<Watch>) {
+        let current = self.watch.load();
+        if current.as_ref().is_some_and(|w| Arc::ptr_eq(w, watch)) {
+            self.watch.store(None);
+        }
+    }
+
+    /// Puts the version before `watch`'s reload back, unless another
+    /// version has replaced the watched one since.
+    fn roll_back(&self, watch: &Arc<Watch>, failing: &str) {
+        let swapped = self.current.compare_and_swap(&watch.watched, watch.previous.clone());
+        if !Arc::ptr_eq(&swapped, &watch.watched) {
+            return;
+        }
+        self.end_watch(watch);
+        for component in &watch.previous.components {
+            component.states.limits.reapply();
+        }
+        publish_info(&self.metrics, Some(&watch.watched), &watch.previous);
+        self.count("rolled_back");
+        tracing::error!(
+            reload_id = watch.reload_id,
+            component = failing,
+            failures = self.safeguards.rollback_after_failures,
+            from = %digests(&watch.watched),
+            to = %digests(&watch.previous),
+            "reload rolled back: the new version failed its first requests, the version before serves again"
+        );
     }
 
     /// Asks for a reload and waits for its outcome; `trigger` is named in the
@@ -185,9 +302,18 @@ impl Reloader {
         .map_err(|e| anyhow::anyhow!("the load task failed: {e}"))
         .and_then(|result| result);
         let old = self.current();
+        let built = match built {
+            Ok(new) => self.check_changed(&old, new, reload_id).await,
+            Err(error) => Err(error),
+        };
         let new = match built {
             Ok(new) => new,
             Err(error) => {
+                // Building resized shared state (shares, lanes) for the
+                // refused version: the served one's sizes come back.
+                for component in &old.components {
+                    component.states.limits.reapply();
+                }
                 tracing::error!(
                     trigger,
                     reload_id,
@@ -219,13 +345,48 @@ impl Reloader {
         if swapped {
             publish_info(&self.metrics, Some(&old), &new);
             tracing::info!(trigger, reload_id, waiting, from = %digests(&old), to = %digests(&new), "app swapped");
-            self.current.store(Arc::new(new));
+            let new = Arc::new(new);
+            let changed: HashMap<Arc<str>, Option<u32>> = components
+                .iter()
+                .filter(|c| {
+                    c.from.as_ref() != Some(&c.sha256)
+                        || old.component(&c.id).map(|o| &o.spec) != new.component(&c.id).map(|n| &n.spec)
+                })
+                .map(|c| (c.id.clone(), Some(0)))
+                .collect();
+            self.watch.store((!changed.is_empty()).then(|| {
+                Arc::new(Watch {
+                    reload_id,
+                    previous: old.clone(),
+                    watched: new.clone(),
+                    changed: Mutex::new(changed),
+                })
+            }));
+            self.current.store(new.clone());
+            for gone in old.components.iter().filter(|o| new.component(&o.id).is_none()) {
+                self.wide.factors.retire(&gone.id, &gone.states);
+            }
             self.count("swapped");
         } else {
             tracing::info!(trigger, reload_id, waiting, serving = %digests(&old), "reload: nothing changed");
             self.count("unchanged");
         }
         Ok(Reloaded { swapped, components })
+    }
+
+    /// Checks every component of `new` that is new or changed against
+    /// `old` (`app::verify`), one after the other.
+    async fn check_changed(&self, old: &App, new: App, reload_id: u64) -> anyhow::Result<App> {
+        for component in &new.components {
+            let unchanged = old
+                .component(&component.id)
+                .is_some_and(|o| o.code.sha256 == component.code.sha256 && o.spec == component.spec);
+            if !unchanged {
+                crate::app::verify::check(component, &self.wide.factors, self.safeguards.check_timeout, reload_id)
+                    .await?;
+            }
+        }
+        Ok(new)
     }
 
     fn count(&self, result: &str) {

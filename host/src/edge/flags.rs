@@ -27,6 +27,14 @@ pub struct EdgeFlags {
     #[arg(long, env = "CONTROL_ADDR", default_value = "127.0.0.1:0")]
     pub control_addr: SocketAddr,
 
+    /// The control listener's token: a request must carry `Authorization:
+    /// Bearer <token>`. Read from this file, or made at start (64 hex digits,
+    /// mode 0600) when the file does not exist. Without it the control
+    /// listener refuses every request (SIGHUP still reloads). `make run` uses
+    /// target/control-token.
+    #[arg(long, env = "CONTROL_TOKEN_FILE")]
+    pub control_token_file: Option<std::path::PathBuf>,
+
     /// A request (guest work and response body) is cut off after this long
     /// (504).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
@@ -67,11 +75,21 @@ pub struct EdgeFlags {
     pub client_write_timeout: Duration,
 
     /// Client connections open at once on the public listener; past it a new
-    /// connection is closed as soon as it is accepted (counted in
-    /// `http_connections_refused_total`). With the send buffer, this bounds
+    /// connection takes the place of an idle one (`http_connections_evicted_total`),
+    /// or is closed as soon as it is accepted when none is idle
+    /// (`http_connections_refused_total`). With the send buffer, this bounds
     /// what the kernel holds for clients (in the memory plan).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+
+    /// Client connections open at once from one address (at most
+    /// `--max-connections`). Past it, or when the listener is full, a new
+    /// connection takes the place of an idle one (no request in progress):
+    /// the client's own, or the oldest of the client holding the most; it is
+    /// closed at once only when none is idle. Behind a load balancer whose
+    /// proxies are few, raise it to `--max-connections`.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections_per_client: u32,
 
     /// `SO_SNDBUF` of every client connection: response bytes the kernel may
     /// queue for a client that does not read (Linux reserves twice this; the

@@ -1,12 +1,20 @@
 //! The accept loop every listener shares: HTTP/1.1 with keep-alive,
-//! TCP_NODELAY, a bounded request head, a cap on open connections (past it a
-//! connection is closed as soon as it is accepted), a bounded socket send
-//! buffer and a write timeout, so clients that never read hold neither memory
-//! nor requests for long (`edge::write_timeout`), and graceful shutdown that lets
-//! in-flight requests finish within the drain timeout. Connections hyper ends
-//! itself (a head too large or too slow, a malformed one, a client that stopped
+//! TCP_NODELAY, a bounded request head, a bounded socket send buffer and a
+//! write timeout, so clients that never read hold neither memory nor requests
+//! for long (`edge::write_timeout`), and graceful shutdown that lets in-flight
+//! requests finish within the drain timeout. Connections hyper ends itself (a
+//! head too large or too slow, a malformed one, a client that stopped
 //! reading) never reach the service, so they are counted here, by kind.
+//!
+//! Open connections are capped per listener and per client address
+//! (`connections`). When the listener is full, a new connection takes the
+//! place of an idle one (no request in progress: a keep-alive connection
+//! between requests, or one still trickling its request head), the oldest of
+//! the client holding the most; only when none is idle is the new one
+//! closed at once. So one client with a thousand slow connections holds its
+//! own share, and everyone else is still served.
 
+use crate::edge::connections::{Busy, Connections, Placed};
 use crate::edge::write_timeout::{WriteTimeout, STALLED};
 use http_body::Body;
 use hyper::body::Incoming;
@@ -30,6 +38,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Open connections at most, per listener.
     pub max_connections: usize,
+    /// Open connections at most from one client address.
+    pub max_per_client: usize,
     /// A write that moves no byte for this long fails, and the connection ends.
     pub write_timeout: Duration,
     /// `SO_SNDBUF` of each accepted socket: what the kernel may queue for a
@@ -43,8 +53,11 @@ pub struct ConnectionMetrics {
     /// Connections that ended in an error, by `connection_error_kind`.
     pub errors: prometheus::IntCounterVec,
     pub open: prometheus::IntGaugeVec,
-    /// Closed at once because `max_connections` were open.
+    /// Closed at once: the listener or the client had its maximum open and
+    /// none of them was idle.
     pub refused: prometheus::IntCounterVec,
+    /// Idle connections closed to make room for a new one.
+    pub evicted: prometheus::IntCounterVec,
 }
 
 /// Serves `listener` with `handler` until `shutdown` turns true, then stops
@@ -60,12 +73,12 @@ pub async fn serve<F, Fut, B>(
 ) where
     F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<http::Response<B>, Infallible>> + Send + 'static,
-    B: Body + Send + 'static,
+    B: Body + Send + Unpin + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let graceful = GracefulShutdown::new();
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let connections = Connections::new(limits.max_connections, limits.max_per_client);
     let open = metrics.open.with_label_values(&[name]);
     loop {
         tokio::select! {
@@ -79,11 +92,19 @@ pub async fn serve<F, Fut, B>(
                         continue;
                     }
                 };
-                let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    // Full: closed at once, before hyper reads a byte.
-                    metrics.refused.with_label_values(&[name]).inc();
-                    tracing::debug!(listener = name, %peer, "connection refused: --max-connections are open");
-                    continue;
+                let slot = match connections.place(peer.ip()) {
+                    Placed::Refused => {
+                        // Full: closed at once, before hyper reads a byte.
+                        metrics.refused.with_label_values(&[name]).inc();
+                        tracing::debug!(listener = name, %peer, "connection refused: the listener or this client has its maximum open, none idle");
+                        continue;
+                    }
+                    Placed::Open(slot) => slot,
+                    Placed::InPlaceOf(slot, evicted) => {
+                        metrics.evicted.with_label_values(&[name]).inc();
+                        tracing::debug!(listener = name, %peer, evicted = %evicted, "idle connection closed to make room");
+                        slot
+                    }
                 };
                 let _ = stream.set_nodelay(true);
                 if let Err(e) = socket2::SockRef::from(&stream).set_send_buffer_size(limits.send_buffer_bytes) {
@@ -91,6 +112,7 @@ pub async fn serve<F, Fut, B>(
                 }
                 let stream = WriteTimeout::new(stream, limits.write_timeout);
                 let handler = handler.clone();
+                let busy = slot.busy();
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .keep_alive(true)
@@ -100,7 +122,14 @@ pub async fn serve<F, Fut, B>(
                         TokioIo::new(stream),
                         service_fn(move |mut request: http::Request<Incoming>| {
                             request.extensions_mut().insert(ClientAddr(peer));
-                            handler(request)
+                            // Busy from the head's arrival until the response
+                            // body is gone: a busy connection is never evicted.
+                            let busy = busy.start();
+                            let answering = handler(request);
+                            async move {
+                                let response = answering.await?;
+                                Ok::<_, Infallible>(response.map(|body| Busy::holding(body, busy)))
+                            }
                         }),
                     );
                 let connection = graceful.watch(connection);
@@ -108,7 +137,10 @@ pub async fn serve<F, Fut, B>(
                 let open = open.clone();
                 open.inc();
                 tokio::spawn(async move {
-                    let result = connection.await;
+                    let result = tokio::select! {
+                        result = connection => result,
+                        () = slot.evicted() => Ok(()),
+                    };
                     open.dec();
                     drop(slot);
                     if let Err(e) = result {

@@ -9,6 +9,7 @@
 //! imports it.
 
 pub mod admin;
+pub mod connections;
 pub mod control;
 pub mod flags;
 pub mod listener;

@@ -31,12 +31,14 @@ pub enum HostError {
     Internal,
     /// No route of the app serves the path.
     NoRoute,
+    /// An HTTP/1.1 request without a `Host` header.
+    MissingHost,
 }
 
 impl HostError {
     pub fn status(&self) -> u16 {
         match self {
-            HostError::BadRequestBody => 400,
+            HostError::BadRequestBody | HostError::MissingHost => 400,
             HostError::NoRoute => 404,
             HostError::BodyTimeout { .. } => 408,
             HostError::PayloadTooLarge { .. } => 413,
@@ -56,6 +58,7 @@ impl HostError {
             HostError::BadRequestBody => "invalid-request-body",
             HostError::Internal => "internal-error",
             HostError::NoRoute => "no-route",
+            HostError::MissingHost => "missing-host",
         }
     }
 
@@ -68,6 +71,7 @@ impl HostError {
             HostError::BadRequestBody => "Invalid request body",
             HostError::Internal => "Internal error",
             HostError::NoRoute => "No route",
+            HostError::MissingHost => "Missing Host header",
         }
     }
 
@@ -82,6 +86,7 @@ impl HostError {
             HostError::BadRequestBody => "the request body broke off or is not valid HTTP framing".into(),
             HostError::Internal => "the request could not be completed; it has been logged".into(),
             HostError::NoRoute => "no route of this app serves this path".into(),
+            HostError::MissingHost => "an HTTP/1.1 request must carry a Host header (RFC 9112, section 3.2)".into(),
         }
     }
 
@@ -129,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn statuses_and_slugs_are_distinct_per_error() {
+    fn slugs_are_distinct_per_error() {
         let all = [
             HostError::Overloaded,
             HostError::PayloadTooLarge { limit: 1 },
@@ -138,9 +143,13 @@ mod tests {
             HostError::BadRequestBody,
             HostError::Internal,
             HostError::NoRoute,
+            HostError::MissingHost,
         ];
         let slugs: std::collections::BTreeSet<_> = all.iter().map(HostError::slug).collect();
-        let statuses: std::collections::BTreeSet<_> = all.iter().map(HostError::status).collect();
-        assert_eq!((slugs.len(), statuses.len()), (all.len(), all.len()));
+        assert_eq!(slugs.len(), all.len());
+        for error in &all {
+            let status = error.status();
+            assert!((400..600).contains(&status), "{error:?}: {status}");
+        }
     }
 }

@@ -1,10 +1,16 @@
 //! The public listener's handler: each request is routed to a component of
 //! the app, and gets a request id, a span of its trace, a concurrency permit
-//! (the component's and the host's), a fresh instance, and a time limit. A
-//! trap, a missing response or a timeout becomes a problem+json for that
-//! request only. What the component reports in `Server-Timing`
-//! becomes metrics on the way out.
+//! (the component's and the host's), a fresh instance run on its component's
+//! CPU lanes, and a time limit. A trap, a spent CPU budget, a missing
+//! response or a timeout becomes a problem+json for that request only; a
+//! body cut short by one ends in an error, never in a clean end a client
+//! would take for the whole document. What the component reports in
+//! `Server-Timing` becomes metrics on the way out, and how its instance
+//! ended is told to the app (a version that only fails after a reload is
+//! rolled back, `app::reload`).
 
+use crate::app::factors::limits::OnLane;
+use crate::app::factors::Prepare;
 use crate::app::reload::Reloader;
 use crate::app::router::Matched;
 use crate::app::Component;
@@ -14,9 +20,9 @@ use crate::edge::request_id;
 use crate::ops::metrics::{content_type_label, method_label, Metrics};
 use crate::ops::trace::TraceContext;
 use crate::outbound::verdict::{self, SeenDigests};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::Frame;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,6 +58,8 @@ pub struct Proxy {
 enum GuestFailure {
     /// It trapped, a host call failed, or its task panicked.
     Trap,
+    /// It used up its CPU budget (`--request-cpu-budget`).
+    CpuBudget,
     Timeout,
     /// It returned without setting a response.
     NoResponse,
@@ -64,6 +72,7 @@ impl GuestFailure {
     fn kind(&self) -> &'static str {
         match self {
             GuestFailure::Trap => "trap",
+            GuestFailure::CpuBudget => "cpu_budget",
             GuestFailure::Timeout => "timeout",
             GuestFailure::NoResponse => "no_response",
             GuestFailure::ErrorCode => "error_code",
@@ -134,26 +143,6 @@ fn add_spin_headers<T>(request: &mut http::Request<T>, matched: &Matched<'_, Arc
     }
 }
 
-/// What the host does to every component response on its way out: the
-/// verdict cache's header goes (stored if the component may store verdicts),
-/// `Server-Timing` becomes metrics, and an empty body is said to be empty
-/// (`Content-Length: 0`, as Spin answers it, rather than a chunked nothing).
-fn finish_component_response(
-    component: &Component,
-    response: &mut http::Response<HyperOutgoingBody>,
-    seen: &SeenDigests,
-    expose_server_timing: bool,
-) {
-    let headers = response.headers_mut();
-    if let Some(cache) = &component.template.verdicts {
-        cache.take_put(headers, seen);
-    }
-    if verdict::strip_headers(headers) {
-        tracing::warn!(component = %component.id, "a component without a verdict cache answered with verdict-cache-* headers; removed");
-    }
-    component.server_timing.consume(headers, expose_server_timing);
-}
-
 /// An answer whose body turns out to be empty goes out with
 /// `Content-Length: 0`, as Spin sends it, rather than as a chunked nothing:
 /// when the component named no length, its first frame is awaited before
@@ -185,6 +174,40 @@ async fn frame_empty_body(response: http::Response<HyperOutgoingBody>) -> http::
         .boxed_unsync(),
     };
     http::Response::from_parts(parts, body)
+}
+
+/// A component's response body that ends in an error, not a clean end, when
+/// its guest failed before finishing it (trapped, ran out of CPU or time):
+/// hyper then closes the connection without the final chunk (or short of
+/// the `Content-Length`), so the client knows the body is incomplete.
+struct AbortsOnFailure {
+    body: HyperOutgoingBody,
+    failed: Arc<AtomicBool>,
+}
+
+impl http_body::Body for AbortsOnFailure {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match std::pin::Pin::new(&mut self.body).poll_frame(cx) {
+            std::task::Poll::Ready(None) if self.failed.load(Ordering::Acquire) => {
+                std::task::Poll::Ready(Some(Err(wasmtime_wasi_http::Error::ConnectionTerminated)))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// A body whose first frame was already read.
@@ -251,6 +274,10 @@ impl Proxy {
             text_response(200, "OK")
         } else if matched.is_none() {
             HostError::NoRoute.response(&instance, &request_id)
+        } else if !request.headers().contains_key(http::header::HOST) {
+            // HTTP/1.1 requires it (RFC 9112, 3.2), and the component's
+            // request URL is built from it: the client's error, not the guest's.
+            HostError::MissingHost.response(&instance, &request_id)
         } else if declared_body.is_some_and(|n| n > self.max_body_bytes) {
             HostError::PayloadTooLarge {
                 limit: self.max_body_bytes,
@@ -267,7 +294,7 @@ impl Proxy {
             let component = matched.target.clone();
             add_spin_headers(&mut request, &matched);
             let permits = |reservation| {
-                let own = component.permits.clone().try_acquire_owned().ok()?;
+                let own = component.states.limits.permits.clone().try_acquire_owned().ok()?;
                 let pool = self.permits.clone().try_acquire_owned().ok()?;
                 Some(Permits {
                     _own: own,
@@ -275,7 +302,7 @@ impl Proxy {
                     _reservation: reservation,
                 })
             };
-            match self.receive_body(request, declared_body).await {
+            match self.receive_body(request).await {
                 Err(error) => shed(error, true),
                 Ok((request, reservation)) => match permits(reservation) {
                     None => shed(HostError::Overloaded, false),
@@ -346,39 +373,72 @@ impl Proxy {
     /// Receives the whole request body before the guest runs, and before a
     /// concurrency slot is taken: a client that sends its body slowly holds its
     /// connection, not an instance. Bounded in size (413), time (408) and, all
-    /// requests together, memory (503 when the buffer budget is spent).
+    /// requests together, memory: the buffer budget is reserved as bytes
+    /// arrive (503 when it is spent), so a body that trickles holds only what
+    /// it has sent, not what its `Content-Length` announces.
     async fn receive_body(
         &self,
         request: http::Request<Incoming>,
-        declared: Option<u64>,
     ) -> Result<(http::Request<Full<Bytes>>, Option<OwnedSemaphorePermit>), HostError> {
-        let (parts, body) = request.into_parts();
+        let (parts, mut body) = request.into_parts();
         if http_body::Body::is_end_stream(&body) {
             return Ok((http::Request::from_parts(parts, Full::new(Bytes::new())), None));
         }
-        let reserved = declared.unwrap_or(self.max_body_bytes).min(self.max_body_bytes);
-        let reservation = self
-            .body_buffer
-            .clone()
-            .try_acquire_many_owned(body_buffer_permits(reserved))
-            .map_err(|_| HostError::Overloaded)?;
         let limit = self.max_body_bytes;
-        match tokio::time::timeout(self.body_timeout, Limited::new(body, limit as usize).collect()).await {
+        let mut reserved: Option<OwnedSemaphorePermit> = None;
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut received: u64 = 0;
+        let receiving = async {
+            while let Some(frame) = body.frame().await {
+                let Ok(data) = frame.map_err(|_| HostError::BadRequestBody)?.into_data() else {
+                    continue;
+                };
+                received += data.len() as u64;
+                if received > limit {
+                    return Err(HostError::PayloadTooLarge { limit });
+                }
+                let held = reserved.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
+                let needed = body_buffer_permits(received) as usize;
+                if needed > held {
+                    let more = self
+                        .body_buffer
+                        .clone()
+                        .try_acquire_many_owned((needed - held) as u32)
+                        .map_err(|_| HostError::Overloaded)?;
+                    match reserved.as_mut() {
+                        Some(permit) => permit.merge(more),
+                        None => reserved = Some(more),
+                    }
+                }
+                chunks.push(data);
+            }
+            Ok(())
+        };
+        match tokio::time::timeout(self.body_timeout, receiving).await {
             Err(_) => Err(HostError::BodyTimeout {
                 timeout_ms: self.body_timeout.as_millis() as u64,
             }),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(HostError::PayloadTooLarge { limit }),
-            Ok(Err(_)) => Err(HostError::BadRequestBody),
-            Ok(Ok(collected)) => Ok((
-                http::Request::from_parts(parts, Full::new(collected.to_bytes())),
-                Some(reservation),
-            )),
+            Ok(Err(error)) => Err(error),
+            Ok(Ok(())) => {
+                let whole = match chunks.len() {
+                    0 => Bytes::new(),
+                    1 => chunks.pop().expect("one chunk"),
+                    _ => {
+                        let mut whole = BytesMut::with_capacity(received as usize);
+                        chunks.iter().for_each(|chunk| whole.extend_from_slice(chunk));
+                        whole.freeze()
+                    }
+                };
+                Ok((http::Request::from_parts(parts, Full::new(whole)), reserved))
+            }
         }
     }
 
     /// Runs the component on `request`. The guest keeps running in its own task
     /// after the response head is out, to stream the body; the permits (its
     /// concurrency slot and its body's buffer) and the time limit go with it.
+    /// Each poll of the guest runs on one of its component's CPU lanes and
+    /// counts against its CPU budget.
     async fn run_guest(
         &self,
         component: Arc<Component>,
@@ -391,46 +451,85 @@ impl Proxy {
         let is_head = request.method() == http::Method::HEAD;
         // This request keeps its version to the end, whatever reloads happen:
         // `component` is of the app current when it arrived.
-        let code = &component.code;
-        let store = component
-            .template
-            .new_store(code.handler.engine(), request_id, trace, &code.sha256, &seen);
+        let mut store = component.new_store(
+            self.app.factors(),
+            &Prepare {
+                request_id,
+                trace,
+                sha256: &component.code.sha256,
+                seen: &seen,
+            },
+        );
         let (sender, receiver) = tokio::sync::oneshot::channel();
+        // Set when the guest fails, before its store (and so the writing end
+        // of its response body) is dropped: the body then ends in an error.
+        let failed = Arc::new(AtomicBool::new(false));
 
-        let handler = code.handler.clone();
+        let handler = component.code.handler.clone();
+        let lanes = component.states.limits.lanes.clone();
+        let meter = store.data().cpu().clone();
         let metrics = self.metrics.clone();
         let timeout = self.request_timeout;
         let id = request_id.to_owned();
+        let app = self.app.clone();
+        let ran = component.clone();
+        let guest_failed = failed.clone();
         // Formatted only if a failure is logged.
         let trace_id = trace.trace_id;
         let task = tokio::spawn(async move {
             let live = Live::new(&metrics.instances_live);
             let instantiation = metrics.instantiation.clone();
-            // The store moves into the run and is dropped with it: the
-            // instance's memory goes back to the pool before the permit lets
-            // the next request in, so live instances never exceed the plan.
-            let run = handler.run(store, request, sender, |took| instantiation.observe(took.as_secs_f64()));
-            let outcome = tokio::time::timeout(timeout, run).await;
-            drop(live);
-            drop(permits);
-            let failure = match outcome {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(e)) => {
-                    tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), error = %format!("{e:?}"), "component trapped");
-                    GuestFailure::Trap
-                }
-                Err(_) => {
-                    tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), timeout_ms = timeout.as_millis() as u64, "component timed out");
-                    GuestFailure::Timeout
+            let outcome = {
+                let run = handler.run(&mut store, request, sender, |took| {
+                    instantiation.observe(took.as_secs_f64())
+                });
+                let run = OnLane::new(run, lanes, meter);
+                tokio::select! {
+                    ended = run => Some(ended),
+                    () = tokio::time::sleep(timeout) => None,
                 }
             };
-            metrics.traps.with_label_values(&[failure.kind()]).inc();
-            Err(failure)
+            let failure = match outcome {
+                Some(Ok(())) => None,
+                Some(Err(e)) => Some(match crate::app::state::cpu_budget_exceeded(&e) {
+                    Some(spent) => {
+                        tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), component = %ran.id, error = %spent, "component stopped: CPU budget spent");
+                        GuestFailure::CpuBudget
+                    }
+                    None => {
+                        tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), component = %ran.id, error = %format!("{e:?}"), "component trapped");
+                        GuestFailure::Trap
+                    }
+                }),
+                None => {
+                    tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), component = %ran.id, timeout_ms = timeout.as_millis() as u64, "component timed out");
+                    Some(GuestFailure::Timeout)
+                }
+            };
+            if failure.is_some() {
+                guest_failed.store(true, Ordering::Release);
+            }
+            // The store goes first: the instance's memory goes back to the
+            // pool before the permit lets the next request in, so live
+            // instances never exceed the plan.
+            drop(store);
+            drop(live);
+            drop(permits);
+            match failure {
+                None => Ok(()),
+                Some(failure) => {
+                    metrics.traps.with_label_values(&[failure.kind()]).inc();
+                    app.observe(&ran, false);
+                    Err(failure)
+                }
+            }
         });
 
         match receiver.await {
             Ok(Ok(mut response)) => {
-                finish_component_response(&component, &mut response, &seen, self.expose_server_timing);
+                component.finish_response(response.headers_mut(), &seen, self.expose_server_timing);
+                self.app.observe(&component, true);
+                let response = response.map(|body| AbortsOnFailure { body, failed }.boxed_unsync());
                 Ok(if is_head {
                     response
                 } else {
@@ -438,19 +537,22 @@ impl Proxy {
                 })
             }
             Ok(Err(code)) => {
-                tracing::error!(request_id, error = %code, "component answered with an error code");
+                tracing::error!(request_id, component = %component.id, error = %code, "component answered with an error code");
+                self.app.observe(&component, false);
                 Err(self.count_failure(GuestFailure::ErrorCode))
             }
             // The sender was dropped with the store: the task ended without answering.
             Err(_) => match task.await {
-                // Counted by the task.
+                // Counted and told by the task.
                 Ok(Err(failure)) => Err(failure),
                 Ok(Ok(())) => {
-                    tracing::error!(request_id, "component returned without setting a response");
+                    tracing::error!(request_id, component = %component.id, "component returned without setting a response");
+                    self.app.observe(&component, false);
                     Err(self.count_failure(GuestFailure::NoResponse))
                 }
                 Err(join) => {
-                    tracing::error!(request_id, error = %join, "component task failed");
+                    tracing::error!(request_id, component = %component.id, error = %join, "component task failed");
+                    self.app.observe(&component, false);
                     Err(self.count_failure(GuestFailure::Trap))
                 }
             },

@@ -29,6 +29,32 @@ pub struct MemoryPlan {
     /// What the kernel may queue for clients that do not read: every
     /// connection's send buffer, full ([`MemoryPlan::with_client_sockets`]).
     pub socket_buffers: u64,
+    /// Host memory one instance can make the host hold outside its linear
+    /// memory ([`instance_host_bytes`]): counted once per instance.
+    pub instance_host: u64,
+}
+
+/// What one table entry (a handle and the small resource behind it) costs
+/// the host, about.
+pub const HANDLE_BYTES: u64 = 128;
+
+/// What one instance can make the host hold outside its linear memory, at
+/// most: its header budget, the bytes of one host call, its resource table
+/// full, and for its own response body and each outbound call in flight two
+/// body chunks plus (for a call) the connection's read buffer.
+pub fn instance_host_bytes(
+    header_budget: u64,
+    hostcall_bytes: u64,
+    max_handles: u32,
+    max_outbound: u32,
+    body_chunk: u64,
+    read_buffer: u64,
+) -> u64 {
+    header_budget
+        + hostcall_bytes
+        + u64::from(max_handles) * HANDLE_BYTES
+        + 2 * body_chunk
+        + u64::from(max_outbound) * (2 * body_chunk + read_buffer)
 }
 
 impl MemoryPlan {
@@ -49,7 +75,26 @@ impl MemoryPlan {
     /// buffer full (the kernel charges it to the container), plus the host
     /// itself.
     pub fn worst_case(&self) -> u64 {
-        self.guest_worst_case() + self.host_overhead + self.body_buffer + self.pool_resident() + self.socket_buffers
+        self.guest_worst_case()
+            + self.host_overhead
+            + self.body_buffer
+            + self.pool_resident()
+            + self.socket_buffers
+            + self.instances_host()
+    }
+
+    /// What every instance together can make the host hold outside their
+    /// linear memories.
+    pub fn instances_host(&self) -> u64 {
+        u64::from(self.concurrency) * self.instance_host
+    }
+
+    /// The plan with each instance able to make the host hold `bytes`.
+    pub fn with_instance_host(self, bytes: u64) -> Self {
+        MemoryPlan {
+            instance_host: bytes,
+            ..self
+        }
     }
 
     /// The plan with `connections` client sockets whose `SO_SNDBUF` is
@@ -110,6 +155,7 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
         body_buffer: 0,
         keep_resident: 0,
         socket_buffers: 0,
+        instance_host: 0,
     })
 }
 
@@ -117,14 +163,16 @@ pub fn plan(max_concurrent: u32, per_instance: u64, budget: u64, host_overhead: 
 pub fn check_fits(plan: &MemoryPlan, limit: Option<u64>) -> Result<(), String> {
     match limit {
         Some(limit) if plan.worst_case() > limit => Err(format!(
-            "memory worst case {} ({} instances x {} --max-instance-memory-bytes + {} --host-memory-overhead \
-             + {} --request-body-buffer-bytes + {} kept by idle pool slots + {} of client socket buffers) exceeds \
-             the container's memory limit {}; lower --guest-memory-budget, --max-instance-memory-bytes, \
-             --max-concurrent-requests, --request-body-buffer-bytes, --pool-keep-resident, --max-connections or \
+            "memory worst case {} ({} instances x ({} --max-instance-memory-bytes + {} of host memory each) + {} \
+             --host-memory-overhead + {} --request-body-buffer-bytes + {} kept by idle pool slots + {} of client \
+             socket buffers) exceeds the container's memory limit {}; lower --guest-memory-budget, \
+             --max-instance-memory-bytes, --max-concurrent-requests, --guest-header-budget, \
+             --max-outbound-per-request, --request-body-buffer-bytes, --pool-keep-resident, --max-connections or \
              --client-send-buffer-bytes, or raise the limit",
             show(plan.worst_case()),
             plan.concurrency,
             show(plan.per_instance),
+            show(plan.instance_host),
             show(plan.host_overhead),
             show(plan.body_buffer),
             show(plan.pool_resident()),
@@ -270,6 +318,22 @@ mod tests {
         let cut = p.with_pool_resident(64 * MIB);
         assert_eq!(cut.keep_resident, 32 * MIB);
         assert_eq!(cut.pool_resident(), 10 * 32 * MIB);
+    }
+
+    #[test]
+    fn what_each_instance_makes_the_host_hold_counts_once_per_instance() {
+        let p = plan(256, 32 * MIB, 512 * MIB, 96 * MIB).unwrap();
+        let each = instance_host_bytes(256 * 1024, MIB, 4096, 8, 64 * 1024, 16 * 1024);
+        // 256 KiB + 1 MiB + 4096 x 128 B + 2 x 64 KiB + 8 x (2 x 64 KiB + 16 KiB)
+        assert_eq!(each, 256 * 1024 + MIB + 512 * 1024 + 128 * 1024 + 8 * 144 * 1024);
+        let with_host = p.with_instance_host(each);
+        assert_eq!(with_host.instances_host(), 16 * each);
+        assert_eq!(with_host.worst_case(), p.worst_case() + 16 * each);
+        let e = check_fits(&with_host, Some(p.worst_case())).unwrap_err();
+        assert!(
+            e.contains("of host memory each") && e.contains("--guest-header-budget"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub struct Metrics {
     pub connection_errors: IntCounterVec,
     pub connections_open: IntGaugeVec,
     pub connections_refused: IntCounterVec,
+    pub connections_evicted: IntCounterVec,
     pub outbound_attempts: IntCounterVec,
     pub circuit_state: IntGaugeVec,
     pub circuit_transitions: IntCounterVec,
@@ -79,11 +80,12 @@ impl Metrics {
         let outbound_requests = IntCounterVec::new(
             Opts::new(
                 "outbound_requests_total",
-                "Component requests to other services, by status code or error (denied: not in the allow-list; \
-                 circuit_open: refused by the open circuit breaker; retry_budget_exhausted: a retry the budget refused; \
-                 connect_error, timeout, error).",
+                "Component requests to other services, by component and status code or error (denied: not in the \
+                 allow-list, or one of the host's own listeners; circuit_open: refused by the component's open circuit \
+                 breaker; retry_budget_exhausted: a retry its budget refused; request_limit: past \
+                 --max-outbound-per-request; connect_error, timeout, error).",
             ),
-            &["status"],
+            &["component", "status"],
         )
         .expect("valid metric");
         let outbound_duration = Histogram::with_opts(
@@ -105,8 +107,9 @@ impl Metrics {
         let traps = IntCounterVec::new(
             Opts::new(
                 "wasm_traps_total",
-                "Requests the component failed, by kind (trap: it trapped or a host call failed; timeout: it ran past \
-                 the request timeout; no_response: it returned without a response; error_code: it answered with a \
+                "Requests the component failed, by kind (trap: it trapped, a host call failed, or it passed a limit \
+                 such as its header budget; cpu_budget: it used up --request-cpu-budget; timeout: it ran past the \
+                 request timeout; no_response: it returned without a response; error_code: it answered with a \
                  wasi:http error code). Each is answered by the host with a problem.",
             ),
             &["kind"],
@@ -140,8 +143,9 @@ impl Metrics {
             Opts::new(
                 "wasm_component_reloads_total",
                 "Component reloads (SIGHUP, POST /admin/reload, a watched file's change), by result (swapped: a new \
-                 version serves; unchanged: the file held the served version; refused: it did not load, link or \
-                 export the handler, and the served version stays).",
+                 version serves; unchanged: the file held the served version; refused: it did not load, link, \
+                 export the handler, instantiate or answer its probe, and the served version stays; rolled_back: \
+                 a swapped-in version failed its first requests and the version before serves again).",
             ),
             &["result"],
         )
@@ -251,7 +255,17 @@ impl Metrics {
         let connections_refused = IntCounterVec::new(
             Opts::new(
                 "http_connections_refused_total",
-                "Connections closed as soon as they were accepted because the listener had its maximum open, by listener.",
+                "Connections closed as soon as they were accepted because the listener, or the client's address, had \
+                 its maximum open and none of them was idle, by listener.",
+            ),
+            &["listener"],
+        )
+        .expect("valid metric");
+        let connections_evicted = IntCounterVec::new(
+            Opts::new(
+                "http_connections_evicted_total",
+                "Idle connections (no request in progress) closed to make room for a new one when the listener or \
+                 the client's address had its maximum open, by listener.",
             ),
             &["listener"],
         )
@@ -260,34 +274,35 @@ impl Metrics {
         let outbound_attempts = IntCounterVec::new(
             Opts::new(
                 "outbound_attempts_total",
-                "Outbound calls sent, by attempt: first (the first call of a request to a destination) or retry \
-                 (a later one, allowed by the retry budget).",
+                "Outbound calls sent, by component and attempt: first (the first call of a request to a destination) \
+                 or retry (a later one, allowed by the component's retry budget).",
             ),
-            &["attempt"],
+            &["component", "attempt"],
         )
         .expect("valid metric");
         let circuit_state = IntGaugeVec::new(
             Opts::new(
                 "outbound_circuit_state",
-                "Circuit breaker of each outbound destination: 0 closed, 1 open (calls fail at once), 2 half-open (one probe out).",
+                "Circuit breaker of each component's outbound destination: 0 closed, 1 open (its calls fail at once), \
+                 2 half-open (one probe out). At most --max-destinations-per-component per component.",
             ),
-            &["destination"],
+            &["component", "destination"],
         )
         .expect("valid metric");
         let circuit_transitions = IntCounterVec::new(
             Opts::new(
                 "outbound_circuit_transitions_total",
-                "Circuit breaker changes, by destination and the state entered (closed, open, half_open).",
+                "Circuit breaker changes, by component, destination and the state entered (closed, open, half_open).",
             ),
-            &["destination", "state"],
+            &["component", "destination", "state"],
         )
         .expect("valid metric");
 
         // Series that alerts and dashboards divide by exist from the start, at 0.
-        for kind in ["trap", "timeout", "no_response", "error_code"] {
+        for kind in ["trap", "cpu_budget", "timeout", "no_response", "error_code"] {
             traps.with_label_values(&[kind]);
         }
-        for result in ["swapped", "unchanged", "refused"] {
+        for result in ["swapped", "unchanged", "refused", "rolled_back"] {
             component_reloads.with_label_values(&[result]);
         }
         for reason in ["concurrency", "body_buffer"] {
@@ -296,6 +311,7 @@ impl Metrics {
         for listener in ["public", "admin", "control"] {
             connections_open.with_label_values(&[listener]);
             connections_refused.with_label_values(&[listener]);
+            connections_evicted.with_label_values(&[listener]);
             for kind in CONNECTION_ERROR_KINDS {
                 connection_errors.with_label_values(&[listener, kind]);
             }
@@ -327,6 +343,7 @@ impl Metrics {
             Box::new(connection_errors.clone()),
             Box::new(connections_open.clone()),
             Box::new(connections_refused.clone()),
+            Box::new(connections_evicted.clone()),
             Box::new(outbound_attempts.clone()),
             Box::new(circuit_state.clone()),
             Box::new(circuit_transitions.clone()),
@@ -359,6 +376,7 @@ impl Metrics {
             connection_errors,
             connections_open,
             connections_refused,
+            connections_evicted,
             outbound_attempts,
             circuit_state,
             circuit_transitions,

@@ -2,13 +2,15 @@
 //! metrics (`metrics`, and `server_timing`, which turns a component's
 //! `Server-Timing` into them), structured logs (`logging`) and trace context
 //! (`trace`), the memory plan and the container's limit (`memory`,
-//! `cgroup_path`), the compile cache on disk (`compile_cache`), and the image's
-//! health check (`probe`).
+//! `cgroup_path`), file descriptors against the process's limit
+//! (`file_descriptors`), the compile cache on disk (`compile_cache`), and the
+//! image's health check (`probe`).
 //!
 //! The bottom wing: it imports no other.
 
 pub mod cgroup_path;
 pub mod compile_cache;
+pub mod file_descriptors;
 pub mod flags;
 pub mod logging;
 pub mod memory;

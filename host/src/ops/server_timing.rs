@@ -12,7 +12,7 @@
 
 use crate::ops::metrics::Metrics;
 use http::HeaderMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 pub const SERVER_TIMING: &str = "server-timing";
@@ -77,34 +77,6 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
-/// One recorder per component id, kept across reloads: a component's label
-/// budget is spent once, not once per version.
-pub struct Recorders {
-    metrics: Metrics,
-    by_component: Mutex<HashMap<Arc<str>, Arc<Recorder>>>,
-}
-
-impl Recorders {
-    pub fn new(metrics: Metrics) -> Self {
-        Recorders {
-            metrics,
-            by_component: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The recorder of component `id`.
-    pub fn of(&self, id: &Arc<str>) -> Arc<Recorder> {
-        let mut recorders = self
-            .by_component
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        recorders
-            .entry(id.clone())
-            .or_insert_with(|| Arc::new(Recorder::new(self.metrics.clone(), id.clone())))
-            .clone()
-    }
-}
-
 /// Counts one component's entries in
 /// `server_timing_entries_total{component, entry, desc}` and their durations in
 /// `server_timing_duration_seconds{component, entry}`.
@@ -149,6 +121,29 @@ impl Recorder {
                 .server_timing_duration
                 .with_label_values(&[&*self.component, name])
                 .observe(ms / 1e3);
+        }
+    }
+
+    /// Removes every series this recorder made (its component left the app).
+    pub fn retire(&self) {
+        let seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut names = HashSet::new();
+        for (name, desc) in seen
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_str()))
+            .chain([("other", "other")])
+        {
+            let _ = self
+                .metrics
+                .server_timing_entries
+                .remove_label_values(&[&*self.component, name, desc]);
+            names.insert(name);
+        }
+        for name in names {
+            let _ = self
+                .metrics
+                .server_timing_duration
+                .remove_label_values(&[&*self.component, name]);
         }
     }
 
@@ -237,25 +232,32 @@ mod tests {
     #[test]
     fn one_component_cannot_spend_anothers_budget() {
         let metrics = Metrics::new();
-        let recorders = Recorders::new(metrics.clone());
-        let (relay, proxy): (Arc<str>, Arc<str>) = ("relay".into(), "doc-proxy".into());
+        let relay = Recorder::new(metrics.clone(), "relay".into());
+        let proxy = Recorder::new(metrics.clone(), "doc-proxy".into());
         for i in 0..(MAX_SERIES * 2) {
-            recorders
-                .of(&relay)
-                .consume(&mut headers(&[&format!("upstream;desc=d{i}")]), false);
+            relay.consume(&mut headers(&[&format!("upstream;desc=d{i}")]), false);
         }
-        recorders
-            .of(&proxy)
-            .consume(&mut headers(&["upstream;desc=corrupt;dur=2"]), false);
+        proxy.consume(&mut headers(&["upstream;desc=corrupt;dur=2"]), false);
         let text = String::from_utf8(metrics.render()).unwrap();
         assert!(
             text.contains(r#"server_timing_entries_total{component="doc-proxy",desc="corrupt",entry="upstream"} 1"#),
             "{text}"
         );
         assert!(text.contains(r#"server_timing_entries_total{component="relay",desc="other",entry="other"} 64"#));
-        assert!(
-            Arc::ptr_eq(&recorders.of(&proxy), &recorders.of(&"doc-proxy".into())),
-            "kept across versions"
-        );
+    }
+
+    #[test]
+    fn a_retired_recorder_leaves_no_series() {
+        let metrics = Metrics::new();
+        let relay = Recorder::new(metrics.clone(), "relay".into());
+        let proxy = Recorder::new(metrics.clone(), "doc-proxy".into());
+        for i in 0..(MAX_SERIES + 3) {
+            relay.consume(&mut headers(&[&format!("upstream;desc=d{i};dur=1")]), false);
+        }
+        proxy.consume(&mut headers(&["upstream;desc=ok;dur=2"]), false);
+        relay.retire();
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(!text.contains(r#"component="relay""#), "{text}");
+        assert!(text.contains(r#"component="doc-proxy""#), "{text}");
     }
 }

@@ -1,19 +1,17 @@
-//! Circuit breaker per outbound destination.
+//! Circuit breaker per outbound destination (of one component).
 //!
 //! Instances live for one request and keep no state, so only the host can see
-//! that an upstream is failing for everyone. After `failures` consecutive
+//! that an upstream is failing for every request. After `failures` consecutive
 //! failed calls (no connection, no response head in time, or a 5xx) the breaker
 //! opens: calls fail at once for `open_for`, then one probe call at a time is let
 //! through (half-open); the probe's success closes the breaker, its failure
 //! opens it again. A 2xx with a corrupt body is a success here: the upstream
 //! answered, and a bad document is the component's to judge and retry.
 //!
-//! [`Breaker`] is the state machine, with time passed in; [`Breakers`] keeps one
-//! per destination and reports transitions as log lines and metrics.
+//! [`Breaker`] is the state machine, with time passed in;
+//! `outbound::protection` keeps one per component and destination and
+//! reports transitions as log lines and metrics.
 
-use crate::ops::metrics::Metrics;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +39,7 @@ impl State {
     }
 
     /// The value of `outbound_circuit_state`.
-    fn gauge(&self) -> i64 {
+    pub fn gauge(&self) -> i64 {
         match self {
             State::Closed { .. } => 0,
             State::Open { .. } => 1,
@@ -131,76 +129,6 @@ impl Breaker {
         State::Open {
             until: now + self.settings.open_for,
         }
-    }
-}
-
-/// One breaker per destination (`host:port` from the allow-list, so the set is
-/// bounded by configuration, not by traffic).
-pub struct Breakers {
-    settings: BreakerSettings,
-    breakers: Mutex<HashMap<String, Breaker>>,
-    metrics: Metrics,
-}
-
-impl Breakers {
-    pub fn new(settings: BreakerSettings, metrics: Metrics) -> Self {
-        Breakers {
-            settings,
-            breakers: Mutex::default(),
-            metrics,
-        }
-    }
-
-    pub fn admit(&self, destination: &str) -> Admission {
-        if self.settings.failures == 0 {
-            return Admission::Allowed { probe: false };
-        }
-        self.update(destination, |breaker| breaker.admit(Instant::now()))
-    }
-
-    pub fn record(&self, destination: &str, probe: bool, failed: bool) {
-        if self.settings.failures > 0 {
-            self.update(destination, |breaker| breaker.record(probe, failed, Instant::now()));
-        }
-    }
-
-    pub fn release_probe(&self, destination: &str) {
-        self.update(destination, Breaker::release_probe);
-    }
-
-    /// Applies `change` to the destination's breaker; a change of state is
-    /// logged and counted.
-    fn update<T>(&self, destination: &str, change: impl FnOnce(&mut Breaker) -> T) -> T {
-        let mut breakers = self.breakers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let breaker = breakers.entry(destination.to_string()).or_insert_with(|| {
-            // The destination's series exists, closed, from its first call.
-            self.metrics.circuit_state.with_label_values(&[destination]).set(0);
-            Breaker::new(self.settings)
-        });
-        let before = breaker.state();
-        let result = change(breaker);
-        let after = breaker.state();
-        if before.name() != after.name() {
-            self.metrics
-                .circuit_state
-                .with_label_values(&[destination])
-                .set(after.gauge());
-            self.metrics
-                .circuit_transitions
-                .with_label_values(&[destination, after.name()])
-                .inc();
-            let open_for_ms = self.settings.open_for.as_millis() as u64;
-            match after {
-                State::Open { .. } => tracing::warn!(
-                    destination,
-                    from = before.name(),
-                    open_for_ms,
-                    "circuit breaker opened: calls to this destination fail at once"
-                ),
-                _ => tracing::info!(destination, from = before.name(), to = after.name(), "circuit breaker"),
-            }
-        }
-        result
     }
 }
 

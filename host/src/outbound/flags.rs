@@ -33,9 +33,10 @@ pub struct OutboundFlags {
     #[arg(long, env = "OUTBOUND_READ_BUFFER_BYTES", default_value = "16KiB", value_parser = parse_read_buffer)]
     pub outbound_read_buffer_bytes: u64,
 
-    /// Consecutive failed calls to a destination (no connection, no response
-    /// head in time, or a 5xx) that open its circuit breaker: calls then fail at
-    /// once, and components answer 503 + Retry-After. A 200 with a corrupt
+    /// Consecutive failed calls from one component to a destination (no
+    /// connection, no response head in time, or a 5xx) that open that
+    /// component's circuit breaker for it: its calls then fail at once, and
+    /// doc-proxy answers 503 + Retry-After. Other components keep their own. A 200 with a corrupt
     /// document is not a failure. 0 turns it off (docs/reliability.md).
     #[arg(long, env = "BREAKER_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub breaker_failures: u32,
@@ -47,8 +48,9 @@ pub struct OutboundFlags {
     #[arg(long, env = "BREAKER_OPEN_FOR", default_value = "1s", value_parser = humantime::parse_duration)]
     pub breaker_open_for: Duration,
 
-    /// Retries allowed per first attempt, per destination, over the window
-    /// (0.2: retries add at most 20% to the upstream's load, plus the floor).
+    /// Retries allowed per first attempt, per component and destination,
+    /// over the window (0.2: retries add at most 20% to the upstream's load,
+    /// plus the floor).
     /// A retry past the budget is refused, and the request answers from the
     /// attempts it made.
     #[arg(long, env = "RETRY_BUDGET_RATIO", default_value_t = 0.2, value_parser = parse_ratio)]
@@ -58,6 +60,12 @@ pub struct OutboundFlags {
     /// service still retries.
     #[arg(long, env = "RETRY_BUDGET_MIN_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub retry_budget_min_per_second: u32,
+
+    /// Destinations whose breaker and retry budget each component keeps (the
+    /// least recently called is forgotten past it, with its metric series):
+    /// bounds what a wildcard allow-list can make the host track.
+    #[arg(long, env = "MAX_DESTINATIONS_PER_COMPONENT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_destinations_per_component: u32,
 
     /// The sliding window over which the retry budget counts attempts.
     #[arg(long, env = "RETRY_BUDGET_WINDOW", default_value = "10s", value_parser = parse_window)]

@@ -1,37 +1,50 @@
 //! Outbound HTTP for components: an allow-list, timeouts the guest can shorten
-//! but not lengthen, and a shared keep-alive connection pool.
+//! but not lengthen, a shared keep-alive connection pool, and the limits that
+//! keep one component's calls from hurting anyone else.
 //!
 //! wasmtime-wasi-http's default client opens a new connection per request, has
 //! no allow-list, and waits up to 600 s; this replaces it through
-//! [`WasiHttpHooks::send_request`].
+//! [`WasiHttpHooks::send_request`]. Besides the allow-list, every call is held
+//! to its component's circuit breaker and retry budget for the destination
+//! (`protection`), to the request's cap on calls in flight (each holds a
+//! connection and a file descriptor until its body ends), and may never reach
+//! the host's own admin and control listeners, however the URL spells them
+//! (checked on the connected socket, after DNS). Errors reach the guest as
+//! `wasi:http` error codes without the host's internal messages, which are
+//! logged instead.
 //!
 //! The outbound wing: this client (here), the allow-lists it applies
 //! (`allowed_hosts`), what protects each destination (`breaker`,
-//! `retry_budget`), and the verdict cache that digests upstream bodies
-//! (`verdict`). Below `edge` and `app`; it imports only `ops`.
+//! `retry_budget`, per component in `protection`), and the verdict cache
+//! that digests upstream bodies (`verdict`). Below `edge` and `app`; it
+//! imports only `ops`.
 
 pub mod allowed_hosts;
 pub mod breaker;
 pub mod flags;
+pub mod own_addresses;
+pub mod protection;
 pub mod retry_budget;
 pub mod verdict;
 
 use crate::ops::metrics::Metrics;
 use crate::ops::trace::{TraceContext, TRACEPARENT};
 use crate::outbound::allowed_hosts::AllowList;
-use crate::outbound::breaker::{Admission, BreakerSettings, Breakers};
-use crate::outbound::retry_budget::{Budget, BudgetSettings};
+use crate::outbound::breaker::Admission;
+use crate::outbound::own_addresses::{GuardedConnector, OwnAddresses};
+use crate::outbound::protection::Protection;
 use crate::outbound::verdict::{SeenDigests, VerdictCache};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// Host-side outbound limits.
@@ -59,7 +72,7 @@ impl Timeouts {
 /// that, guests get the host's connect timeout.
 const MAX_CONNECT_TIMEOUTS: usize = 8;
 
-type PooledClient = Client<HttpConnector, WasiBody>;
+type PooledClient = Client<GuardedConnector, WasiBody>;
 
 /// Shared by every request's store.
 pub struct Outbound {
@@ -70,10 +83,8 @@ pub struct Outbound {
     /// ones than the host's (doc-proxy's `CONNECT_TIMEOUT_MS`). In practice one
     /// or two entries.
     clients: std::sync::Mutex<std::collections::HashMap<Duration, PooledClient>>,
-    breakers: Breakers,
-    budget_settings: BudgetSettings,
-    /// One retry budget per destination.
-    budgets: std::sync::Mutex<std::collections::HashMap<String, Budget>>,
+    /// The host's own listeners, which no call may reach.
+    own: OwnAddresses,
     metrics: Metrics,
 }
 
@@ -90,24 +101,20 @@ pub struct PoolSettings {
     pub read_buffer_bytes: usize,
 }
 
-/// How much failure the host lets through to a destination.
-#[derive(Debug, Clone, Copy)]
-pub struct Protection {
-    pub breaker: BreakerSettings,
-    pub retry_budget: BudgetSettings,
-}
-
 impl Outbound {
-    pub fn new(timeouts: Timeouts, pool: PoolSettings, protection: Protection, metrics: Metrics) -> Self {
+    pub fn new(timeouts: Timeouts, pool: PoolSettings, metrics: Metrics) -> Self {
         Outbound {
             timeouts,
             pool,
             clients: Default::default(),
-            breakers: Breakers::new(protection.breaker, metrics.clone()),
-            budget_settings: protection.retry_budget,
-            budgets: Default::default(),
+            own: OwnAddresses::default(),
             metrics,
         }
+    }
+
+    /// The host's own listeners, once bound: calls to them are refused.
+    pub fn own_addresses(&self) -> &OwnAddresses {
+        &self.own
     }
 
     /// The pooled client whose connector gives up connecting after `connect`.
@@ -121,15 +128,12 @@ impl Outbound {
         clients
             .entry(connect)
             .or_insert_with(|| {
-                let mut connector = HttpConnector::new();
-                connector.set_connect_timeout(Some(connect));
-                connector.set_nodelay(true);
                 Client::builder(TokioExecutor::new())
                     .pool_idle_timeout(Duration::from_secs(60))
                     .pool_max_idle_per_host(self.pool.max_idle_per_host)
                     .pool_timer(TokioTimer::new())
                     .http1_max_buf_size(self.pool.read_buffer_bytes)
-                    .build(connector)
+                    .build(GuardedConnector::new(connect, self.own.clone()))
             })
             .clone()
     }
@@ -142,75 +146,75 @@ impl Outbound {
     fn allowed_destination(allowed: &AllowList, uri: &http::Uri) -> Option<String> {
         let authority = uri.authority().filter(|a| !a.as_str().contains('@'))?;
         let scheme = uri.scheme_str()?;
-        let port = authority
-            .port_u16()
-            .unwrap_or(if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 });
-        let destination = format!("{}:{port}", authority.host().to_ascii_lowercase());
+        let destination = normalize_authority(scheme, authority.as_str());
         allowed.allows(uri).then_some(destination)
     }
 
-    /// Whether the destination's retry budget lets this call out (first
-    /// attempts always go, and are counted).
-    fn budget_allows(&self, destination: &str, retry: bool) -> bool {
-        let now = Instant::now();
-        let mut budgets = self.budgets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        budgets
-            .entry(destination.to_string())
-            .or_insert_with(|| Budget::new(self.budget_settings, now))
-            .try_spend(retry, now)
-    }
-
-    fn refuse(&self, label: &str, error: Error) -> Result<http::Response<WasiBody>, Error> {
-        self.metrics.outbound_requests.with_label_values(&[label]).inc();
-        Err(error)
+    /// Counts a call refused before it went out, as `label`.
+    fn refuse(&self, component: &str, label: &str, error: Error) -> Error {
+        self.metrics
+            .outbound_requests
+            .with_label_values(&[component, label])
+            .inc();
+        error
     }
 
     /// Sends one call: allow-list (`destination` is `None` when it refused),
-    /// circuit breaker, retry budget (`retry`: an earlier call of the same
-    /// request went to this destination), then the network. The breaker
-    /// learns how the call ended.
+    /// the component's circuit breaker and retry budget for the destination
+    /// (`retry`: an earlier call of the same request went there), then the
+    /// network. The breaker learns how the call ended.
     async fn send(
         self: Arc<Self>,
+        call: Call,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
-        destination: Option<String>,
-        retry: bool,
     ) -> Result<http::Response<WasiBody>, Error> {
-        let Some(destination) = destination else {
+        let component = &*call.component;
+        let Some(destination) = call.destination else {
             // The host and path only: user info may be a credential.
             tracing::warn!(
+                component,
                 host = request.uri().host().unwrap_or_default(),
                 path = request.uri().path(),
                 "outbound request denied: not in the allow-list, or the URL has user info"
             );
-            return self.refuse("denied", Error::HttpRequestDenied);
+            return Err(self.refuse(component, "denied", Error::HttpRequestDenied));
         };
-        let probe = match self.breakers.admit(&destination) {
-            Admission::Refused => return self.refuse("circuit_open", Error::DestinationUnavailable),
+        let protection = call.protection;
+        let probe = match protection.admit(&destination) {
+            Admission::Refused => return Err(self.refuse(component, "circuit_open", Error::DestinationUnavailable)),
             Admission::Allowed { probe } => probe,
         };
         // Releases the probe if no answer is recorded: the budget refuses the
         // call, or the caller gives up before the answer.
         let mut pending_probe = PendingProbe {
-            outbound: self.clone(),
+            protection: protection.clone(),
             destination: probe.then(|| destination.clone()),
         };
-        if !self.budget_allows(&destination, retry) {
-            return self.refuse("retry_budget_exhausted", Error::ConnectionLimitReached);
+        if !protection.budget_allows(&destination, call.retry) {
+            return Err(self.refuse(component, "retry_budget_exhausted", Error::ConnectionLimitReached));
         }
-        let attempt = if retry { "retry" } else { "first" };
-        self.metrics.outbound_attempts.with_label_values(&[attempt]).inc();
-        let result = self.send_allowed(request, options).await;
+        let attempt = if call.retry { "retry" } else { "first" };
+        self.metrics
+            .outbound_attempts
+            .with_label_values(&[component, attempt])
+            .inc();
+        let result = self.send_allowed(component, &destination, request, options).await;
         let failed = result
             .as_ref()
             .map_or(true, |response| response.status().is_server_error());
         pending_probe.destination = None;
-        self.breakers.record(&destination, probe, failed);
+        // A call to the host itself says nothing of the destination's health.
+        if !matches!(result, Err(Error::HttpRequestDenied)) {
+            protection.record(&destination, probe, failed);
+        }
         result
     }
 
     async fn send_allowed(
         &self,
+        component: &str,
+        destination: &str,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> Result<http::Response<WasiBody>, Error> {
@@ -234,8 +238,22 @@ impl Outbound {
             let client = self.client(timeouts.connect);
             match tokio::time::timeout(timeouts.first_byte, client.request(request)).await {
                 Err(_) => Err(Error::ConnectionReadTimeout),
+                Ok(Err(e)) if own_addresses::refused(&e) => {
+                    tracing::warn!(
+                        component,
+                        destination,
+                        "outbound request denied: it reached one of the host's own admin or control listeners"
+                    );
+                    Err(Error::HttpRequestDenied)
+                }
                 Ok(Err(e)) if e.is_connect() => Err(connect_error(&e)),
-                Ok(Err(e)) => Err(Error::InternalError(Some(format!("{e}")))),
+                Ok(Err(e)) => {
+                    // The guest gets the kind of failure; the message, which
+                    // names the host's internals, goes to the log.
+                    let code = request_error(&e);
+                    tracing::warn!(component, destination, error = %e, code = ?code, "outbound request failed");
+                    Err(code)
+                }
                 Ok(Ok(response)) => Ok(response.map(|incoming| {
                     BetweenBytes::new(incoming.map_err(Error::from), timeouts.between_bytes).boxed_unsync()
                 })),
@@ -244,26 +262,39 @@ impl Outbound {
         self.metrics.outbound_duration.observe(started.elapsed().as_secs_f64());
         let label = match &result {
             Ok(response) => response.status().as_u16().to_string(),
+            Err(Error::HttpRequestDenied) => "denied".into(),
             Err(Error::ConnectionRefused | Error::ConnectionTimeout | Error::Connect(_)) => "connect_error".into(),
             Err(Error::ConnectionReadTimeout) => "timeout".into(),
             Err(_) => "error".into(),
         };
-        self.metrics.outbound_requests.with_label_values(&[&label]).inc();
+        self.metrics
+            .outbound_requests
+            .with_label_values(&[component, &label])
+            .inc();
         result
     }
+}
+
+/// What one call is, as the hooks decided before it goes out.
+struct Call {
+    component: Arc<str>,
+    /// `None`: the allow-list refused it.
+    destination: Option<String>,
+    retry: bool,
+    protection: Arc<Protection>,
 }
 
 /// A half-open breaker's probe in flight; dropped unanswered, it frees the
 /// probe slot.
 struct PendingProbe {
-    outbound: Arc<Outbound>,
+    protection: Arc<Protection>,
     destination: Option<String>,
 }
 
 impl Drop for PendingProbe {
     fn drop(&mut self) {
         if let Some(destination) = &self.destination {
-            self.outbound.breakers.release_probe(destination);
+            self.protection.release_probe(destination);
         }
     }
 }
@@ -282,7 +313,26 @@ fn connect_error(e: &hyper_util::client::legacy::Error) -> Error {
     Error::ConnectionRefused
 }
 
-/// `host:port` in lower case, with the scheme's default port made explicit.
+/// The `wasi:http` error code of a call that connected and then failed.
+fn request_error(e: &hyper_util::client::legacy::Error) -> Error {
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(hyper) = inner.downcast_ref::<hyper::Error>() {
+            return if hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled() {
+                Error::ConnectionTerminated
+            } else if hyper.is_timeout() {
+                Error::HttpResponseTimeout
+            } else {
+                Error::HttpProtocolError
+            };
+        }
+        source = inner.source();
+    }
+    Error::ConnectionTerminated
+}
+
+/// `host:port` in lower case, with the scheme's default port made explicit:
+/// the one spelling of a destination (and of an allow-list's authority).
 pub fn normalize_authority(scheme: &str, authority: &str) -> String {
     let authority = authority.to_ascii_lowercase();
     let has_port = match authority.rfind(':') {
@@ -298,28 +348,59 @@ pub fn normalize_authority(scheme: &str, authority: &str) -> String {
 }
 
 /// The `wasi:http` hooks of one store: outbound requests go through
-/// [`Outbound`], responses lose the verdict cache's fields whoever sent them,
-/// and with the component's own verdict cache their 2xx bodies are digested.
+/// [`Outbound`] with the component's allow-list and protection, responses
+/// lose the verdict cache's fields whoever sent them, and with the
+/// component's own verdict cache their 2xx bodies are digested.
 pub struct OutboundHooks {
     pub outbound: Arc<Outbound>,
+    /// The component's id, for logs and metrics.
+    pub component: Arc<str>,
     /// The component's allow-list: everything else is denied.
     pub allowed: Arc<AllowList>,
+    /// The component's breakers and retry budgets.
+    pub protection: Arc<Protection>,
     pub verdicts: Option<(Arc<VerdictCache>, SeenDigests)>,
     /// Destinations this request has called: a second call to one is a retry.
     pub called: Vec<String>,
     /// The request's span: each call gets a child span's `traceparent`.
     pub trace: TraceContext,
+    /// Calls this request may have in flight at once (each until its body
+    /// ends): bounds the connections and file descriptors one request holds.
+    pub in_flight: Arc<Semaphore>,
 }
 
 type SendFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
 
+/// The largest write a guest may make to an outgoing body (a request's or
+/// its own response's) in one call, and so what the host buffers per body:
+/// two such chunks at most (wasmtime's default is 1 MiB). In the memory plan.
+pub const BODY_CHUNK_BYTES: usize = 64 * 1024;
+
 impl WasiHttpHooks for OutboundHooks {
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK_BYTES
+    }
+
+    fn p3_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK_BYTES
+    }
+
     fn send_request(
         &mut self,
         mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: SendFuture,
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, SendFuture), Error>> + Send> {
+        let Ok(slot) = self.in_flight.clone().try_acquire_owned() else {
+            let (outbound, component) = (&self.outbound, &self.component);
+            tracing::warn!(
+                component = %component,
+                limit = "--max-outbound-per-request",
+                "outbound request refused: the request already has its maximum of calls in flight"
+            );
+            let refused = outbound.refuse(component, "request_limit", Error::ConnectionLimitReached);
+            return Box::new(async move { Err(refused) });
+        };
         // A component that propagates its own trace context keeps it.
         if !request.headers().contains_key(TRACEPARENT) {
             self.trace.child().inject(request.headers_mut());
@@ -334,12 +415,42 @@ impl WasiHttpHooks for OutboundHooks {
             }
             retry
         });
+        let call = Call {
+            component: self.component.clone(),
+            destination,
+            retry,
+            protection: self.protection.clone(),
+        };
         Box::new(async move {
-            let response = outbound.send(request, options, destination, retry).await?;
+            let response = outbound.send(call, request, options).await?;
             let response =
                 verdict::strip_outbound(response, verdicts.as_ref().map(|(cache, seen)| (cache, seen.clone())));
+            let response = response.map(|body| HoldsSlot { body, _slot: slot }.boxed_unsync());
             Ok((response, Box::new(async { Ok(()) }) as SendFuture))
         })
+    }
+}
+
+/// A response body that keeps its call's in-flight slot until it is dropped.
+struct HoldsSlot {
+    body: WasiBody,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Body for HoldsSlot {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -1,8 +1,9 @@
 //! Retry budget: retries may add at most `ratio` of the first attempts, plus a
 //! small floor per second, over a sliding window, whatever every component
 //! instance's own retry policy says. Per-request policies multiply load on a
-//! sick upstream (3 attempts each = 3x); the budget caps the whole process at
-//! (1 + ratio)x plus the floor.
+//! sick upstream (3 attempts each = 3x); the budget caps each component's
+//! calls to a destination at (1 + ratio)x plus the floor (one budget per
+//! component and destination, `outbound::protection`).
 //!
 //! An outbound call is a retry when an earlier call of the same request went to
 //! the same destination: the host counts calls per store, so components need no

@@ -77,6 +77,24 @@ impl VerdictCache {
         }
     }
 
+    /// Removes the cache's series (its component left the app).
+    pub fn retire(&self) {
+        let component = &*self.component;
+        let _ = self.metrics.verdict_cache_entries.remove_label_values(&[component]);
+        for result in ["hit", "miss"] {
+            let _ = self
+                .metrics
+                .verdict_cache_lookups
+                .remove_label_values(&[component, result]);
+        }
+        for result in ["stored", "refused"] {
+            let _ = self
+                .metrics
+                .verdict_cache_puts
+                .remove_label_values(&[component, result]);
+        }
+    }
+
     /// The secret given to instances in [`TOKEN_ENV`].
     pub fn token(&self) -> &str {
         &self.token

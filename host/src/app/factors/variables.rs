@@ -1,11 +1,14 @@
-//! A component's variables (`[component.X.variables]` in the manifest, their
-//! templates filled in from `[variables]`), read through every interface a
-//! component may use for them: Spin 2's `fermyon:spin/variables`, Spin 3's
-//! `spin:variables/variables`, the draft of `wasi:config/store` that Spin's
-//! SDKs use, and `wasi:config/store@0.2.0-rc.1` (wasmtime-wasi-config's).
+//! The variables factor: a component's variables (`[component.X.variables]`
+//! in the manifest, their templates filled in from `[variables]`), read
+//! through every interface a component may use for them: Spin 2's
+//! `fermyon:spin/variables`, Spin 3's `spin:variables/variables`, the draft
+//! of `wasi:config/store` that Spin's SDKs use, and
+//! `wasi:config/store@0.2.0-rc.1` (wasmtime-wasi-config's).
 //! They answer alike: a name Spin would not accept is invalid, one the
 //! manifest does not give the component is undefined.
 
+use crate::app::factors::{Configure, Factor, Prepare};
+use crate::app::state::HostState;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmtime::component::{Accessor, HasData, Linker};
@@ -116,6 +119,25 @@ pub fn add_to_linker<T: VariablesView + Send + 'static>(linker: &mut Linker<T>) 
 
 /// Shared by a component's stores.
 pub type SharedVariables = Arc<Variables>;
+
+pub struct VariablesFactor;
+
+impl Factor for VariablesFactor {
+    type ComponentState = SharedVariables;
+    type InstanceState = SharedVariables;
+
+    fn init(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+        add_to_linker(linker)
+    }
+
+    fn configure(&self, ctx: &Configure<'_>, _previous: Option<&SharedVariables>) -> anyhow::Result<SharedVariables> {
+        Ok(Arc::new(ctx.spec.variables.iter().cloned().collect()))
+    }
+
+    fn prepare(&self, state: &SharedVariables, _ctx: &Prepare<'_>) -> SharedVariables {
+        state.clone()
+    }
+}
 
 #[cfg(test)]
 mod tests {

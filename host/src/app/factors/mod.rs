@@ -1,0 +1,153 @@
+//! The per-component registry: everything the host keeps for one component
+//! of the served app, one factor a feature, shaped like Spin's factors
+//! (`spin-factors`). A factor
+//!
+//! - **`init`**: wires the interfaces it provides into the linker, once, at
+//!   start;
+//! - **`configure`**: from the component's manifest entry (its grants and
+//!   settings) and the state the same component has in the version served
+//!   now, builds what it keeps for the component in a new app version. A
+//!   reload that keeps a component keeps its state where that is right
+//!   (shares, breakers, a verdict cache of unchanged code), so what a
+//!   component has done is not forgotten by a reload;
+//! - **`prepare`**: builds what one instance (one request's store) gets;
+//! - **`retire`**: when a reload removes the component, lets go of what
+//!   outlives its memory (metric series).
+//!
+//! | factor | provides | keeps per component | gives each instance |
+//! |---|---|---|---|
+//! | [`wasi`] | `wasi:*` 0.2 and 0.3 (no sockets, no files) | environment, log settings | a WASI context, stdout/stderr to the log |
+//! | [`variables`] | Spin's variables, `wasi:config/store` | the manifest's variables | the same, shared |
+//! | [`outbound_http`] | `wasi:http` both versions, with a header budget | allow-list, breakers and retry budgets per destination, verdict cache | the hooks every call goes through, per-request caps |
+//! | [`limits`] | — | share of the instances, CPU lanes | memory cap, CPU meter |
+//! | [`server_timing`] | — | its `Server-Timing` recorder | — |
+//!
+//! [`Factors`] holds one of each and does for a component what each does;
+//! [`ComponentStates`] is what a component of an app version holds. The
+//! next Spin interface is one more module here and one more field in each.
+
+pub mod limits;
+pub mod outbound_http;
+pub mod server_timing;
+pub mod variables;
+pub mod wasi;
+
+use crate::app::manifest::ComponentSpec;
+use crate::app::state::HostState;
+use crate::ops::trace::TraceContext;
+use crate::outbound::verdict::SeenDigests;
+use std::sync::Arc;
+use wasmtime::component::Linker;
+
+/// What a factor is told when a component of a new app version is configured.
+pub struct Configure<'a> {
+    /// The manifest's id.
+    pub id: &'a Arc<str>,
+    /// What the manifest says of the component.
+    pub spec: &'a ComponentSpec,
+    /// SHA-256 of its code.
+    pub sha256: &'a Arc<str>,
+}
+
+impl<'a> Configure<'a> {
+    pub fn new(id: &'a Arc<str>, spec: &'a ComponentSpec, sha256: &'a Arc<str>) -> Self {
+        Configure { id, spec, sha256 }
+    }
+}
+
+/// What a factor is told when an instance is prepared for one request.
+pub struct Prepare<'a> {
+    pub request_id: &'a str,
+    /// The request's span: named in log lines and outbound calls.
+    pub trace: &'a TraceContext,
+    /// The served component's digest, named in its log lines.
+    pub sha256: &'a str,
+    /// Collects the digests of the bodies this request fetches.
+    pub seen: &'a SeenDigests,
+}
+
+/// One feature of the host, per component (see the module's docs).
+pub trait Factor {
+    /// What the factor keeps for one component of an app version.
+    type ComponentState: Send + Sync + 'static;
+    /// What one instance of the component gets.
+    type InstanceState: Send + 'static;
+
+    /// Adds the interfaces this factor provides to the linker.
+    fn init(&self, _linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// The state of a component of a new app version; `previous` is the state
+    /// the component with the same id has in the version served now.
+    fn configure(
+        &self,
+        ctx: &Configure<'_>,
+        previous: Option<&Self::ComponentState>,
+    ) -> anyhow::Result<Self::ComponentState>;
+
+    /// What one instance gets.
+    fn prepare(&self, state: &Self::ComponentState, ctx: &Prepare<'_>) -> Self::InstanceState;
+
+    /// The component left the app.
+    fn retire(&self, _id: &str, _state: &Self::ComponentState) {}
+}
+
+/// Every factor of this host.
+pub struct Factors {
+    pub wasi: wasi::WasiFactor,
+    pub variables: variables::VariablesFactor,
+    pub http: outbound_http::OutboundHttpFactor,
+    pub limits: limits::LimitsFactor,
+    pub server_timing: server_timing::ServerTimingFactor,
+}
+
+/// What one component of an app version holds, factor by factor.
+pub struct ComponentStates {
+    pub wasi: wasi::WasiState,
+    pub variables: variables::SharedVariables,
+    pub http: outbound_http::HttpState,
+    pub limits: limits::ComponentLimits,
+    pub server_timing: Arc<crate::ops::server_timing::Recorder>,
+}
+
+impl Factors {
+    /// Every factor's interfaces, into `linker`.
+    pub fn init(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+        self.wasi.init(linker)?;
+        self.variables.init(linker)?;
+        self.http.init(linker)?;
+        self.limits.init(linker)?;
+        self.server_timing.init(linker)?;
+        Ok(())
+    }
+
+    /// Every factor's state of one component.
+    pub fn configure(
+        &self,
+        ctx: &Configure<'_>,
+        previous: Option<&ComponentStates>,
+    ) -> anyhow::Result<ComponentStates> {
+        let http = self.http.configure(ctx, previous.map(|p| &p.http))?;
+        let mut wasi = self.wasi.configure(ctx, previous.map(|p| &p.wasi))?;
+        // The one link between factors: a component with a verdict cache
+        // reads its token from the environment (`outbound::verdict`).
+        wasi.set_env(crate::outbound::verdict::TOKEN_ENV, http.verdict_token());
+        Ok(ComponentStates {
+            wasi,
+            variables: self.variables.configure(ctx, previous.map(|p| &p.variables))?,
+            http,
+            limits: self.limits.configure(ctx, previous.map(|p| &p.limits))?,
+            server_timing: self.server_timing.configure(ctx, previous.map(|p| &p.server_timing))?,
+        })
+    }
+
+    /// A component left the app.
+    pub fn retire(&self, id: &str, states: &ComponentStates) {
+        self.wasi.retire(id, &states.wasi);
+        self.variables.retire(id, &states.variables);
+        self.http.retire(id, &states.http);
+        self.limits.retire(id, &states.limits);
+        self.server_timing.retire(id, &states.server_timing);
+    }
+}
