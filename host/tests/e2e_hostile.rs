@@ -18,8 +18,12 @@ use test_harness::{component, doc_proxy_beside_hostile, request, Host, ManifestF
 
 const MIB: u64 = 1024 * 1024;
 
-fn hostile(args: &[&str]) -> Host {
-    Host::start(&component("hostile"), args)
+/// The hostile component alone on `/...`. Settings newer than issue 33
+/// are given by their environment variables, so these tests run against a
+/// host built before it too (`DOC_PROXY_HOST_BIN`), and fail there on what
+/// they check rather than on an unknown flag.
+fn hostile(args: &[&str], env: &[(&str, &str)]) -> Host {
+    Host::start_with_env(&component("hostile"), args, env)
 }
 
 fn json(reply: &test_harness::Reply) -> serde_json::Value {
@@ -32,10 +36,11 @@ fn json(reply: &test_harness::Reply) -> serde_json::Value {
 /// budget, and the host's memory barely moves.
 #[tokio::test]
 async fn a_component_building_headers_without_end_stops_at_its_budget() {
-    let host = hostile(&[]);
+    let host = hostile(&[], &[]);
     let before = host.resident_memory();
     let reply = request(host.public, "GET", "/?attack=fields&count=15000&bytes=102400", &[]).await;
     let grown = host.resident_memory().saturating_sub(before);
+    eprintln!("fields attack: {}, host memory {} MiB -> +{} MiB", reply.status, before / MIB, grown / MIB);
     assert_eq!(reply.status, 500, "{}", String::from_utf8_lossy(&reply.body));
     assert!(grown < 64 * MIB, "host memory grew {} MiB", grown / MIB);
     assert_eq!(host.metric(r#"wasm_traps_total{kind="trap"}"#).await, 1.0);
@@ -81,8 +86,8 @@ async fn doc_proxy_stays_fast_beside_a_spinning_component() {
     let host = Host::start_manifest(
         &app.path,
         "127.0.0.1:0",
-        &["--request-cpu-budget", "1s", "--cpu-lanes-per-component", "1"],
         &[],
+        &[("REQUEST_CPU_BUDGET", "1s"), ("CPU_LANES_PER_COMPONENT", "1")],
     );
     let addr = host.public;
     // Warm: instances, pools, the upstream's connections.
@@ -145,17 +150,17 @@ async fn a_component_tripping_its_breaker_leaves_doc_proxys_closed() {
         let status = request(host.public, "GET", &relay, &[]).await.status;
         assert!(status == 500 || status == 502, "{status}");
     }
-    assert_eq!(
-        host.metric(r#"outbound_circuit_state{component="hostile"}"#).await,
-        1.0,
-        "the relay's breaker is open"
-    );
     let mut served = 0;
     for id in 1..=20 {
         let reply = request(host.public, "GET", &format!("/{id}"), &[]).await;
         served += usize::from(reply.status == 200);
     }
     assert_eq!(served, 20, "doc-proxy's own breaker stayed closed");
+    assert_eq!(
+        host.metric(r#"outbound_circuit_state{component="hostile"}"#).await,
+        1.0,
+        "the relay's breaker is open"
+    );
     assert_eq!(
         host.metric(r#"outbound_circuit_state{component="doc-proxy"}"#).await,
         0.0
@@ -264,14 +269,10 @@ async fn half_open_flood(to: SocketAddr, from: &str, count: usize) -> Vec<tokio:
 /// idle connections make room for other clients, and its share is capped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_slow_connections_does_not_shut_others_out() {
-    let host = hostile(&[
-        "--max-connections",
-        "200",
-        "--max-connections-per-client",
-        "150",
-        "--header-read-timeout",
-        "60s",
-    ]);
+    let host = hostile(
+        &["--max-connections", "200", "--header-read-timeout", "60s"],
+        &[("MAX_CONNECTIONS_PER_CLIENT", "150")],
+    );
     let flood = half_open_flood(host.public, "127.0.0.2", 300).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut served = 0;
@@ -297,7 +298,7 @@ async fn a_flood_of_slow_connections_does_not_shut_others_out() {
 #[tokio::test]
 async fn a_request_without_host_is_the_hosts_own_400() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = hostile(&[]);
+    let host = hostile(&[], &[]);
     let mut stream = tokio::net::TcpStream::connect(host.public).await.unwrap();
     stream
         .write_all(b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n")
@@ -320,7 +321,7 @@ async fn a_request_without_host_is_the_hosts_own_400() {
 #[tokio::test]
 async fn a_body_cut_by_the_timeout_ends_in_an_error() {
     use http_body_util::BodyExt;
-    let host = hostile(&["--request-timeout", "1s"]);
+    let host = hostile(&["--request-timeout", "1s"], &[]);
     let stream = tokio::net::TcpStream::connect(host.public).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
@@ -344,12 +345,15 @@ async fn a_body_cut_by_the_timeout_ends_in_an_error() {
 /// the control listener needs its token besides.
 #[tokio::test]
 async fn components_cannot_reach_the_hosts_own_listeners() {
-    let host = hostile(&[
-        "--allow-outbound",
-        "http://127.0.0.1:*",
-        "--allow-outbound",
-        "http://localhost:*",
-    ]);
+    let host = hostile(
+        &[
+            "--allow-outbound",
+            "http://127.0.0.1:*",
+            "--allow-outbound",
+            "http://localhost:*",
+        ],
+        &[],
+    );
     for target in [
         format!("http://127.0.0.1:{}/metrics", host.admin.port()),
         format!("http://localhost:{}/metrics", host.admin.port()),
@@ -377,16 +381,18 @@ async fn components_cannot_reach_the_hosts_own_listeners() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_request_cannot_fan_out_past_its_caps() {
     let hanging = ScriptedUpstream::start(|_| Script::Hang).await;
-    let host = hostile(&[
-        "--allow-outbound",
-        "http://127.0.0.1:*",
-        "--max-outbound-per-request",
-        "8",
-        "--max-destinations-per-component",
-        "16",
-        "--outbound-first-byte-timeout",
-        "1s",
-    ]);
+    let host = hostile(
+        &[
+            "--allow-outbound",
+            "http://127.0.0.1:*",
+            "--outbound-first-byte-timeout",
+            "1s",
+        ],
+        &[
+            ("MAX_OUTBOUND_PER_REQUEST", "8"),
+            ("MAX_DESTINATIONS_PER_COMPONENT", "16"),
+        ],
+    );
     let open_files = || std::fs::read_dir(format!("/proc/{}/fd", host.pid())).unwrap().count();
     let before = open_files();
     // Forty calls at once to a server that never answers.
@@ -433,7 +439,7 @@ async fn series_count(host: &Host, prefix: &str) -> usize {
 async fn upstream_errors_reach_the_guest_without_internal_messages() {
     let broken =
         ScriptedUpstream::start(|_| Script::Raw(b"HTTP/1.1 200 OK\r\nnot a header line\r\n\r\n".to_vec())).await;
-    let host = hostile(&["--allow-outbound", &broken.url()]);
+    let host = hostile(&["--allow-outbound", &broken.url()], &[]);
     let url = broken.url().replace(':', "%3A").replace('/', "%2F");
     let answer = json(&request(host.public, "GET", &format!("/?attack=fetch&url={url}"), &[]).await);
     let error = answer["error"].as_str().unwrap_or_default().to_string();
