@@ -6,7 +6,7 @@
 //! Meanwhile the app can be swapped live (`app::reload`). `main` and the
 //! tests start hosts the same way.
 
-use crate::app::factors::{self, limits, outbound_http, server_timing, variables, wasi};
+use crate::app::factors::{self, key_value, limits, outbound_http, server_timing, sqlite, variables, wasi};
 use crate::app::flags::{AppFlags, GuestLimitFlags};
 use crate::app::{self, engine, reload, state};
 use crate::edge::flags::EdgeFlags;
@@ -63,18 +63,27 @@ impl HostFlags {
         <Only as clap::Parser>::try_parse_from(program.chain(args.into_iter().map(Into::into))).map(|only| only.flags)
     }
 
+    /// What one instance may use of SQLite and key-value stores.
+    fn sqlite_limits(&self) -> app::factors::sqlite::SqliteLimits {
+        app::factors::sqlite::SqliteLimits {
+            connections: self.guest.max_sqlite_connections as usize,
+            result_bytes: usize::try_from(self.guest.max_store_result_bytes).unwrap_or(usize::MAX),
+        }
+    }
+
     /// Concurrency and per-instance memory from the memory flags
     /// (`ops::memory`), with what the edge holds for clients.
     fn memory_plan(&self) -> anyhow::Result<memory::MemoryPlan> {
         let (memory, edge, guest) = (&self.memory, &self.edge, &self.guest);
-        let instance_host = memory::instance_host_bytes(
-            guest.guest_header_budget,
-            guest.max_hostcall_bytes,
-            guest.max_guest_handles,
-            guest.max_outbound_per_request,
-            outbound::BODY_CHUNK_BYTES as u64,
-            self.outbound.outbound_read_buffer_bytes,
-        );
+        let instance_host = memory::instance_host_bytes(memory::InstanceHostUse {
+            header_budget: guest.guest_header_budget,
+            hostcall_bytes: guest.max_hostcall_bytes,
+            max_handles: guest.max_guest_handles,
+            max_outbound: guest.max_outbound_per_request,
+            body_chunk: outbound::BODY_CHUNK_BYTES as u64,
+            read_buffer: self.outbound.outbound_read_buffer_bytes,
+            stores: self.sqlite_limits().instance_bytes(),
+        });
         memory::plan(
             memory.max_concurrent_requests,
             memory.max_instance_memory_bytes,
@@ -266,12 +275,24 @@ impl HostBuilder {
             cpu_budget_ms = guest.request_cpu_budget.as_millis() as u64,
             "guest limits"
         );
+        let runtime =
+            app::runtime_config::RuntimeConfig::read(app_flags.runtime_config_file.as_deref(), &app_flags.state_dir())?;
+        let stores = Arc::new(key_value::Stores::new(runtime.key_value));
+        stores.connect_remote().await?;
         let factors = factors::Factors {
             wasi: wasi::WasiFactor {
                 guest_log_budget: app_flags.guest_log_limit_bytes,
                 guest_log_min_rank: app_flags.guest_log_level.rank(),
             },
             variables: variables::VariablesFactor,
+            key_value: key_value::KeyValueFactor {
+                stores,
+                result_bytes: self.flags.sqlite_limits().result_bytes,
+            },
+            sqlite: sqlite::SqliteFactor {
+                databases: Arc::new(runtime.sqlite),
+                limits: self.flags.sqlite_limits(),
+            },
             http: outbound_http::OutboundHttpFactor {
                 outbound: outbound.clone(),
                 verdict_cache_entries: std::num::NonZeroUsize::new(outbound_flags.verdict_cache_entries as usize),

@@ -40,7 +40,12 @@ async fn a_component_building_headers_without_end_stops_at_its_budget() {
     let before = host.resident_memory();
     let reply = request(host.public, "GET", "/?attack=fields&count=15000&bytes=102400", &[]).await;
     let grown = host.resident_memory().saturating_sub(before);
-    eprintln!("fields attack: {}, host memory {} MiB -> +{} MiB", reply.status, before / MIB, grown / MIB);
+    eprintln!(
+        "fields attack: {}, host memory {} MiB -> +{} MiB",
+        reply.status,
+        before / MIB,
+        grown / MIB
+    );
     assert_eq!(reply.status, 500, "{}", String::from_utf8_lossy(&reply.body));
     assert!(grown < 64 * MIB, "host memory grew {} MiB", grown / MIB);
     assert_eq!(host.metric(r#"wasm_traps_total{kind="trap"}"#).await, 1.0);

@@ -150,14 +150,17 @@ async fn a_changed_manifest_is_swapped_in_and_a_broken_one_refused() {
     }
     assert_eq!(request(host.public, "GET", "/2", &[]).await.status, 502);
 
-    // A feature this host lacks: refused, the last version keeps serving.
-    let key_value = manifest(&app.addr, 0, "").replace("colour = \"blue\"", "key_value_stores = [\"default\"]");
+    // A store no runtime config declares: refused, the last version keeps serving.
+    let key_value = manifest(&app.addr, 0, "").replace("colour = \"blue\"", "key_value_stores = [\"undeclared\"]");
     app.rewrite(&key_value);
     let reply = host.reload().await;
     let problem: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(reply.status, 422);
     // The reason is logged; the answer says where, without naming it.
-    assert!(host.refusal_reason(&problem).contains("key_value_stores"), "{problem}");
+    assert!(
+        host.refusal_reason(&problem).contains("key_value_store.undeclared"),
+        "{problem}"
+    );
     assert!(
         !problem["detail"].as_str().unwrap().contains("key_value_stores"),
         "{problem}"

@@ -102,20 +102,20 @@ async fn reloads_swap_the_component_and_refuse_what_does_not_load() {
     let (status, body) = reload(&host).await;
     assert_eq!((status, body["result"].as_str()), (200, Some("unchanged")));
 
-    // Not a component at all, a core module, a component that imports what
-    // this host does not provide, one that exports no handler: each refused,
-    // and B keeps serving.
-    let imports_key_value =
-        wat::parse_str(r#"(component (import "fermyon:spin/key-value@2.0.0" (instance (export "get" (func)))))"#)
-            .unwrap();
+    // Not a component at all, an empty core module (made a component, with
+    // no handler), a component that imports what neither this host nor Spin
+    // provides, one that exports no handler: each refused, and B keeps
+    // serving.
+    let imports_unknown =
+        wat::parse_str(r#"(component (import "acme:thing/gadget@1.0.0" (instance (export "get" (func)))))"#).unwrap();
     let no_handler = wat::parse_str("(component)").unwrap();
     for (what, bytes, says) in [
         ("garbage", b"not a component".to_vec(), "component"),
         ("a core module", b"\0asm\x01\0\0\0".to_vec(), "component"),
         (
-            "an import of Spin's key-value store",
-            imports_key_value,
-            "does not provide",
+            "an import no one provides",
+            imports_unknown,
+            "neither this host nor Spin provides",
         ),
         ("no handler", no_handler, "exports neither"),
     ] {

@@ -13,6 +13,12 @@
 //!   `variable = "value"`: 200 with an empty body when they hold, else 500
 //!   and the first rule broken.
 //! - `empty`: 200 with no body at all.
+//! - `kv`: Spin's key-value store `store` (default `default`): `op=set` (the
+//!   request body is the value), `get` (the value as the body, 404 when
+//!   absent), `delete`, `keys` (JSON); a store error is 500 with its Debug.
+//! - `sqlite`: runs `sql` (URL-encoded, `+` for space) on database `db`
+//!   (default `default`), answering JSON `{"columns": [...], "rows": [[...]]}`,
+//!   or 500 with the error's Debug.
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -33,6 +39,8 @@ async fn handle(request: Request) -> Response {
             Err(broken) => Response::new(500, broken),
         },
         "empty" => Response::new(200, ()),
+        "kv" => key_value(&request),
+        "sqlite" => sqlite(&request),
         _ => relay(&request).await,
     }
 }
@@ -57,6 +65,86 @@ fn shape(request: &Request) -> Response {
         .header("content-type", "application/json")
         .body(body.to_string())
         .build()
+}
+
+/// The query parameter `name`, URL-decoded (`%XX` and `+`).
+fn param(request: &Request, name: &str) -> Option<String> {
+    let raw = request
+        .query()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn key_value(request: &Request) -> Response {
+    use spin_sdk::key_value::Store;
+    let label = param(request, "store").unwrap_or_else(|| "default".into());
+    let store = match Store::open(&label) {
+        Ok(store) => store,
+        Err(e) => return Response::new(500, format!("open: {e:?}")),
+    };
+    let key = param(request, "key").unwrap_or_default();
+    let answered = match param(request, "op").as_deref() {
+        Some("set") => store.set(&key, request.body()).map(|()| Response::new(200, ())),
+        Some("get") => store.get(&key).map(|value| match value {
+            Some(value) => Response::new(200, value),
+            None => Response::new(404, ()),
+        }),
+        Some("delete") => store.delete(&key).map(|()| Response::new(200, ())),
+        Some("keys") => store
+            .get_keys()
+            .map(|keys| Response::new(200, serde_json::json!(keys).to_string())),
+        other => return Response::new(400, format!("op {other:?}")),
+    };
+    answered.unwrap_or_else(|e| Response::new(500, format!("{e:?}")))
+}
+
+fn sqlite(request: &Request) -> Response {
+    use spin_sdk::sqlite::{Connection, Value};
+    let label = param(request, "db").unwrap_or_else(|| "default".into());
+    let connection = match Connection::open(&label) {
+        Ok(connection) => connection,
+        Err(e) => return Response::new(500, format!("open: {e:?}")),
+    };
+    let sql = param(request, "sql").unwrap_or_default();
+    match connection.execute(&sql, &[]) {
+        Ok(result) => {
+            let rows: Vec<Vec<serde_json::Value>> = result
+                .rows
+                .iter()
+                .map(|row| {
+                    row.values
+                        .iter()
+                        .map(|value| match value {
+                            Value::Integer(i) => serde_json::json!(i),
+                            Value::Real(f) => serde_json::json!(f),
+                            Value::Text(t) => serde_json::json!(t),
+                            Value::Blob(b) => serde_json::json!(b),
+                            Value::Null => serde_json::Value::Null,
+                        })
+                        .collect()
+                })
+                .collect();
+            let body = serde_json::json!({"columns": result.columns, "rows": rows});
+            Response::new(200, body.to_string())
+        }
+        Err(e) => Response::new(500, format!("{e:?}")),
+    }
 }
 
 /// The rules Spin's conformance test for variables checks.

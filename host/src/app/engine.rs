@@ -156,7 +156,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
             });
         }
         Some(Precompiled::Module) => anyhow::bail!(
-            "{} is a precompiled core module, not a component; compile the component with `doc-proxy-host compile`",
+            "{} is a precompiled core module, not a component; compile the .wasm with `doc-proxy-host compile`",
             path.display()
         ),
         None => {}
@@ -180,8 +180,17 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
         }
     }
 
+    let (adapted, how) = crate::app::adapt::adapt(&bytes).with_context(|| format!("loading {}", path.display()))?;
+    if how != crate::app::adapt::Adapted::default() {
+        tracing::info!(
+            component = %path.display(),
+            componentized = how.componentized,
+            renamed_wasi_0_3_release_candidate = how.renamed_rc,
+            "component adapted before compiling"
+        );
+    }
     let serialized = engine
-        .precompile_component(&bytes)
+        .precompile_component(&adapted)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("compiling component {}", path.display()))?;
     if let Some(entry) = &entry {
@@ -206,6 +215,7 @@ pub fn compile_to_file(engine: &Engine, input: &Path, output: &Path) -> anyhow::
     if Engine::detect_precompiled(&bytes).is_some() {
         anyhow::bail!("{} is already precompiled", input.display());
     }
+    let (bytes, _) = crate::app::adapt::adapt(&bytes).with_context(|| format!("loading {}", input.display()))?;
     let serialized = engine
         .precompile_component(&bytes)
         .map_err(anyhow::Error::from)

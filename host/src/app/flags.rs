@@ -74,6 +74,20 @@ pub struct AppFlags {
     #[arg(long, env = "NO_COMPILE_CACHE")]
     pub no_cache: bool,
 
+    /// Where the app keeps its state, as `spin up` does: the `default`
+    /// key-value store (`sqlite_key_value.db`) and SQLite database
+    /// (`sqlite_db.db`). Defaults to `.spin` beside the manifest. Made only
+    /// when a component is granted one of them.
+    #[arg(long, env = "STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// A Spin runtime config file (TOML): `[key_value_store.NAME]` with
+    /// `type = "spin"` and a `path`, or `type = "redis"` and a `url`;
+    /// `[sqlite_database.NAME]` with `type = "spin"` and a `path`. Relative
+    /// paths are from the state directory. Read at start.
+    #[arg(long, env = "RUNTIME_CONFIG_FILE")]
+    pub runtime_config_file: Option<PathBuf>,
+
     /// Component stderr/stdout re-emitted per request and stream at most,
     /// counting only lines that pass `--guest-log-level`; after the first line
     /// over it every later line is dropped, with one notice, so a chatty guest
@@ -128,9 +142,10 @@ pub struct GuestLimitFlags {
 
     /// Bytes one host call may carry out of the guest (a string, a list):
     /// wasmtime's hostcall fuel, 128 MiB by default. Guests write bodies in
-    /// chunks of 64 KiB at most, so this only bounds what a hostile guest can
-    /// make the host allocate in one call.
-    #[arg(long, env = "MAX_HOSTCALL_BYTES", default_value = "256KiB", value_parser = parse_hostcall_bytes)]
+    /// chunks of 64 KiB at most and key-value values are at most 1 MB, so
+    /// this only bounds what a hostile guest can make the host allocate in
+    /// one call.
+    #[arg(long, env = "MAX_HOSTCALL_BYTES", default_value = "1MiB", value_parser = parse_hostcall_bytes)]
     pub max_hostcall_bytes: u64,
 
     /// Bytes of HTTP fields (headers and trailers, all sets together) one
@@ -144,6 +159,24 @@ pub struct GuestLimitFlags {
     /// once with `connection-limit-reached`.
     #[arg(long, env = "MAX_OUTBOUND_PER_REQUEST", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub max_outbound_per_request: u32,
+
+    /// SQLite connections one request may have open at once (each `open` is
+    /// a connection, with a 256 KiB page cache); past it, `io("too many
+    /// connections opened")`, Spin's words at its limit of 256. 0 leaves
+    /// SQLite to no one.
+    #[arg(long, env = "MAX_SQLITE_CONNECTIONS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub max_sqlite_connections: u32,
+
+    /// Largest result one key-value read, key list or SQLite query may bring
+    /// into the host (Spin's limit is 128 MiB); past it, Spin's error
+    /// `query result exceeds limit of N bytes`.
+    #[arg(long, env = "MAX_STORE_RESULT_BYTES", default_value = "1MiB", value_parser = parse_store_result)]
+    pub max_store_result_bytes: u64,
+}
+
+/// 64 KiB to 128 MiB (Spin's limit).
+fn parse_store_result(text: &str) -> Result<u64, String> {
+    crate::ops::memory::parse_size_within(text, 64 * 1024, 128 * 1024 * 1024)
 }
 
 /// 10 ms (one epoch tick) to an hour.
@@ -198,6 +231,18 @@ impl AppFlags {
         Ok(match &self.manifest {
             Some(path) => AppSource::Manifest(path.clone()),
             None => AppSource::Flags(self.one_component_app()?),
+        })
+    }
+
+    /// The app's state directory: `--state-dir`, else `.spin` beside the
+    /// manifest (or in the working directory with `--component`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| {
+            self.manifest
+                .as_deref()
+                .and_then(std::path::Path::parent)
+                .unwrap_or(std::path::Path::new("."))
+                .join(".spin")
         })
     }
 
@@ -288,6 +333,8 @@ impl AppFlags {
                 max_concurrent_requests: None,
                 // The operator chose to serve this component alone.
                 verdict_cache: true,
+                key_value_stores: Vec::new(),
+                sqlite_databases: Vec::new(),
                 probe: None,
             }],
             routes: vec![("/...".to_string(), id)],

@@ -49,6 +49,10 @@ pub struct ComponentSpec {
     /// The component speaks the verdict-cache protocol and gets a cache of
     /// its own (`outbound::verdict`); off unless the manifest opts in.
     pub verdict_cache: bool,
+    /// Key-value stores it may open (`key_value_stores`).
+    pub key_value_stores: Vec<String>,
+    /// SQLite databases it may open (`sqlite_databases`).
+    pub sqlite_databases: Vec<String>,
     /// A path the host asks (GET) of a new version of this component before
     /// swapping it in at a reload; an answer below 500 lets it in
     /// (`app::verify`).
@@ -258,6 +262,8 @@ fn read_component(
         variables: Vec::new(),
         max_concurrent_requests: None,
         verdict_cache: false,
+        key_value_stores: Vec::new(),
+        sqlite_databases: Vec::new(),
         probe: None,
     };
     for (key, value) in component {
@@ -295,7 +301,9 @@ fn read_component(
             }
             // `spin build`'s and documentation's business, not a server's.
             "build" | "description" => {}
-            "files" | "exclude_files" | "key_value_stores" | "sqlite_databases" | "ai_models" | "dependencies" => {
+            "key_value_stores" => spec.key_value_stores = labels(value, &here)?,
+            "sqlite_databases" => spec.sqlite_databases = labels(value, &here)?,
+            "files" | "exclude_files" | "ai_models" | "dependencies" => {
                 let empty =
                     value.as_array().is_some_and(Vec::is_empty) || value.as_table().is_some_and(Table::is_empty);
                 if !empty {
@@ -313,6 +321,18 @@ fn read_component(
         return Err(format!("{at}.source is missing"));
     }
     Ok(spec)
+}
+
+/// A list of store or database labels, each as Spin spells them.
+fn labels(value: &Value, at: &str) -> Result<Vec<String>, String> {
+    let labels = strings(value, at)?;
+    for label in &labels {
+        let ok = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            return Err(format!("{at}: {label:?} is not a label (letters, digits, '_' and '-')"));
+        }
+    }
+    Ok(labels)
 }
 
 /// This host's own settings of one component.
@@ -503,9 +523,17 @@ source = "/abs/upstream.wasm"
             vec!["component.c.colour: not used by this host, ignored".to_string()]
         );
 
+        // Stores and databases are granted (the factors check each exists).
+        let granted = parse(
+            &minimal("key_value_stores = [\"default\"]\nsqlite_databases = [\"default\", \"orders\"]"),
+            Path::new("."),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(granted.components[0].key_value_stores, ["default"]);
+        assert_eq!(granted.components[0].sqlite_databases, ["default", "orders"]);
+        assert!(parse(&minimal("key_value_stores = [\"a b\"]"), Path::new("."), &no_env).is_err());
         for (extra, says) in [
-            ("key_value_stores = [\"default\"]", "key_value_stores"),
-            ("sqlite_databases = [\"default\"]", "sqlite_databases"),
             ("files = [\"static/**\"]", "files"),
             ("ai_models = [\"llama2-chat\"]", "ai_models"),
             ("allowed_outbound_hosts = [\"redis://cache:6379\"]", "redis"),

@@ -5,12 +5,15 @@
 //! its flags) and replaced whole by a reload.
 //!
 //! The app wing holds everything about the components: reading a manifest
-//! (`manifest`, `router`), the engine and the compiled code (`engine`), the
+//! (`manifest`, `router`), what is done to a component before it is
+//! compiled (`adapt`), the engine and the compiled code (`engine`), the
 //! per-component registry (`factors`), the store each request gets
-//! (`state`, `guest_log`, `unprovided`), calling a handler (`invoke`), and
+//! (`state`, `guest_log`), Spin's services linked and denied (`denied`), calling a handler (`invoke`), and
 //! live swaps with their checks and roll-back (`reload`, `verify`). Below
 //! `edge`; it calls into `outbound` and `ops`.
 
+pub mod adapt;
+pub mod denied;
 pub mod engine;
 pub mod factors;
 pub mod flags;
@@ -19,8 +22,8 @@ pub mod invoke;
 pub mod manifest;
 pub mod reload;
 pub mod router;
+pub mod runtime_config;
 pub mod state;
-pub mod unprovided;
 pub mod verify;
 
 use crate::app::engine::LoadedComponent;
@@ -180,13 +183,24 @@ fn load_code(
         load_ms = loaded.load_time.as_secs_f64() * 1e3,
         "component loaded"
     );
-    crate::app::unprovided::check_imports(engine, &loaded.component)?;
-    let pre = linker
+    let denied = crate::app::denied::denied_imports(engine, &loaded.component);
+    if !denied.is_empty() {
+        tracing::info!(
+            component = %path.display(),
+            denied = %denied.join(", "),
+            "the component imports Spin services this host does not serve: each call answers as Spin does for a component not granted it"
+        );
+    }
+    let with_denied = crate::app::denied::linker_for(engine, linker, &loaded.component)?;
+    let pre = with_denied
+        .as_ref()
+        .unwrap_or(linker)
         .instantiate_pre(&loaded.component)
         .map_err(anyhow::Error::from)
         .context(
-            "the component imports something this host does not provide (it links wasi:* 0.2 and 0.3, \
-             wasi:config/store and Spin's variables interfaces)",
+            "the component imports what neither this host nor Spin provides (this host links wasi:* 0.2 and \
+             0.3, wasi:http, wasi:config, wasi:keyvalue, and Spin's variables, key-value, SQLite, Redis, MQTT, \
+             PostgreSQL, MySQL and LLM interfaces)",
         )?;
     Ok(Code {
         handler: Handler::of(pre)?,

@@ -3,8 +3,10 @@
 //! limits wasmtime enforces around it. The WASI view traits live here, as in
 //! `wasmtime serve`; each factor's `init` adds its interfaces to the linker.
 
+use crate::app::factors::key_value::{Grants, KeyValueView};
 use crate::app::factors::limits::{CpuBudgetExceeded, InstanceLimits};
 use crate::app::factors::outbound_http::header_budget::HeaderBudget;
+use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
 use crate::app::factors::variables::{self, SharedVariables};
 use crate::app::factors::{ComponentStates, Factor, Factors, Prepare};
 use crate::outbound::OutboundHooks;
@@ -18,6 +20,8 @@ pub struct HostState {
     /// The component's variables, read through `wasi:config/store` or
     /// Spin's variables interfaces.
     variables: SharedVariables,
+    key_value: Grants,
+    sqlite: InstanceSqlite,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -69,6 +73,8 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
     let state = HostState {
         wasi: factors.wasi.prepare(&states.wasi, ctx),
         variables: factors.variables.prepare(&states.variables, ctx),
+        key_value: factors.key_value.prepare(&states.key_value, ctx),
+        sqlite: factors.sqlite.prepare(&states.sqlite, ctx),
         http: http.ctx,
         table,
         hooks: http.hooks,
@@ -88,6 +94,22 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
 }
 
 impl HostState {
+    /// What the key-value bindings work with.
+    pub fn key_value(&mut self) -> KeyValueView<'_> {
+        KeyValueView {
+            table: &mut self.table,
+            grants: &self.key_value,
+        }
+    }
+
+    /// What the SQLite bindings work with.
+    pub fn sqlite(&mut self) -> SqliteView<'_> {
+        SqliteView {
+            table: &mut self.table,
+            sqlite: &self.sqlite,
+        }
+    }
+
     /// The instance's CPU meter (read around every poll of its guest).
     pub fn cpu(&self) -> &std::sync::Arc<crate::app::factors::limits::CpuMeter> {
         &self.limits.cpu

@@ -38,23 +38,35 @@ pub struct MemoryPlan {
 /// the host, about.
 pub const HANDLE_BYTES: u64 = 128;
 
+/// What one instance may do that costs host memory, as the flags and the
+/// factors bound it.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceHostUse {
+    pub header_budget: u64,
+    pub hostcall_bytes: u64,
+    pub max_handles: u32,
+    pub max_outbound: u32,
+    /// What the host buffers of one body: two chunks.
+    pub body_chunk: u64,
+    /// An outbound connection's read buffer.
+    pub read_buffer: u64,
+    /// Its SQLite connections, and the largest result one store or
+    /// database call may bring back.
+    pub stores: u64,
+}
+
 /// What one instance can make the host hold outside its linear memory, at
 /// most: its header budget, the bytes of one host call, its resource table
-/// full, and for its own response body and each outbound call in flight two
-/// body chunks plus (for a call) the connection's read buffer.
-pub fn instance_host_bytes(
-    header_budget: u64,
-    hostcall_bytes: u64,
-    max_handles: u32,
-    max_outbound: u32,
-    body_chunk: u64,
-    read_buffer: u64,
-) -> u64 {
-    header_budget
-        + hostcall_bytes
-        + u64::from(max_handles) * HANDLE_BYTES
-        + 2 * body_chunk
-        + u64::from(max_outbound) * (2 * body_chunk + read_buffer)
+/// full, for its own response body and each outbound call in flight two body
+/// chunks plus (for a call) the connection's read buffer, and its key-value
+/// and SQLite use.
+pub fn instance_host_bytes(usage: InstanceHostUse) -> u64 {
+    usage.header_budget
+        + usage.hostcall_bytes
+        + u64::from(usage.max_handles) * HANDLE_BYTES
+        + 2 * usage.body_chunk
+        + u64::from(usage.max_outbound) * (2 * usage.body_chunk + usage.read_buffer)
+        + usage.stores
 }
 
 impl MemoryPlan {
@@ -323,9 +335,20 @@ mod tests {
     #[test]
     fn what_each_instance_makes_the_host_hold_counts_once_per_instance() {
         let p = plan(256, 32 * MIB, 512 * MIB, 96 * MIB).unwrap();
-        let each = instance_host_bytes(256 * 1024, MIB, 4096, 8, 64 * 1024, 16 * 1024);
-        // 256 KiB + 1 MiB + 4096 x 128 B + 2 x 64 KiB + 8 x (2 x 64 KiB + 16 KiB)
-        assert_eq!(each, 256 * 1024 + MIB + 512 * 1024 + 128 * 1024 + 8 * 144 * 1024);
+        let each = instance_host_bytes(InstanceHostUse {
+            header_budget: 256 * 1024,
+            hostcall_bytes: MIB,
+            max_handles: 4096,
+            max_outbound: 8,
+            body_chunk: 64 * 1024,
+            read_buffer: 16 * 1024,
+            stores: 2 * MIB,
+        });
+        // 256 KiB + 1 MiB + 4096 x 128 B + 2 x 64 KiB + 8 x (2 x 64 KiB + 16 KiB) + 2 MiB
+        assert_eq!(
+            each,
+            256 * 1024 + MIB + 512 * 1024 + 128 * 1024 + 8 * 144 * 1024 + 2 * MIB
+        );
         let with_host = p.with_instance_host(each);
         assert_eq!(with_host.instances_host(), 16 * each);
         assert_eq!(with_host.worst_case(), p.worst_case() + 16 * each);

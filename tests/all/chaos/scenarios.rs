@@ -271,7 +271,7 @@ pub async fn sick_upstream(scale: Scale) -> Row {
     let mut worst_case = 0;
     for (name, script) in cases {
         let upstream = ScriptedUpstream::start(move |_| script.clone()).await;
-        // Sized as in k8s/base: 12 instances of 32 MiB, 8 MiB documents, 128
+        // Sized as in k8s/base: 10 instances of 32 MiB, 8 MiB documents, 128
         // client connections with 16 KiB send buffers.
         let url = upstream.url();
         let proxy = Host::start(
@@ -280,7 +280,7 @@ pub async fn sick_upstream(scale: Scale) -> Row {
                 "--upstream-url",
                 &url,
                 "--guest-memory-budget",
-                "384MiB",
+                "320MiB",
                 "--max-instance-memory-bytes",
                 "32MiB",
                 "--max-connections",
@@ -296,7 +296,7 @@ pub async fn sick_upstream(scale: Scale) -> Row {
             ],
         );
         worst_case = worst_case.max(planned_worst_case(&proxy));
-        // Fewer clients than the 12 instances: this scenario is about the
+        // Fewer clients than the 10 instances: this scenario is about the
         // upstream, and shedding is scenario 7's.
         let load = Load {
             clients: 8,
@@ -348,7 +348,7 @@ pub async fn sick_upstream(scale: Scale) -> Row {
     );
     Row {
         scenario: format!("3. sick upstream: six behaviours × {per_case} requests, 8 clients, deadline 1 s"),
-        criterion: "every request answered with a problem within 2 s; upstream calls within the retry budget; peak RSS within the host's memory plan (k8s sizing: 12 × 32 MiB instances, 128 connections, worst case 510 MiB)".into(),
+        criterion: "every request answered with a problem within 2 s; upstream calls within the retry budget; peak RSS within the host's memory plan (k8s sizing: 10 × 32 MiB instances, 128 connections, worst case 493.5 MiB)".into(),
         summary: Summary::of(&all),
         peak_rss,
         figures: figures.join("; "),

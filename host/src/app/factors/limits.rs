@@ -416,6 +416,8 @@ mod tests {
             variables: Vec::new(),
             max_concurrent_requests: max,
             verdict_cache: false,
+            key_value_stores: Vec::new(),
+            sqlite_databases: Vec::new(),
             probe: None,
         }
     }

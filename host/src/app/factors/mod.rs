@@ -18,6 +18,8 @@
 //! |---|---|---|---|
 //! | [`wasi`] | `wasi:*` 0.2 and 0.3 (no sockets, no files) | environment, log settings | a WASI context, stdout/stderr to the log |
 //! | [`variables`] | Spin's variables, `wasi:config/store` | the manifest's variables | the same, shared |
+//! | [`key_value`] | Spin 2's and 3's key-value, `wasi:keyvalue` | the stores it is granted, opened | the same |
+//! | [`sqlite`] | Spin 2's and 3's SQLite | the databases it is granted | its connections, at most two |
 //! | [`outbound_http`] | `wasi:http` both versions, with a header budget | allow-list, breakers and retry budgets per destination, verdict cache | the hooks every call goes through, per-request caps |
 //! | [`limits`] | — | share of the instances, CPU lanes | memory cap, CPU meter |
 //! | [`server_timing`] | — | its `Server-Timing` recorder | — |
@@ -26,9 +28,11 @@
 //! [`ComponentStates`] is what a component of an app version holds. The
 //! next Spin interface is one more module here and one more field in each.
 
+pub mod key_value;
 pub mod limits;
 pub mod outbound_http;
 pub mod server_timing;
+pub mod sqlite;
 pub mod variables;
 pub mod wasi;
 
@@ -97,6 +101,8 @@ pub trait Factor {
 pub struct Factors {
     pub wasi: wasi::WasiFactor,
     pub variables: variables::VariablesFactor,
+    pub key_value: key_value::KeyValueFactor,
+    pub sqlite: sqlite::SqliteFactor,
     pub http: outbound_http::OutboundHttpFactor,
     pub limits: limits::LimitsFactor,
     pub server_timing: server_timing::ServerTimingFactor,
@@ -106,6 +112,8 @@ pub struct Factors {
 pub struct ComponentStates {
     pub wasi: wasi::WasiState,
     pub variables: variables::SharedVariables,
+    pub key_value: key_value::Grants,
+    pub sqlite: sqlite::Grants,
     pub http: outbound_http::HttpState,
     pub limits: limits::ComponentLimits,
     pub server_timing: Arc<crate::ops::server_timing::Recorder>,
@@ -116,6 +124,8 @@ impl Factors {
     pub fn init(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
         self.wasi.init(linker)?;
         self.variables.init(linker)?;
+        self.key_value.init(linker)?;
+        self.sqlite.init(linker)?;
         self.http.init(linker)?;
         self.limits.init(linker)?;
         self.server_timing.init(linker)?;
@@ -136,6 +146,8 @@ impl Factors {
         Ok(ComponentStates {
             wasi,
             variables: self.variables.configure(ctx, previous.map(|p| &p.variables))?,
+            key_value: self.key_value.configure(ctx, previous.map(|p| &p.key_value))?,
+            sqlite: self.sqlite.configure(ctx, previous.map(|p| &p.sqlite))?,
             http,
             limits: self.limits.configure(ctx, previous.map(|p| &p.limits))?,
             server_timing: self.server_timing.configure(ctx, previous.map(|p| &p.server_timing))?,
@@ -146,6 +158,8 @@ impl Factors {
     pub fn retire(&self, id: &str, states: &ComponentStates) {
         self.wasi.retire(id, &states.wasi);
         self.variables.retire(id, &states.variables);
+        self.key_value.retire(id, &states.key_value);
+        self.sqlite.retire(id, &states.sqlite);
         self.http.retire(id, &states.http);
         self.limits.retire(id, &states.limits);
         self.server_timing.retire(id, &states.server_timing);
