@@ -52,7 +52,7 @@ SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--vari
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help docs build build-components build-host wasm-target run serve test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
+.PHONY: help docs build build-components build-host wasm-target run serve spin-apps test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
@@ -161,7 +161,10 @@ serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… A
 	$(HOST_BIN) --component $(COMPONENT) --upstream-url $(UPSTREAM_URL) \
 		--listen-addr $(LISTEN_ADDR) --admin-addr $(ADMIN_ADDR) --shutdown-delay 0s $(SERVE_VARIABLES)
 
-test: build ## Every test: unit, property, real-file, end-to-end
+spin-apps: ## Build the apps of spin-apps/ (made as Spin's templates make them: JS, TS, Python, Rust) with their own pinned toolchains into target/spin-apps
+	scripts/spin-apps/build.sh
+
+test: build spin-apps ## Every test: unit, property, real-file, end-to-end
 	$(TEST_ENV) cargo test --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
 
 docs: ## Regenerate docs/configuration.md's flag and settings tables from the code (make test checks them)

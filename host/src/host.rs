@@ -6,7 +6,9 @@
 //! Meanwhile the app can be swapped live (`app::reload`). `main` and the
 //! tests start hosts the same way.
 
-use crate::app::factors::{self, key_value, limits, outbound_http, server_timing, sqlite, variables, wasi};
+use crate::app::factors::{
+    self, files, key_value, limits, outbound_http, server_timing, sockets, sqlite, variables, wasi,
+};
 use crate::app::flags::{AppFlags, GuestLimitFlags};
 use crate::app::{self, engine, reload, state};
 use crate::edge::flags::EdgeFlags;
@@ -243,7 +245,9 @@ impl HostBuilder {
         let descriptors = file_descriptors::needed(
             u64::from(edge.max_connections) + 2 * INTERNAL_MAX_CONNECTIONS as u64,
             plan.concurrency,
-            guest.max_outbound_per_request,
+            // Its HTTP calls in flight, and as many TCP connections when its
+            // component is granted sockets (`factors::sockets`).
+            2 * guest.max_outbound_per_request,
         );
         let open_files = file_descriptors::ensure(descriptors).map_err(anyhow::Error::msg)?;
         tracing::info!(needed = descriptors, limit = open_files, "file descriptors");
@@ -283,6 +287,12 @@ impl HostBuilder {
             wasi: wasi::WasiFactor {
                 guest_log_budget: app_flags.guest_log_limit_bytes,
                 guest_log_min_rank: app_flags.guest_log_level.rank(),
+            },
+            files: files::FilesFactor,
+            sockets: sockets::SocketsFactor {
+                own: outbound.own_addresses().clone(),
+                max_connections: guest.max_outbound_per_request,
+                metrics: metrics.clone(),
             },
             variables: variables::VariablesFactor,
             key_value: key_value::KeyValueFactor {
@@ -341,7 +351,7 @@ impl HostBuilder {
             check_timeout: edge.request_timeout,
             rollback_after_failures: app_flags.rollback_after_failures,
         };
-        let app = reload::Reloader::start(engine, linker, source, wide, app_flags.cache_dir(), safeguards)?;
+        let app = reload::Reloader::start(engine, linker, source, wide, app_flags.cache_dir(), safeguards).await?;
         app.reload_on_sighup()?;
         if !app_flags.watch_interval.is_zero() {
             app.reload_on_change(app_flags.watch_interval);
@@ -361,6 +371,8 @@ impl HostBuilder {
             expose_server_timing: edge.expose_server_timing,
             draining: draining.clone(),
         });
+        let in_process: Arc<dyn outbound::InProcess> = proxy.clone();
+        outbound.serve_in_process(Arc::downgrade(&in_process));
         let ready = Arc::new(AtomicBool::new(false));
         let connection_metrics = listener::ConnectionMetrics {
             errors: metrics.connection_errors.clone(),

@@ -6,7 +6,7 @@
 //! manifest change swapped in live.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use test_harness::{component, request, ManifestFile};
 
 /// The app: doc-proxy on `/...`, the emulator on `/upstream/...`. doc-proxy
@@ -183,7 +183,7 @@ async fn paths_no_route_serves_get_404() {
     assert!(host
         .log_lines()
         .iter()
-        .any(|l| l["message"] == "component.doc-proxy: no route serves it"));
+        .any(|l| l["message"] == "component.doc-proxy: no trigger serves it"));
 }
 
 #[test]
@@ -197,30 +197,6 @@ fn unsupported_features_stop_the_host_at_start() {
     assert!(log.contains("only HTTP triggers are served by this host"), "{log}");
 }
 
-/// Runs the host on `manifest` and returns its exit code and log; it is
-/// expected to stop by itself, and is killed after 30 s if it does not.
 fn run_until_exit(manifest: &Path) -> (Option<i32>, String) {
-    let mut child = std::process::Command::new(test_harness::host_binary())
-        .arg("--manifest")
-        .arg(manifest)
-        .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut log = String::new();
-    use std::io::Read;
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    (status.code(), log)
+    test_harness::run_host_until_exit(manifest, Duration::from_secs(30))
 }

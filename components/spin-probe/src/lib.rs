@@ -19,6 +19,11 @@
 //! - `sqlite`: runs `sql` (URL-encoded, `+` for space) on database `db`
 //!   (default `default`), answering JSON `{"columns": [...], "rows": [[...]]}`,
 //!   or 500 with the error's Debug.
+//! - `tcp`: opens `count` (default 1) TCP connections to `addr` (an
+//!   `ip:port`) through `wasi:sockets`, holding them all, writes the request
+//!   body on the last one, closes its writing half and answers 200 with
+//!   what came back; a connection refused is 502 with the error's kind
+//!   (`PermissionDenied` for an address the manifest does not grant).
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -41,6 +46,7 @@ async fn handle(request: Request) -> Response {
         "empty" => Response::new(200, ()),
         "kv" => key_value(&request),
         "sqlite" => sqlite(&request),
+        "tcp" => tcp(&request),
         _ => relay(&request).await,
     }
 }
@@ -144,6 +150,33 @@ fn sqlite(request: &Request) -> Response {
             Response::new(200, body.to_string())
         }
         Err(e) => Response::new(500, format!("{e:?}")),
+    }
+}
+
+fn tcp(request: &Request) -> Response {
+    use std::io::{Read, Write};
+    let Some(addr) = param(request, "addr") else {
+        return Response::new(400, "addr=ip:port is required");
+    };
+    let count: usize = param(request, "count").and_then(|n| n.parse().ok()).unwrap_or(1);
+    let mut held = Vec::new();
+    for _ in 0..count {
+        match std::net::TcpStream::connect(addr.as_str()) {
+            Ok(stream) => held.push(stream),
+            Err(e) => return Response::new(502, format!("{:?} after {} connections", e.kind(), held.len())),
+        }
+    }
+    let Some(last) = held.last_mut() else {
+        return Response::new(200, ());
+    };
+    let mut echoed = Vec::new();
+    let exchanged = last
+        .write_all(request.body())
+        .and_then(|()| last.shutdown(std::net::Shutdown::Write))
+        .and_then(|()| last.read_to_end(&mut echoed));
+    match exchanged {
+        Ok(_) => Response::new(200, echoed),
+        Err(e) => Response::new(502, format!("{:?}", e.kind())),
     }
 }
 

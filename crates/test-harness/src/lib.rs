@@ -51,6 +51,44 @@ fn profile_dir() -> PathBuf {
 /// The `doc-proxy-host` binary: `DOC_PROXY_HOST_BIN` when set, else the one
 /// beside the running test's profile directory. Fails with a hint when absent:
 /// a skipped end-to-end test would report a check as passing that never ran.
+/// Runs the host on `manifest` (with a compile cache and control token of
+/// its own), expecting it to stop by itself, as it does on a manifest it
+/// refuses; kills it after `limit`. Returns its exit code and its log.
+pub fn run_host_until_exit(manifest: &Path, limit: Duration) -> (Option<i32>, String) {
+    let cache = tempfile::tempdir().expect("a temporary directory");
+    let mut child = Command::new(host_binary())
+        .arg("--manifest")
+        .arg(manifest)
+        .args(["--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .env("CONTROL_TOKEN_FILE", cache.path().join("control-token"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the host starts");
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the host's status") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().expect("the host's status");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .expect("stderr is piped")
+        .read_to_string(&mut log)
+        .expect("the host's log");
+    (status.code(), log)
+}
+
 pub fn host_binary() -> PathBuf {
     let path = std::env::var_os("DOC_PROXY_HOST_BIN")
         .map(PathBuf::from)

@@ -4,8 +4,7 @@
 //! them: SDKs (componentize-py's above all) import every interface of
 //! Spin's world whether the app uses it or not, and Spin links them all.
 //! `wasi:otel` (Spin 4's telemetry, linked only with its experimental flag)
-//! is linked as a no-op. `wasi:sockets` is wasmtime-wasi's, with every
-//! address denied by the WASI factor.
+//! is linked as a no-op. `wasi:sockets` is served (`factors::sockets`).
 //!
 //! The definitions are made from the component's own import types (every
 //! version of every interface, with no bindings to keep in step): each
@@ -61,6 +60,37 @@ pub fn denied_imports(engine: &Engine, component: &Component) -> Vec<String> {
         .filter(|(name, _)| service_of(name).is_some_and(|s| s != Service::Otel))
         .map(|(name, _)| name.to_string())
         .collect()
+}
+
+/// What a component granted every scheme (`*://…`) would be granted that
+/// this host does not serve: the services it imports among Redis, MQTT,
+/// PostgreSQL and MySQL. Such a component is refused at
+/// load, naming them (its calls would be denied where Spin would serve them).
+pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: &[String]) -> Option<String> {
+    if any_scheme.is_empty() {
+        return None;
+    }
+    let mut services: Vec<&str> = component
+        .component_type()
+        .imports(engine)
+        .filter_map(|(name, _)| match service_of(name) {
+            Some(Service::Redis) => Some("outbound Redis"),
+            Some(Service::Mqtt) => Some("outbound MQTT"),
+            Some(Service::Postgres) => Some("outbound PostgreSQL"),
+            Some(Service::Mysql) => Some("outbound MySQL"),
+            _ => None,
+        })
+        .collect();
+    services.sort_unstable();
+    services.dedup();
+    (!services.is_empty()).then(|| {
+        format!(
+            "allowed_outbound_hosts {} grants every scheme, and the component imports {}, which this host does \
+             not serve (grant http://, https://, tcp:// or udp:// by name, or serve the app with Spin)",
+            any_scheme.join(", "),
+            services.join(", ")
+        )
+    })
 }
 
 /// `linker` with every denied service `component` imports defined (a copy,
@@ -132,7 +162,10 @@ fn answer(
     results: &mut [Val],
 ) -> wasmtime::Result<()> {
     let address = params.iter().find_map(|p| match p {
-        Val::String(s) => Some(redact(s)),
+        // As Spin words it: PostgreSQL's as `postgres://host[:port]`, the
+        // others' as the component gave it.
+        Val::String(s) if service == Service::Postgres => Some(redact(s)),
+        Val::String(s) => Some(s.clone()),
         _ => None,
     });
     for (slot, result_ty) in results.iter_mut().zip(ty.results()) {
@@ -321,7 +354,7 @@ mod tests {
             Val::Result(Err(Some(Box::new(Val::Variant(
                 "connection-failed".into(),
                 Some(Box::new(Val::String(
-                    "address mqtt://broker:1883 is not permitted".into()
+                    "address mqtt://user:pw@broker:1883 is not permitted".into()
                 )))
             )))))
         );

@@ -154,9 +154,10 @@ pub struct GuestLimitFlags {
     #[arg(long, env = "GUEST_HEADER_BUDGET", default_value = "256KiB", value_parser = parse_header_budget)]
     pub guest_header_budget: u64,
 
-    /// Outbound calls one request may have in flight at once (each holds a
-    /// connection and a file descriptor until its body ends); more fail at
-    /// once with `connection-limit-reached`.
+    /// Outbound HTTP calls one request may have in flight at once (each holds
+    /// a connection and a file descriptor until its body ends; more fail at
+    /// once with `connection-limit-reached`), and TCP connections it may open
+    /// through `wasi:sockets` in all (more are refused, `access-denied`).
     #[arg(long, env = "MAX_OUTBOUND_PER_REQUEST", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub max_outbound_per_request: u32,
 
@@ -324,20 +325,26 @@ impl AppFlags {
             .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
         Ok(AppSpec {
             name: id.clone(),
+            version: String::new(),
             components: vec![ComponentSpec {
                 id: id.clone(),
                 source: path.to_path_buf(),
+                remote: None,
                 allowed_outbound_hosts: self.allowed_outbound()?,
                 environment: self.guest_env(),
                 variables: self.guest_variables().map_err(anyhow::Error::msg)?,
                 max_concurrent_requests: None,
                 // The operator chose to serve this component alone.
                 verdict_cache: true,
+                files: Vec::new(),
+                dir: PathBuf::from("."),
+                exclude_files: Vec::new(),
                 key_value_stores: Vec::new(),
                 sqlite_databases: Vec::new(),
                 probe: None,
             }],
-            routes: vec![("/...".to_string(), id)],
+            routes: vec![("/...".to_string(), manifest::RouteTarget::Component(id.clone()))],
+            triggered: vec![id],
             warnings: Vec::new(),
         })
     }

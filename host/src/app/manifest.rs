@@ -1,20 +1,20 @@
-//! Reads a Spin application manifest (`spin.toml`, manifest version 2): the
-//! part of it this host serves, so one file describes the app for `spin up`,
-//! SpinKube and this host alike.
-//!
-//! Served: `[[trigger.http]]` routes, `[component.*]` `source` (a local
-//! file), `allowed_outbound_hosts` (http/https, with `{{ variable }}`
-//! templates), `environment`, component `variables` (given to the component
-//! through `wasi:config/store@0.2.0-rc.1`), and `[variables]` with `default` or
-//! `required`, each overridable by `SPIN_VARIABLE_<NAME>` as in Spin.
+//! Reads a Spin application manifest (`spin.toml`, manifest version 2) as
+//! Spin reads it, so one file describes the app for `spin up`, SpinKube and
+//! this host alike: `[[trigger.http]]` routes (to a component or a
+//! `static_response`), `[application.trigger.http]` `base`, `[component.*]`
+//! `source` (a local file or `{ url, digest }`), `files` and
+//! `exclude_files`, `allowed_outbound_hosts` (with `{{ variable }}`
+//! templates), `key_value_stores`, `sqlite_databases`, `environment`,
+//! component `variables`, and `[variables]` with `default` or `required`,
+//! each overridable by `SPIN_VARIABLE_<NAME>` as in Spin.
 //! `[component.*.tool.doc-proxy-host]` holds this host's own per-component
 //! settings (`max_concurrent_requests`, `verdict_cache`, `probe`); Spin
 //! ignores `tool` tables.
 //!
-//! A key this host does not know is logged as a warning and ignored. A feature
-//! it knows but does not provide (other triggers, key-value stores, SQLite,
-//! files, AI models, component dependencies, sources by URL) stops it: serving
-//! such a component would fail at its first use instead of at start.
+//! A key this host does not know is logged as a warning and ignored. A key
+//! Spin acts on that this host does not serve (other triggers, middleware
+//! `dependencies`, WAGI, AI models, component dependencies) stops it: serving
+//! such an app would change what it does without a word.
 
 use crate::outbound::allowed_hosts::AllowedHost;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,14 @@ pub const TOOL: &str = "doc-proxy-host";
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppSpec {
     pub name: String,
+    /// `[application] version`, empty when not given.
+    pub version: String,
     pub components: Vec<ComponentSpec>,
-    /// `(route, component id)`, in manifest order.
-    pub routes: Vec<(String, String)>,
+    /// `(route, what serves it)`, in manifest order.
+    pub routes: Vec<(String, RouteTarget)>,
+    /// Components with an HTTP trigger, private ones included: those a
+    /// `<id>.spin.internal` request may reach.
+    pub triggered: Vec<String>,
     /// Keys ignored, and components never routed.
     pub warnings: Vec<String>,
 }
@@ -37,8 +42,11 @@ pub struct AppSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComponentSpec {
     pub id: String,
-    /// Resolved against the manifest's directory.
+    /// Resolved against the manifest's directory; for a source by URL, the
+    /// copy in the cache once fetched (`app::sources`).
     pub source: PathBuf,
+    /// `source = { url, digest }`.
+    pub remote: Option<RemoteSource>,
     pub allowed_outbound_hosts: Vec<AllowedHost>,
     pub environment: Vec<(String, String)>,
     /// Component variables, templates filled in (`wasi:config/store`).
@@ -49,6 +57,13 @@ pub struct ComponentSpec {
     /// The component speaks the verdict-cache protocol and gets a cache of
     /// its own (`outbound::verdict`); off unless the manifest opts in.
     pub verdict_cache: bool,
+    /// Files mounted read-only in the guest (`files`), as written, relative
+    /// to `dir`.
+    pub files: Vec<FileMount>,
+    /// The manifest's directory.
+    pub dir: PathBuf,
+    /// Glob patterns of files left out of `files` (`exclude_files`).
+    pub exclude_files: Vec<String>,
     /// Key-value stores it may open (`key_value_stores`).
     pub key_value_stores: Vec<String>,
     /// SQLite databases it may open (`sqlite_databases`).
@@ -57,6 +72,40 @@ pub struct ComponentSpec {
     /// swapping it in at a reload; an answer below 500 lets it in
     /// (`app::verify`).
     pub probe: Option<String>,
+}
+
+/// A component's `source = { url = "...", digest = "sha256:..." }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSource {
+    pub url: String,
+    pub digest: String,
+}
+
+/// One entry of a component's `files`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileMount {
+    /// A file, a directory, or a glob, relative to the manifest's directory;
+    /// it lands at its own relative path.
+    Pattern(String),
+    /// `{ source, destination }`: a file or directory put at `destination`.
+    Placed { source: String, destination: String },
+}
+
+/// What a route is served by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteTarget {
+    /// The component with this id.
+    Component(String),
+    /// A fixed answer (`static_response`), the same for every method.
+    Static(StaticResponse),
+}
+
+/// A trigger's `static_response = { status_code, headers, body }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 /// Reads `path`; `lookup` is the process environment (`SPIN_VARIABLE_*`).
@@ -77,31 +126,29 @@ pub fn parse(text: &str, dir: &Path, lookup: &dyn Fn(&str) -> Option<String>) ->
         Some(other) => return Err(format!("spin_manifest_version {other} is not supported (only 2)")),
         None => return Err("spin_manifest_version = 2 is missing (version 1 manifests are not supported)".into()),
     }
-    let mut name = String::new();
+    let (mut name, mut version) = (String::new(), String::new());
     for (key, value) in &root {
         match key.as_str() {
             "spin_manifest_version" | "variables" | "trigger" | "component" => {}
-            "application" => name = read_application(value, &mut unknown)?,
+            "application" => (name, version) = read_application(value, &mut unknown)?,
             other => unknown(other.to_string()),
         }
     }
     let variables = resolve_variables(root.get("variables"), lookup, &mut unknown)?;
-    let routes = read_triggers(root.get("trigger"), &mut unknown)?;
+    let (routes, triggered) = read_triggers(root.get("trigger"), &mut unknown)?;
 
     let mut components = Vec::new();
     for (id, value) in table(root.get("component"), "component")?.into_iter().flatten() {
         components.push(read_component(id, value, dir, &variables, &mut unknown)?);
     }
-    for (route, component) in &routes {
+    for component in &triggered {
         if !components.iter().any(|c| &c.id == component) {
-            return Err(format!(
-                "route {route:?} names component {component:?}, which is not defined"
-            ));
+            return Err(format!("a trigger names component {component:?}, which is not defined"));
         }
     }
     for component in &components {
-        if !routes.iter().any(|(_, id)| *id == component.id) {
-            warnings.push(format!("component.{}: no route serves it", component.id));
+        if !triggered.contains(&component.id) {
+            warnings.push(format!("component.{}: no trigger serves it", component.id));
         }
     }
     if routes.is_empty() {
@@ -109,33 +156,62 @@ pub fn parse(text: &str, dir: &Path, lookup: &dyn Fn(&str) -> Option<String>) ->
     }
     Ok(AppSpec {
         name,
+        version,
         components,
         routes,
+        triggered,
         warnings,
     })
 }
 
-fn read_application(value: &Value, unknown: &mut impl FnMut(String)) -> Result<String, String> {
+/// `[application]`: its name and version.
+fn read_application(value: &Value, unknown: &mut impl FnMut(String)) -> Result<(String, String), String> {
     let application = value.as_table().ok_or("application must be a table")?;
     for (key, value) in application {
         match key.as_str() {
             "name" | "version" | "description" | "authors" | "tool" => {}
             "trigger" => {
-                for (trigger, _) in value.as_table().into_iter().flatten() {
+                for (trigger, settings) in value.as_table().into_iter().flatten() {
                     if trigger != "http" {
                         return Err(unsupported_trigger(trigger));
                     }
-                    unknown(format!("application.trigger.{trigger}"));
+                    read_http_settings(settings, unknown)?;
                 }
             }
             other => unknown(format!("application.{other}")),
         }
     }
-    Ok(application
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("unnamed")
-        .to_string())
+    let text = |key: &str| application.get(key).and_then(Value::as_str).map(str::to_string);
+    Ok((
+        text("name").unwrap_or_else(|| "unnamed".into()),
+        text("version").unwrap_or_default(),
+    ))
+}
+
+/// `[application.trigger.http]`: only `base`, and only `/`, as Spin
+/// accepts it (any other base is an error there: each route must carry it).
+fn read_http_settings(value: &Value, unknown: &mut impl FnMut(String)) -> Result<(), String> {
+    let table = value.as_table().ok_or("application.trigger.http must be a table")?;
+    for (key, value) in table {
+        match (key.as_str(), value.as_str()) {
+            ("base", Some("/")) => unknown(
+                "application.trigger.http.base: deprecated; '/' is what every route is relative to anyway".into(),
+            ),
+            ("base", _) => {
+                return Err(
+                    "application.trigger.http.base is deprecated and only '/' is accepted: prepend the base to each \
+                     [[trigger.http]] route, as Spin requires"
+                        .into(),
+                )
+            }
+            (other, _) => {
+                return Err(format!(
+                    "application.trigger.http.{other}: Spin allows only `base` here"
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn unsupported_trigger(kind: &str) -> String {
@@ -194,9 +270,14 @@ pub fn check_variable_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// `[[trigger.http]]` as `(route, component)`; private routes serve no path.
-fn read_triggers(value: Option<&Value>, unknown: &mut impl FnMut(String)) -> Result<Vec<(String, String)>, String> {
+/// `[[trigger.http]]` as `(route, what serves it)`, and the components with
+/// a trigger; private routes serve no path but their components may be
+/// reached by `<id>.spin.internal`.
+type Triggers = (Vec<(String, RouteTarget)>, Vec<String>);
+
+fn read_triggers(value: Option<&Value>, unknown: &mut impl FnMut(String)) -> Result<Triggers, String> {
     let mut routes = Vec::new();
+    let mut triggered = Vec::new();
     for (kind, triggers) in table(value, "trigger")?.into_iter().flatten() {
         if kind != "http" {
             return Err(unsupported_trigger(kind));
@@ -208,32 +289,95 @@ fn read_triggers(value: Option<&Value>, unknown: &mut impl FnMut(String)) -> Res
             let at = format!("trigger.http[{index}]");
             let trigger = trigger.as_table().ok_or_else(|| format!("{at} must be a table"))?;
             let mut route = None;
+            let mut component = None;
+            let mut fixed = None;
             for (key, value) in trigger {
                 match (key.as_str(), value) {
                     ("route", Value::String(text)) => route = Some(text.clone()),
-                    ("route", Value::Table(t)) if t.get("private") == Some(&Value::Boolean(true)) => {}
+                    ("route", Value::Table(t)) if t.get("private") == Some(&Value::Boolean(true)) && t.len() == 1 => {}
                     ("route", _) => return Err(format!("{at}.route must be a path or {{ private = true }}")),
-                    ("component", Value::String(_)) | ("id", _) => {}
+                    ("component", Value::String(id)) => component = Some(id.clone()),
                     ("component", _) => {
                         return Err(format!(
                             "{at}.component: inline components are not supported; name a [component.*]"
                         ))
                     }
-                    ("executor", Value::Table(t)) if t.get("type").and_then(Value::as_str) == Some("spin") => {}
-                    ("executor", _) => return Err(format!("{at}.executor: only the spin executor is supported")),
+                    ("static_response", Value::Table(t)) => fixed = Some(static_response(t, &at)?),
+                    ("static_response", _) => return Err(format!("{at}.static_response must be a table")),
+                    ("id", _) => {}
+                    ("executor", Value::Table(t))
+                        if matches!(t.get("type").and_then(Value::as_str), Some("spin" | "http")) => {}
+                    ("executor", _) => {
+                        return Err(format!(
+                            "{at}.executor: only the http (spin) executor is served by this host, not WAGI"
+                        ))
+                    }
+                    ("dependencies", _) => {
+                        return Err(format!(
+                            "{at}.dependencies: trigger dependencies (HTTP middleware) are not served by this host; \
+                             serving the component without them would skip them"
+                        ))
+                    }
                     (other, _) => unknown(format!("{at}.{other}")),
                 }
             }
-            let component = trigger
-                .get("component")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("{at}.component is missing"))?;
-            if let Some(route) = route {
-                routes.push((route, component.to_string()));
+            let target = match (component, fixed) {
+                (Some(id), None) => {
+                    triggered.push(id.clone());
+                    RouteTarget::Component(id)
+                }
+                (None, Some(fixed)) => RouteTarget::Static(fixed),
+                (None, None) => return Err(format!("{at} names neither a component nor a static_response")),
+                (Some(_), Some(_)) => return Err(format!("{at} names both a component and a static_response")),
+            };
+            match (route, target) {
+                (Some(route), target) => routes.push((route, target)),
+                (None, RouteTarget::Static(_)) => return Err(format!("{at}: a static_response needs a route")),
+                (None, RouteTarget::Component(_)) => {}
             }
         }
     }
-    Ok(routes)
+    Ok((routes, triggered))
+}
+
+/// `static_response = { status_code = 200, headers = { ... }, body = "..." }`.
+fn static_response(table: &Table, at: &str) -> Result<StaticResponse, String> {
+    let at = format!("{at}.static_response");
+    let mut fixed = StaticResponse {
+        status: 200,
+        headers: Vec::new(),
+        body: String::new(),
+    };
+    for (key, value) in table {
+        match key.as_str() {
+            "status_code" => {
+                fixed.status = value
+                    .as_integer()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .filter(|n| (100..=999).contains(n))
+                    .ok_or_else(|| format!("{at}.status_code must be an HTTP status"))?
+            }
+            "headers" => {
+                for (name, value) in string_table(value, &format!("{at}.headers"))? {
+                    if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                        || http::HeaderValue::from_str(&value).is_err()
+                    {
+                        return Err(format!("{at}.headers: {name:?} = {value:?} is not a valid header"));
+                    }
+                    fixed.headers.push((name, value));
+                }
+            }
+            "body" => {
+                fixed.body = value
+                    .as_str()
+                    .ok_or_else(|| format!("{at}.body must be a string"))?
+                    .to_string()
+            }
+            // Spin ignores what else the table holds.
+            _ => {}
+        }
+    }
+    Ok(fixed)
 }
 
 fn read_component(
@@ -257,11 +401,15 @@ fn read_component(
     let mut spec = ComponentSpec {
         id: id.to_string(),
         source: PathBuf::new(),
+        remote: None,
         allowed_outbound_hosts: Vec::new(),
         environment: Vec::new(),
         variables: Vec::new(),
         max_concurrent_requests: None,
         verdict_cache: false,
+        files: Vec::new(),
+        dir: dir.to_path_buf(),
+        exclude_files: Vec::new(),
         key_value_stores: Vec::new(),
         sqlite_databases: Vec::new(),
         probe: None,
@@ -271,9 +419,28 @@ fn read_component(
         match key.as_str() {
             "source" => match value {
                 Value::String(path) => spec.source = dir.join(path),
+                Value::Table(remote) if remote.contains_key("url") => {
+                    let field = |key: &str| {
+                        remote
+                            .get(key)
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .ok_or_else(|| format!("{here}: a source by URL needs `url` and `digest` strings"))
+                    };
+                    let digest = field("digest")?;
+                    if !digest.starts_with("sha256:") {
+                        return Err(format!(
+                            "{here}: invalid `digest` {digest:?}; must start with 'sha256:'"
+                        ));
+                    }
+                    spec.remote = Some(RemoteSource {
+                        url: field("url")?,
+                        digest,
+                    });
+                }
                 _ => {
                     return Err(format!(
-                        "{here}: only a local file is supported; build or download it first"
+                        "{here}: a local file or {{ url, digest }} is supported here, not a registry package"
                     ))
                 }
             },
@@ -303,7 +470,9 @@ fn read_component(
             "build" | "description" => {}
             "key_value_stores" => spec.key_value_stores = labels(value, &here)?,
             "sqlite_databases" => spec.sqlite_databases = labels(value, &here)?,
-            "files" | "exclude_files" | "ai_models" | "dependencies" => {
+            "files" => spec.files = file_mounts(value, &here)?,
+            "exclude_files" => spec.exclude_files = strings(value, &here)?,
+            "ai_models" | "dependencies" => {
                 let empty =
                     value.as_array().is_some_and(Vec::is_empty) || value.as_table().is_some_and(Table::is_empty);
                 if !empty {
@@ -317,10 +486,42 @@ fn read_component(
             _ => unknown(here),
         }
     }
-    if spec.source.as_os_str().is_empty() {
+    if spec.source.as_os_str().is_empty() && spec.remote.is_none() {
         return Err(format!("{at}.source is missing"));
     }
     Ok(spec)
+}
+
+/// `files = ["static/**/*", { source = "assets", destination = "/" }]`.
+fn file_mounts(value: &Value, at: &str) -> Result<Vec<FileMount>, String> {
+    let entries = value.as_array().ok_or_else(|| format!("{at} must be a list"))?;
+    entries
+        .iter()
+        .map(|entry| match entry {
+            Value::String(pattern) => Ok(FileMount::Pattern(pattern.clone())),
+            Value::Table(table) => {
+                let field = |key: &str| {
+                    table
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("{at}: a placement needs `source` and `destination` strings"))
+                };
+                if let Some(other) = table.keys().find(|k| !matches!(k.as_str(), "source" | "destination")) {
+                    return Err(format!(
+                        "{at}: a placement has `source` and `destination`, not `{other}`"
+                    ));
+                }
+                Ok(FileMount::Placed {
+                    source: field("source")?,
+                    destination: field("destination")?,
+                })
+            }
+            _ => Err(format!(
+                "{at}: each entry is a path or glob, or {{ source, destination }}"
+            )),
+        })
+        .collect()
 }
 
 /// A list of store or database labels, each as Spin spells them.
@@ -465,8 +666,11 @@ source = "/abs/upstream.wasm"
         assert_eq!(
             app.routes,
             vec![
-                ("/...".to_string(), "proxy".to_string()),
-                ("/upstream/...".to_string(), "upstream".to_string())
+                ("/...".to_string(), RouteTarget::Component("proxy".to_string())),
+                (
+                    "/upstream/...".to_string(),
+                    RouteTarget::Component("upstream".to_string())
+                )
             ]
         );
         let proxy = &app.components[0];
@@ -534,7 +738,6 @@ source = "/abs/upstream.wasm"
         assert_eq!(granted.components[0].sqlite_databases, ["default", "orders"]);
         assert!(parse(&minimal("key_value_stores = [\"a b\"]"), Path::new("."), &no_env).is_err());
         for (extra, says) in [
-            ("files = [\"static/**\"]", "files"),
             ("ai_models = [\"llama2-chat\"]", "ai_models"),
             ("allowed_outbound_hosts = [\"redis://cache:6379\"]", "redis"),
             ("allowed_http_hosts = [\"x\"]", "version 1"),
@@ -590,7 +793,19 @@ source = "/abs/upstream.wasm"
         );
         let app = parse(&text, Path::new("."), &no_env).unwrap();
         assert_eq!(app.routes.len(), 1);
-        assert_eq!(app.warnings, vec!["component.d: no route serves it".to_string()]);
+        assert_eq!(
+            app.triggered,
+            ["c", "d"],
+            "a private route's component may still be chained to"
+        );
+        assert!(app.warnings.is_empty(), "{:?}", app.warnings);
+        let unrouted = parse(
+            &minimal("[component.e]\nsource = \"e.wasm\"\n"),
+            Path::new("."),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(unrouted.warnings, vec!["component.e: no trigger serves it".to_string()]);
     }
 
     #[test]

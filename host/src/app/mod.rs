@@ -23,16 +23,18 @@ pub mod manifest;
 pub mod reload;
 pub mod router;
 pub mod runtime_config;
+pub mod sources;
 pub mod state;
 pub mod verify;
 
 use crate::app::engine::LoadedComponent;
 use crate::app::factors::{ComponentStates, Configure, Factors, Prepare};
 use crate::app::invoke::Handler;
-use crate::app::manifest::{AppSpec, ComponentSpec};
+use crate::app::manifest::{AppSpec, ComponentSpec, RouteTarget, StaticResponse};
 use crate::app::router::{Route, Router};
 use crate::app::state::HostState;
 use crate::ops::metrics::Metrics;
+use crate::outbound::allowed_hosts::AllowList;
 use crate::outbound::verdict::{self, SeenDigests};
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
@@ -84,11 +86,18 @@ impl Component {
     }
 }
 
+/// What serves a route: a component, or a fixed answer.
+#[derive(Clone)]
+pub enum Target {
+    Component(Arc<Component>),
+    Static(Arc<StaticResponse>),
+}
+
 pub struct App {
     /// What it was built from: a reload that reads the same spec and the same
     /// code changes nothing.
     pub spec: AppSpec,
-    pub router: Router<Arc<Component>>,
+    pub router: Router<Target>,
     pub components: Vec<Arc<Component>>,
 }
 
@@ -118,15 +127,28 @@ pub fn build(
 ) -> anyhow::Result<App> {
     let mut loaded = Vec::new();
     for component in &spec.components {
-        let code = load_code(engine, linker, &component.source, cache_dir)
+        let code = load_code(engine, linker, &component.source, cache_dir, component)
             .with_context(|| format!("component {}", component.id))?;
         loaded.push((component, code));
     }
     let mut routes = Vec::new();
-    for (route, id) in &spec.routes {
-        routes.push((Route::parse(route).map_err(anyhow::Error::msg)?, id.clone()));
+    for (route, target) in &spec.routes {
+        let route = Route::parse(route).map_err(anyhow::Error::msg)?;
+        if route.text().starts_with("/.well-known/spin/") {
+            // Spin's own words: it answers that prefix itself.
+            tracing::error!(route = %route.raw(), "Routes under /.well-known/spin/ are handled by the Spin runtime and will never be reached");
+        }
+        routes.push((route, target.clone()));
     }
-    let routes = Router::new(routes).map_err(anyhow::Error::msg)?;
+    let (routes, duplicates) = Router::new(routes);
+    for duplicate in &duplicates {
+        tracing::error!(
+            route = %duplicate.route,
+            unused = %describe(&duplicate.unused),
+            serving = %describe(&duplicate.serving),
+            "The following component routes are duplicates and will never be used"
+        );
+    }
     // Configuring cannot fail for a manifest that parsed: shares are resized
     // only for an app whose code loaded and whose routes hold.
     let mut components = Vec::new();
@@ -154,12 +176,15 @@ pub fn build(
             states,
         }));
     }
-    let router = routes.map(|id| {
-        components
-            .iter()
-            .find(|c| *c.id == id)
-            .expect("the manifest reader checks every route's component")
-            .clone()
+    let router = routes.map(|target| match target {
+        RouteTarget::Component(id) => Target::Component(
+            components
+                .iter()
+                .find(|c| *c.id == id)
+                .expect("the manifest reader checks every trigger's component")
+                .clone(),
+        ),
+        RouteTarget::Static(fixed) => Target::Static(Arc::new(fixed)),
     });
     Ok(App {
         spec,
@@ -168,14 +193,27 @@ pub fn build(
     })
 }
 
+/// A route's target, for the duplicate-route log line.
+fn describe(target: &RouteTarget) -> String {
+    match target {
+        RouteTarget::Component(id) => id.clone(),
+        RouteTarget::Static(fixed) => format!("static_response {}", fixed.status),
+    }
+}
+
 /// Loads (or compiles) `path`, links it and checks it exports the handler.
 fn load_code(
     engine: &Engine,
     linker: &Linker<HostState>,
     path: &Path,
     cache_dir: Option<&Path>,
+    spec: &ComponentSpec,
 ) -> anyhow::Result<Code> {
     let loaded: LoadedComponent = engine::load_component(engine, path, cache_dir)?;
+    let any_scheme = AllowList::new(spec.allowed_outbound_hosts.clone()).any_scheme_entries();
+    if let Some(refused) = crate::app::denied::granted_but_unserved(engine, &loaded.component, &any_scheme) {
+        anyhow::bail!(refused);
+    }
     tracing::info!(
         component = %path.display(),
         sha256 = %loaded.sha256,

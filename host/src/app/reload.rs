@@ -35,6 +35,7 @@ use crate::app::manifest::{self, AppSpec};
 use crate::app::state::HostState;
 use crate::app::{self, App, Component, HostWide};
 use crate::ops::metrics::Metrics;
+use anyhow::Context as _;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -52,12 +53,20 @@ pub enum AppSource {
 }
 
 impl AppSource {
-    fn spec(&self) -> anyhow::Result<AppSpec> {
+    /// The app as its source describes it now, with every source by URL
+    /// fetched into `cache_dir` (blocks: call it on a blocking thread).
+    fn spec(&self, cache_dir: Option<&Path>) -> anyhow::Result<AppSpec> {
         match self {
             AppSource::Manifest(path) => {
-                let spec = manifest::read(path, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
+                let mut spec = manifest::read(path, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
                 for warning in &spec.warnings {
                     tracing::warn!(manifest = %path.display(), "{warning}");
+                }
+                for component in &mut spec.components {
+                    if let Some(remote) = &component.remote {
+                        component.source = crate::app::sources::local_copy(&remote.url, &remote.digest, cache_dir)
+                            .with_context(|| format!("component {}", component.id))?;
+                    }
                 }
                 Ok(spec)
             }
@@ -141,7 +150,7 @@ pub struct Reloader {
 impl Reloader {
     /// Builds the app for the first time (an error here stops the host) and
     /// starts the reload worker.
-    pub fn start(
+    pub async fn start(
         engine: Engine,
         linker: Linker<HostState>,
         source: AppSource,
@@ -149,7 +158,17 @@ impl Reloader {
         cache_dir: Option<PathBuf>,
         safeguards: Safeguards,
     ) -> anyhow::Result<Arc<Reloader>> {
-        let app = app::build(&engine, &linker, source.spec()?, &wide, cache_dir.as_deref(), None)?;
+        // On a blocking thread, as every build: compiling takes seconds and
+        // a source by URL is fetched.
+        let (engine, linker, source, wide, cache_dir, app) = tokio::task::spawn_blocking(move || {
+            let app = source
+                .spec(cache_dir.as_deref())
+                .and_then(|spec| app::build(&engine, &linker, spec, &wide, cache_dir.as_deref(), None));
+            (engine, linker, source, wide, cache_dir, app)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("the load task failed: {e}"))?;
+        let app = app?;
         let metrics = wide.metrics.clone();
         publish_info(&metrics, None, &app);
         let (triggers, pending) = tokio::sync::mpsc::unbounded_channel();
@@ -287,7 +306,7 @@ impl Reloader {
         let reload_id = self.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let this = self.clone();
         let built = tokio::task::spawn_blocking(move || {
-            let spec = this.source.spec()?;
+            let spec = this.source.spec(this.cache_dir.as_deref())?;
             let serving = this.current();
             app::build(
                 &this.engine,

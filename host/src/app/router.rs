@@ -1,9 +1,12 @@
 //! Spin's HTTP routes: which component serves a path. A route is exact
 //! (`/health`), has named segments (`/users/:id`), or ends in a wildcard
-//! (`/api/...`, `/...` for everything). The most specific route wins, as in
-//! Spin: exact before named segments before a wildcard, and a longer fixed
-//! prefix before a shorter one. The route's text is the `route` label of the
-//! request metrics, so labels stay bounded whatever paths clients send.
+//! (`/api/...`, or `/api/*`; `/...` for everything). As Spin normalizes it, a
+//! missing leading `/` is added and one trailing `/` dropped. The most
+//! specific route wins, as in Spin: exact before named segments before a
+//! wildcard, and a longer fixed prefix before a shorter one. Two routes with
+//! the same text: the one declared last serves, the other is reported (Spin
+//! logs it as an error and goes on). The route's text is the `route` label of
+//! the request metrics, so labels stay bounded whatever paths clients send.
 
 use std::sync::Arc;
 
@@ -19,45 +22,60 @@ enum Segment {
 /// A parsed `route = "..."`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// As normalized (`spin-matched-route`, and the metric label).
     text: Arc<str>,
+    /// As the manifest writes it (`spin-raw-component-route`).
+    raw: Arc<str>,
     segments: Vec<Segment>,
-    /// Ends in `/...`: matches its prefix and anything below it.
+    /// Ends in `/...` or `/*`: matches its prefix and anything below it.
     wildcard: bool,
 }
 
 impl Route {
-    pub fn parse(text: &str) -> Result<Route, String> {
-        if !text.starts_with('/') {
-            return Err(format!("route {text:?} must start with '/'"));
+    pub fn parse(raw: &str) -> Result<Route, String> {
+        if raw.contains(['?', '#', ' ']) {
+            return Err(format!("route {raw:?} may not contain '?', '#' or spaces"));
         }
-        if text.contains(['?', '#', ' ']) {
-            return Err(format!("route {text:?} may not contain '?', '#' or spaces"));
-        }
-        let (prefix, wildcard) = match text.strip_suffix("/...") {
-            Some(prefix) => (prefix, true),
-            None => (text, false),
+        // Spin's normalizing: a leading '/' added, one trailing '/' dropped
+        // (so "/" is the empty route, which serves "/" alone).
+        let with_slash = if raw.starts_with('/') {
+            raw.to_string()
+        } else {
+            format!("/{raw}")
         };
+        let text = with_slash.strip_suffix('/').unwrap_or(&with_slash).to_string();
+        let (prefix, wildcard) = match text.strip_suffix("/...").or_else(|| text.strip_suffix("/*")) {
+            Some(prefix) => (prefix, true),
+            None => (text.as_str(), false),
+        };
+        let text = if text.is_empty() { "/".to_string() } else { text.clone() };
         let mut segments = Vec::new();
         for segment in prefix.split('/').filter(|s| !s.is_empty()) {
-            if segment == "..." {
-                return Err(format!("route {text:?}: '...' may only end a route"));
+            if segment == "..." || segment == "*" {
+                return Err(format!("route {raw:?}: a wildcard may only end a route"));
             }
             segments.push(match segment.strip_prefix(':') {
-                Some("") => return Err(format!("route {text:?}: a ':' segment needs a name")),
+                Some("") => return Err(format!("route {raw:?}: a ':' segment needs a name")),
                 Some(name) => Segment::Named(name.to_string()),
                 None => Segment::Literal(segment.to_string()),
             });
         }
         Ok(Route {
             text: text.into(),
+            raw: raw.into(),
             segments,
             wildcard,
         })
     }
 
-    /// The route as written: the metric label.
+    /// The route as normalized: the metric label.
     pub fn text(&self) -> &Arc<str> {
         &self.text
+    }
+
+    /// The route as the manifest writes it.
+    pub fn raw(&self) -> &Arc<str> {
+        &self.raw
     }
 
     /// Whether a path, split into its segments, is one this route serves.
@@ -86,10 +104,10 @@ impl Route {
         (!self.wildcard, self.segments.len(), literals)
     }
 
-    /// The part of the route before a wildcard, as Spin's
-    /// `spin-component-route` header gives it.
+    /// The route as written without a trailing `/...`, as Spin's
+    /// `spin-component-route` header gives it (a written `/*` stays).
     pub fn fixed_prefix(&self) -> &str {
-        self.text.strip_suffix("/...").unwrap_or(&self.text)
+        self.raw.strip_suffix("/...").unwrap_or(&self.raw)
     }
 }
 
@@ -110,17 +128,40 @@ pub struct Router<T> {
     routes: Vec<(Route, T)>,
 }
 
-impl<T> Router<T> {
-    /// Fails on two routes with the same text, as Spin does.
-    pub fn new(mut routes: Vec<(Route, T)>) -> Result<Router<T>, String> {
-        let mut seen = std::collections::HashSet::new();
-        if let Some((twice, _)) = routes.iter().find(|(route, _)| !seen.insert(route.text.clone())) {
-            return Err(format!("route {:?} is given twice", &*twice.text));
-        }
-        routes.sort_by_key(|(route, _)| std::cmp::Reverse(route.specificity()));
-        Ok(Router { routes })
-    }
+/// A route given twice: which target lost it, and which serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate<T> {
+    pub route: String,
+    pub unused: T,
+    pub serving: T,
+}
 
+impl<T: Clone> Router<T> {
+    /// The routes in match order. Of two with the same text as written the
+    /// last declared serves, in the first's place, and the other is
+    /// returned, as Spin resolves them.
+    pub fn new(routes: Vec<(Route, T)>) -> (Router<T>, Vec<Duplicate<T>>) {
+        let mut kept: Vec<(Route, T)> = Vec::new();
+        let mut duplicates = Vec::new();
+        for (route, target) in routes {
+            match kept.iter_mut().find(|(seen, _)| seen.raw == route.raw) {
+                Some((_, serving)) => {
+                    duplicates.push(Duplicate {
+                        route: route.raw.to_string(),
+                        unused: serving.clone(),
+                        serving: target.clone(),
+                    });
+                    *serving = target;
+                }
+                None => kept.push((route, target)),
+            }
+        }
+        kept.sort_by_key(|(route, _)| std::cmp::Reverse(route.specificity()));
+        (Router { routes: kept }, duplicates)
+    }
+}
+
+impl<T> Router<T> {
     /// The same routes, each to `f` of its target.
     pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Router<U> {
         Router {
@@ -135,11 +176,8 @@ impl<T> Router<T> {
     pub fn find(&self, path: &str) -> Option<Matched<'_, T>> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let (route, target) = self.routes.iter().find(|(route, _)| route.matches(&parts))?;
-        let below = &parts[route.segments.len()..];
-        let path_info = if route.wildcard && !below.is_empty() {
-            format!("/{}", below.join("/"))
-        } else if route.wildcard && path.ends_with('/') && path.len() > 1 {
-            "/".to_string()
+        let path_info = if route.wildcard {
+            below_segments(path, route.segments.len()).to_string()
         } else {
             String::new()
         };
@@ -161,19 +199,31 @@ impl<T> Router<T> {
     }
 }
 
+/// What follows the first `count` segments of `path`, as written (from
+/// the slash before the next segment; empty when nothing follows).
+fn below_segments(path: &str, count: usize) -> &str {
+    let mut rest = path;
+    for _ in 0..count {
+        rest = rest.trim_start_matches('/');
+        rest = &rest[rest.find('/').unwrap_or(rest.len())..];
+    }
+    rest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn router(routes: &[&str]) -> Router<usize> {
-        Router::new(
+        let (router, duplicates) = Router::new(
             routes
                 .iter()
                 .enumerate()
                 .map(|(i, r)| (Route::parse(r).unwrap(), i))
                 .collect(),
-        )
-        .unwrap()
+        );
+        assert!(duplicates.is_empty());
+        router
     }
 
     fn label(router: &Router<usize>, path: &str) -> Option<String> {
@@ -203,12 +253,51 @@ mod tests {
     }
 
     #[test]
-    fn path_info_is_the_part_below_the_route() {
-        let r = router(&["/upstream/...", "/..."]);
-        assert_eq!(r.find("/upstream/a/b").unwrap().path_info, "/a/b");
-        assert_eq!(r.find("/upstream").unwrap().path_info, "");
+    fn path_info_is_the_part_below_the_route_as_spin_gives_it() {
+        let r = router(&["/foo/...", "/exact", "/..."]);
+        assert_eq!(r.find("/foo").unwrap().path_info, "");
+        assert_eq!(r.find("/foo/").unwrap().path_info, "/");
+        assert_eq!(r.find("/foo/bar").unwrap().path_info, "/bar");
+        assert_eq!(r.find("/foo/bar/").unwrap().path_info, "/bar/");
+        assert_eq!(r.find("/foo/a/b").unwrap().path_info, "/a/b");
+        assert_eq!(r.find("/exact").unwrap().path_info, "");
         assert_eq!(r.find("/42").unwrap().path_info, "/42");
-        assert_eq!(r.find("/upstream/...").unwrap().route.fixed_prefix(), "/upstream");
+        assert_eq!(r.find("/").unwrap().path_info, "/");
+        assert_eq!(r.find("/foo/...").unwrap().route.fixed_prefix(), "/foo");
+    }
+
+    #[test]
+    fn routes_are_normalized_and_a_trailing_star_is_a_wildcard() {
+        let r = router(&["api/*", "/exact/", "/"]);
+        assert_eq!(label(&r, "/api/x/y").as_deref(), Some("/api/*"));
+        assert_eq!(r.find("/api/x/y").unwrap().path_info, "/x/y");
+        assert_eq!(r.find("/api/x/y").unwrap().route.raw().as_ref(), "api/*");
+        assert_eq!(
+            r.find("/api/x/y").unwrap().route.fixed_prefix(),
+            "api/*",
+            "a written /* stays"
+        );
+        assert_eq!(label(&r, "/exact").as_deref(), Some("/exact"));
+        assert_eq!(label(&r, "/").as_deref(), Some("/"));
+        assert!(r.find("/other").is_none(), "\"/\" serves / alone");
+    }
+
+    #[test]
+    fn of_two_routes_written_alike_the_last_serves_in_the_first_place() {
+        let (r, duplicates) = Router::new(vec![
+            (Route::parse("/a").unwrap(), "first"),
+            (Route::parse("/b").unwrap(), "b"),
+            (Route::parse("/a").unwrap(), "last"),
+        ]);
+        assert_eq!(*r.find("/a").unwrap().target, "last");
+        assert_eq!(
+            duplicates,
+            vec![Duplicate {
+                route: "/a".into(),
+                unused: "first",
+                serving: "last"
+            }]
+        );
     }
 
     #[test]
@@ -231,15 +320,9 @@ mod tests {
     }
 
     #[test]
-    fn bad_and_duplicate_routes_are_refused() {
-        for bad in ["api", "/a/.../b", "/a/:", "/a b", "/a?x"] {
+    fn bad_routes_are_refused() {
+        for bad in ["/a/.../b", "/a/*/b", "/a/:", "/a b", "/a?x"] {
             assert!(Route::parse(bad).is_err(), "{bad}");
         }
-        let twice = vec![
-            (Route::parse("/a").unwrap(), 0),
-            (Route::parse("/b").unwrap(), 1),
-            (Route::parse("/a").unwrap(), 2),
-        ];
-        assert!(Router::new(twice).is_err());
     }
 }

@@ -37,6 +37,7 @@ async fn check_now(component: &Component, factors: &Factors, reload_id: u64) -> 
         trace: &trace,
         sha256: &component.code.sha256,
         seen: &seen,
+        depth: 0,
     };
     let handler = &component.code.handler;
     let mut store = component.new_store(factors, &prepare);

@@ -17,4 +17,5 @@ pub mod problem;
 pub mod proxy;
 pub mod request_id;
 pub mod shutdown;
+pub mod spin_headers;
 pub mod write_timeout;

@@ -33,12 +33,15 @@ pub enum HostError {
     NoRoute,
     /// An HTTP/1.1 request without a `Host` header.
     MissingHost,
+    /// In-process calls nested past the host's limit.
+    LoopDetected { depth: u32 },
 }
 
 impl HostError {
     pub fn status(&self) -> u16 {
         match self {
             HostError::BadRequestBody | HostError::MissingHost => 400,
+            HostError::LoopDetected { .. } => 508,
             HostError::NoRoute => 404,
             HostError::BodyTimeout { .. } => 408,
             HostError::PayloadTooLarge { .. } => 413,
@@ -59,6 +62,7 @@ impl HostError {
             HostError::Internal => "internal-error",
             HostError::NoRoute => "no-route",
             HostError::MissingHost => "missing-host",
+            HostError::LoopDetected { .. } => "loop-detected",
         }
     }
 
@@ -72,6 +76,7 @@ impl HostError {
             HostError::Internal => "Internal error",
             HostError::NoRoute => "No route",
             HostError::MissingHost => "Missing Host header",
+            HostError::LoopDetected { .. } => "Loop detected",
         }
     }
 
@@ -87,6 +92,9 @@ impl HostError {
             HostError::Internal => "the request could not be completed; it has been logged".into(),
             HostError::NoRoute => "no route of this app serves this path".into(),
             HostError::MissingHost => "an HTTP/1.1 request must carry a Host header (RFC 9112, section 3.2)".into(),
+            HostError::LoopDetected { depth } => {
+                format!("components called the app from inside it more than {depth} deep")
+            }
         }
     }
 
@@ -144,6 +152,7 @@ mod tests {
             HostError::Internal,
             HostError::NoRoute,
             HostError::MissingHost,
+            HostError::LoopDetected { depth: 1 },
         ];
         let slugs: std::collections::BTreeSet<_> = all.iter().map(HostError::slug).collect();
         assert_eq!(slugs.len(), all.len());

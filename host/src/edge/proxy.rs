@@ -12,27 +12,27 @@
 use crate::app::factors::limits::OnLane;
 use crate::app::factors::Prepare;
 use crate::app::reload::Reloader;
-use crate::app::router::Matched;
-use crate::app::Component;
+use crate::app::{Component, Target};
 use crate::edge::listener::ClientAddr;
 use crate::edge::problem::HostError;
 use crate::edge::request_id;
+use crate::edge::spin_headers::{self, WellKnown};
 use crate::ops::metrics::{content_type_label, method_label, Metrics};
 use crate::ops::trace::TraceContext;
 use crate::outbound::verdict::{self, SeenDigests};
+use crate::outbound::{InProcess, InProcessTarget};
 use bytes::{Bytes, BytesMut};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-
-/// Spin's health path; answered by the host, as Spin does.
-pub const SPIN_HEALTH_PATH: &str = "/.well-known/spin/health";
+use wasmtime_wasi_http::WasiBody;
 
 pub struct Proxy {
     /// The app version new requests get; swapped by reloads.
@@ -92,54 +92,38 @@ fn shed_reason(error: &HostError, receiving_body: bool) -> Option<&'static str> 
 /// The `route` label of paths no route serves.
 const UNMATCHED: &str = "unmatched";
 
-/// Gives the component the request as Spin does: any `spin-*` header the
-/// client sent is removed, then Spin's own are added (the full URL, the
-/// route, the path below it, one `spin-path-match-<name>` per `:name`
-/// segment, the client's address), so components written for Spin's router
-/// work here unchanged and cannot be fooled by a client.
-fn add_spin_headers<T>(request: &mut http::Request<T>, matched: &Matched<'_, Arc<Component>>) {
-    let forged: Vec<http::HeaderName> = request
-        .headers()
-        .keys()
-        .filter(|name| name.as_str().starts_with("spin-") || name.as_str().starts_with("spin_"))
-        .cloned()
-        .collect();
-    for name in forged {
-        request.headers_mut().remove(name);
-    }
-    let full_url = format!(
-        "http://{}{}",
-        request
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost"),
-        request.uri().path_and_query().map_or("/", |p| p.as_str())
-    );
-    let client_addr = request
-        .extensions()
-        .get::<ClientAddr>()
-        .map(|ClientAddr(addr)| addr.to_string());
-    let route = matched.route;
-    let mut values = vec![
-        ("spin-full-url".to_string(), full_url),
-        ("spin-path-info".to_string(), matched.path_info.clone()),
-        ("spin-matched-route".to_string(), route.text().to_string()),
-        ("spin-raw-component-route".to_string(), route.text().to_string()),
-        ("spin-component-route".to_string(), route.fixed_prefix().to_string()),
-        ("spin-base-path".to_string(), "/".to_string()),
-    ];
-    values.extend(client_addr.map(|addr| ("spin-client-addr".to_string(), addr)));
-    for (name, value) in &matched.named {
-        values.push((format!("spin-path-match-{}", name.replace('_', "-")), value.clone()));
-    }
-    for (name, value) in values {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            request.headers_mut().insert(name, value);
-        }
+/// How deep in-process calls may nest (a component calling the app, which
+/// calls it again...) before the host answers 508 instead.
+const MAX_IN_PROCESS_DEPTH: u32 = 10;
+
+/// The route an in-process call to `<id>.spin.internal` matches, as Spin
+/// reports it: everything below `/...`.
+static CHAINED_ROUTE: std::sync::LazyLock<crate::app::router::Route> =
+    std::sync::LazyLock::new(|| crate::app::router::Route::parse("/...").expect("a valid route"));
+
+/// How a request finds what serves it.
+#[derive(Debug, Clone)]
+enum Routing {
+    /// By its path, through the app's routes: a client's, or a component's
+    /// request to its own app.
+    ByPath,
+    /// To the component with this id, whatever its routes
+    /// (`<id>.spin.internal`).
+    Component(String),
+}
+
+impl InProcess for Proxy {
+    fn call(
+        self: Arc<Self>,
+        target: InProcessTarget,
+        request: http::Request<WasiBody>,
+        depth: u32,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = http::Response<WasiBody>> + Send>> {
+        let routing = match target {
+            InProcessTarget::App => Routing::ByPath,
+            InProcessTarget::Component(id) => Routing::Component(id),
+        };
+        Box::pin(async move { self.serve(request, routing, depth).await })
     }
 }
 
@@ -236,21 +220,59 @@ impl http_body::Body for FirstThenRest {
 }
 
 impl Proxy {
+    /// A client's request, from the public listener.
     pub async fn handle(
         self: Arc<Self>,
-        mut request: http::Request<Incoming>,
+        request: http::Request<Incoming>,
     ) -> Result<http::Response<HyperOutgoingBody>, Infallible> {
+        Ok(self.serve(request, Routing::ByPath, 0).await)
+    }
+
+    /// Serves `request`, routed as `routing` says; `depth` is how many
+    /// in-process calls led to it (0 for a client's).
+    async fn serve<B>(
+        self: Arc<Self>,
+        mut request: http::Request<B>,
+        routing: Routing,
+        depth: u32,
+    ) -> http::Response<HyperOutgoingBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + Unpin,
+    {
         let started = Instant::now();
         let app = self.app.current();
         let path = request.uri().path();
-        let health = path == SPIN_HEALTH_PATH;
-        let matched = if health { None } else { app.router.find(path) };
-        let route: Arc<str> = match &matched {
-            Some(matched) => matched.route.text().clone(),
-            None if health => SPIN_HEALTH_PATH.into(),
-            None => UNMATCHED.into(),
+        let well_known = match routing {
+            Routing::ByPath => WellKnown::of(path),
+            Routing::Component(_) => None,
         };
-        let route = &*route;
+        let chained;
+        let matched = match (&routing, &well_known) {
+            (_, Some(_)) => None,
+            (Routing::ByPath, None) => app.router.find(path),
+            (Routing::Component(id), None) => {
+                // Spin's synthetic match: the whole path below `/...`.
+                chained = app
+                    .spec
+                    .triggered
+                    .iter()
+                    .any(|t| t == id)
+                    .then(|| app.component(id).cloned())
+                    .flatten()
+                    .map(Target::Component);
+                chained.as_ref().map(|target| crate::app::router::Matched {
+                    route: &CHAINED_ROUTE,
+                    target,
+                    path_info: path.to_string(),
+                    named: Vec::new(),
+                })
+            }
+        };
+        let route: Arc<str> = match (&well_known, &matched) {
+            (Some(own), _) => own.route().into(),
+            (None, Some(matched)) => matched.route.text().clone(),
+            (None, None) => UNMATCHED.into(),
+        };
         let method = method_label(request.method());
         let in_flight = Live::new(&self.metrics.in_flight);
 
@@ -270,10 +292,25 @@ impl Proxy {
         // Answers the host makes itself carry the request id; a component's
         // answer is passed as it is (Spin adds nothing either).
         let mut from_component = false;
-        let mut response = if health {
-            text_response(200, "OK")
+        let mut response = if depth > MAX_IN_PROCESS_DEPTH {
+            HostError::LoopDetected {
+                depth: MAX_IN_PROCESS_DEPTH,
+            }
+            .response(&instance, &request_id)
+        } else if let Some(own) = well_known {
+            match own {
+                WellKnown::Health => text_response(200, "OK"),
+                WellKnown::Info => bytes_response(
+                    200,
+                    "application/json",
+                    spin_headers::info_body(&app.spec.name, &app.spec.version),
+                ),
+                WellKnown::NotFound => empty_response(404),
+            }
         } else if matched.is_none() {
             HostError::NoRoute.response(&instance, &request_id)
+        } else if let Some(Target::Static(fixed)) = matched.as_ref().map(|m| m.target) {
+            static_response(fixed)
         } else if !request.headers().contains_key(http::header::HOST) {
             // HTTP/1.1 requires it (RFC 9112, 3.2), and the component's
             // request URL is built from it: the client's error, not the guest's.
@@ -290,9 +327,18 @@ impl Proxy {
                 }
                 error.response(&instance, &request_id)
             };
-            let matched = matched.expect("unmatched paths are answered above");
-            let component = matched.target.clone();
-            add_spin_headers(&mut request, &matched);
+            let Some(matched) = matched else {
+                unreachable!("unmatched paths are answered above")
+            };
+            let Target::Component(component) = matched.target.clone() else {
+                unreachable!("static responses are answered above")
+            };
+            // An in-process call has no client: Spin says 0.0.0.0:0.
+            let client = match request.extensions().get::<ClientAddr>() {
+                Some(ClientAddr(addr)) => *addr,
+                None => SocketAddr::from(([0, 0, 0, 0], 0)),
+            };
+            spin_headers::add(&mut request, &matched, Some(client));
             let permits = |reservation| {
                 let own = component.states.limits.permits.clone().try_acquire_owned().ok()?;
                 let pool = self.permits.clone().try_acquire_owned().ok()?;
@@ -307,7 +353,7 @@ impl Proxy {
                 Ok((request, reservation)) => match permits(reservation) {
                     None => shed(HostError::Overloaded, false),
                     Some(permits) => match self
-                        .run_guest(component.clone(), request, &request_id, &trace, permits)
+                        .run_guest(component.clone(), request, &request_id, &trace, permits, depth)
                         .await
                     {
                         Ok(response) => {
@@ -333,6 +379,7 @@ impl Proxy {
         }
 
         let status = response.status().as_u16();
+        let route = &*route;
         self.metrics
             .requests
             .with_label_values(&[route, method, &status.to_string()])
@@ -350,7 +397,7 @@ impl Proxy {
         // A request is in flight until its body has gone out (or the client
         // went away), not just its head: the gauge goes with the body, and
         // bytes are counted as they are handed to the connection.
-        Ok(response.map(|body| {
+        response.map(|body| {
             body.map_frame(move |frame| {
                 let _ = &in_flight;
                 if let Some(data) = frame.data_ref() {
@@ -367,7 +414,7 @@ impl Proxy {
                 }
             })
             .boxed_unsync()
-        }))
+        })
     }
 
     /// Receives the whole request body before the guest runs, and before a
@@ -376,10 +423,13 @@ impl Proxy {
     /// requests together, memory: the buffer budget is reserved as bytes
     /// arrive (503 when it is spent), so a body that trickles holds only what
     /// it has sent, not what its `Content-Length` announces.
-    async fn receive_body(
+    async fn receive_body<B>(
         &self,
-        request: http::Request<Incoming>,
-    ) -> Result<(http::Request<Full<Bytes>>, Option<OwnedSemaphorePermit>), HostError> {
+        request: http::Request<B>,
+    ) -> Result<(http::Request<Full<Bytes>>, Option<OwnedSemaphorePermit>), HostError>
+    where
+        B: http_body::Body<Data = Bytes> + Unpin,
+    {
         let (parts, mut body) = request.into_parts();
         if http_body::Body::is_end_stream(&body) {
             return Ok((http::Request::from_parts(parts, Full::new(Bytes::new())), None));
@@ -446,6 +496,7 @@ impl Proxy {
         request_id: &str,
         trace: &TraceContext,
         permits: Permits,
+        depth: u32,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let seen = SeenDigests::default();
         let is_head = request.method() == http::Method::HEAD;
@@ -458,6 +509,7 @@ impl Proxy {
                 trace,
                 sha256: &component.code.sha256,
                 seen: &seen,
+                depth,
             },
         );
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -582,6 +634,32 @@ fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
     Full::new(bytes.into())
         .map_err(|never: Infallible| match never {})
         .boxed_unsync()
+}
+
+/// A trigger's `static_response`, as Spin answers it to every method.
+fn static_response(fixed: &crate::app::manifest::StaticResponse) -> http::Response<HyperOutgoingBody> {
+    let mut response = http::Response::builder().status(fixed.status);
+    for (name, value) in &fixed.headers {
+        response = response.header(name, value);
+    }
+    response
+        .body(full_body(fixed.body.clone()))
+        .unwrap_or_else(|_| empty_response(500))
+}
+
+fn empty_response(status: u16) -> http::Response<HyperOutgoingBody> {
+    http::Response::builder()
+        .status(status)
+        .body(full_body(Bytes::new()))
+        .expect("static response parts")
+}
+
+fn bytes_response(status: u16, content_type: &'static str, body: Vec<u8>) -> http::Response<HyperOutgoingBody> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(full_body(body))
+        .expect("static response parts")
 }
 
 fn text_response(status: u16, text: &'static str) -> http::Response<HyperOutgoingBody> {

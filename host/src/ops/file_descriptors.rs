@@ -1,5 +1,5 @@
 //! File descriptors: what the host may hold open at once (client
-//! connections, every instance's outbound calls, its own files and epoll),
+//! connections, every instance's outbound calls and sockets, its own files and epoll),
 //! checked against the process's limit at start. The soft limit is raised to
 //! what the flags need (at most the hard limit, as Go and nginx do), so the
 //! usual 1024 of a login shell does not cut the host short of its own plan;

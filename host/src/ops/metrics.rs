@@ -30,6 +30,7 @@ pub struct Metrics {
     pub request_duration: HistogramVec,
     pub in_flight: IntGauge,
     pub outbound_requests: IntCounterVec,
+    pub outbound_sockets: IntCounterVec,
     pub outbound_duration: Histogram,
     pub instantiation: Histogram,
     pub traps: IntCounterVec,
@@ -86,6 +87,16 @@ impl Metrics {
                  --max-outbound-per-request; connect_error, timeout, error).",
             ),
             &["component", "status"],
+        )
+        .expect("valid metric");
+        let outbound_sockets = IntCounterVec::new(
+            Opts::new(
+                "outbound_socket_uses_total",
+                "Components' wasi:sockets connections (tcp) and datagrams sent (udp), by component, protocol and \
+                 result (allowed; denied: not in the allow-list; own_listener: one of the host's own listeners; \
+                 request_limit: past --max-outbound-per-request connections in one request).",
+            ),
+            &["component", "protocol", "result"],
         )
         .expect("valid metric");
         let outbound_duration = Histogram::with_opts(
@@ -322,6 +333,7 @@ impl Metrics {
             Box::new(request_duration.clone()),
             Box::new(in_flight.clone()),
             Box::new(outbound_requests.clone()),
+            Box::new(outbound_sockets.clone()),
             Box::new(outbound_duration.clone()),
             Box::new(instantiation.clone()),
             Box::new(traps.clone()),
@@ -357,6 +369,7 @@ impl Metrics {
             request_duration,
             in_flight,
             outbound_requests,
+            outbound_sockets,
             outbound_duration,
             instantiation,
             traps,

@@ -2,15 +2,21 @@
 //! `scheme://host[:port]`, where the scheme may be `*`, the host `*` or
 //! `*.domain`, and the port `*` or a range `8000..8100` (its end excluded, as
 //! Rust's and Spin's ranges are: 8000 to 8099); without a port the scheme's
-//! default is meant. Only `http` and `https` are served by this host
-//! (outbound Redis, MySQL, PostgreSQL and MQTT are Spin features it lacks), so
-//! other schemes are refused when the manifest is read, not at the first call.
+//! default is meant. The host may be an IP range (`10.0.0.0/8`,
+//! `127.0.0.0/24:5432`), which matches IP addresses only, as in Spin.
+//! `http` and `https` grant outbound HTTP, `tcp` and `udp` grant
+//! `wasi:sockets`, and `*` grants all four. Outbound Redis, MySQL, PostgreSQL
+//! and MQTT are Spin features this host lacks, so their schemes are refused
+//! when the manifest is read, not at the first call.
 
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum SchemePattern {
     Any,
+    /// `http` or `https`: the host's own `--allow-outbound` form.
+    AnyHttp,
     Exactly(&'static str),
 }
 
@@ -20,6 +26,8 @@ enum HostPattern {
     /// `*.example.com`: any name ending in `.example.com`, not the bare domain.
     SubdomainOf(String),
     Exactly(String),
+    /// An IP range: matches addresses inside it, never names.
+    Range(ipnet::IpNet),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,38 +63,24 @@ impl AllowedHost {
             "*" => SchemePattern::Any,
             "http" => SchemePattern::Exactly("http"),
             "https" => SchemePattern::Exactly("https"),
+            "tcp" => SchemePattern::Exactly("tcp"),
+            "udp" => SchemePattern::Exactly("udp"),
             other => {
                 return Err(problem(&format!(
-                    "only http and https outbound are provided by this host, not {other}"
+                    "this host provides outbound http, https, tcp and udp, not {other}"
                 )))
             }
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if is_ip_range(rest) {
-            return Err(problem(
-                "IP ranges (CIDR, as Spin allows for TCP sockets) are not provided by this host; name a host",
-            ));
-        }
-        if rest.contains(['/', '?', '#', '@']) {
-            return Err(problem("a path, query or user info is not allowed"));
-        }
-        let (host, port) = split_host_port(rest).map_err(|why| problem(&why))?;
-        let host = host.to_ascii_lowercase();
-        if host == "self" || host == "self.alt" {
-            return Err(problem(
-                "self-requests (relative URLs to the same app) are not provided by this host; name the listener's address instead",
-            ));
-        }
-        let host = match host.as_str() {
-            "" => return Err(problem("the host is empty")),
-            "*" => HostPattern::Any,
-            _ => match host.strip_prefix("*.") {
-                Some(domain) if !domain.is_empty() && !domain.contains('*') => {
-                    HostPattern::SubdomainOf(domain.to_string())
+        let (host, port) = match ip_range(rest) {
+            Some((range, port)) => (HostPattern::Range(range), port),
+            None => {
+                if rest.contains(['/', '?', '#', '@']) {
+                    return Err(problem("a path, query or user info is not allowed"));
                 }
-                _ if host.contains('*') => return Err(problem("'*' may only be the whole host or its first label")),
-                _ => HostPattern::Exactly(host),
-            },
+                let (host, port) = split_host_port(rest).map_err(|why| problem(&why))?;
+                (host_pattern(host).map_err(&problem)?, port)
+            }
         };
         let port = match port {
             Some("*") => PortPattern::Any,
@@ -105,8 +99,13 @@ impl AllowedHost {
             },
             None => match scheme {
                 SchemePattern::Exactly("https") => PortPattern::Range(443, 443),
-                SchemePattern::Exactly(_) => PortPattern::Range(80, 80),
-                SchemePattern::Any => return Err(problem("with scheme '*' the port must be given")),
+                SchemePattern::Exactly("http") => PortPattern::Range(80, 80),
+                SchemePattern::Exactly(other) => {
+                    return Err(problem(&format!("with scheme '{other}' the port must be given")))
+                }
+                SchemePattern::Any | SchemePattern::AnyHttp => {
+                    return Err(problem("with scheme '*' the port must be given"))
+                }
             },
         };
         Ok(AllowedHost {
@@ -120,13 +119,18 @@ impl AllowedHost {
     /// `host:port` allowed for any http(s) scheme: the host's own
     /// `--allow-outbound` form.
     pub fn authority(host_port: &str) -> Result<AllowedHost, String> {
-        AllowedHost::parse(&format!("*://{host_port}"))
+        let any = AllowedHost::parse(&format!("*://{host_port}"))?;
+        Ok(AllowedHost {
+            scheme: SchemePattern::AnyHttp,
+            ..any
+        })
     }
 
     /// Whether a call to `scheme://host:port` is allowed.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
         let scheme_ok = match self.scheme {
-            SchemePattern::Any => matches!(scheme, "http" | "https"),
+            SchemePattern::Any => matches!(scheme, "http" | "https" | "tcp" | "udp"),
+            SchemePattern::AnyHttp => matches!(scheme, "http" | "https"),
             SchemePattern::Exactly(wanted) => scheme.eq_ignore_ascii_case(wanted),
         };
         let host = host.to_ascii_lowercase();
@@ -136,6 +140,10 @@ impl AllowedHost {
                 .strip_suffix(domain.as_str())
                 .is_some_and(|h| h.ends_with('.') && h.len() > 1),
             HostPattern::Exactly(wanted) => *wanted == host,
+            HostPattern::Range(range) => host
+                .trim_matches(['[', ']'])
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| range.contains(&ip)),
         };
         let port_ok = match self.port {
             PortPattern::Any => true,
@@ -145,15 +153,34 @@ impl AllowedHost {
     }
 }
 
-/// `10.0.0.0/8` or `127.0.0.0/24:5432`: an address, '/', a prefix length.
-fn is_ip_range(text: &str) -> bool {
-    let Some((address, rest)) = text.split_once('/') else {
-        return false;
+/// A host: `*`, `*.domain` or a name or address. `self` and `self.alt`
+/// grant requests to the app itself (`AllowList::allows_self`).
+fn host_pattern(host: &str) -> Result<HostPattern, &'static str> {
+    let host = host.to_ascii_lowercase();
+    Ok(match host.as_str() {
+        "" => return Err("the host is empty"),
+        "*" => HostPattern::Any,
+        _ => match host.strip_prefix("*.") {
+            Some(domain) if !domain.is_empty() && !domain.contains('*') => HostPattern::SubdomainOf(domain.to_string()),
+            _ if host.contains('*') => return Err("'*' may only be the whole host or its first label"),
+            _ => HostPattern::Exactly(host),
+        },
+    })
+}
+
+/// `10.0.0.0/8`, `127.0.0.0/24:5432` or `2001:db8::/32:443` (an address,
+/// '/', a prefix length, then perhaps a port): the range, its host bits
+/// cleared as Spin clears them, and the port as written.
+fn ip_range(text: &str) -> Option<(ipnet::IpNet, Option<&str>)> {
+    let (address, rest) = text.split_once('/')?;
+    let (prefix, port) = match rest.split_once(':') {
+        Some((prefix, port)) => (prefix, Some(port)),
+        None => (rest, None),
     };
-    let prefix = rest.split(':').next().unwrap_or_default();
-    address.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok()
-        && !prefix.is_empty()
-        && prefix.bytes().all(|b| b.is_ascii_digit())
+    let address: IpAddr = address.trim_matches(['[', ']']).parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    let range = ipnet::IpNet::new(address, prefix).ok()?;
+    Some((range.trunc(), port))
 }
 
 fn parse_port(text: &str, problem: &impl Fn(&str) -> String) -> Result<u16, String> {
@@ -200,6 +227,58 @@ impl AllowList {
         self.0.iter().any(|entry| entry.allows(scheme, host, port))
     }
 
+    /// Whether a socket may be used with `address` (`tcp` or `udp`), as
+    /// Spin decides: an entry for that scheme (or `*`) whose host is the
+    /// address itself, a range holding it, or `*` (names never match).
+    pub fn allows_socket(&self, protocol: &str, address: SocketAddr) -> bool {
+        let host = match address.ip() {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        };
+        self.0.iter().any(|entry| entry.allows(protocol, &host, address.port()))
+    }
+
+    /// Whether any entry could grant a socket: only then does the component
+    /// get `wasi:sockets` at all.
+    pub fn grants_sockets(&self) -> bool {
+        self.0
+            .iter()
+            .any(|entry| matches!(entry.scheme, SchemePattern::Any | SchemePattern::Exactly("tcp" | "udp")))
+    }
+
+    /// Whether a request to the app itself (a relative URL, or the host
+    /// `self.alt`) may be made: as Spin decides, an entry whose host is
+    /// `self`, `self.alt` or `*` and whose scheme is http, https or `*`
+    /// allows it, whatever its port.
+    pub fn allows_self(&self) -> bool {
+        self.0.iter().any(|entry| {
+            let host = match &entry.host {
+                HostPattern::Any => true,
+                HostPattern::Exactly(name) => name == "self" || name == "self.alt",
+                HostPattern::SubdomainOf(_) | HostPattern::Range(_) => false,
+            };
+            host && matches!(
+                entry.scheme,
+                SchemePattern::Any | SchemePattern::AnyHttp | SchemePattern::Exactly("http" | "https")
+            )
+        })
+    }
+
+    /// The entries that grant every scheme to a named destination
+    /// (`*://db:5432`), as written: they would grant services this host does
+    /// not serve. `*://*:*` (everything, as a development setting) is not
+    /// one: it names no service's server.
+    pub fn any_scheme_entries(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|entry| {
+                entry.scheme == SchemePattern::Any
+                    && !(entry.host == HostPattern::Any && entry.port == PortPattern::Any)
+            })
+            .map(|entry| entry.text.clone())
+            .collect()
+    }
+
     /// The entries as written, for the start-up log.
     pub fn describe(&self) -> String {
         self.0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(",")
@@ -209,6 +288,22 @@ impl AllowList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_to_the_app_itself_are_allowed_as_spin_allows_them() {
+        let list = |entries: &[&str]| AllowList::new(entries.iter().map(|e| AllowedHost::parse(e).unwrap()).collect());
+        assert!(list(&["http://self"]).allows_self());
+        assert!(list(&["https://self.alt"]).allows_self());
+        assert!(list(&["*://*:*"]).allows_self());
+        assert!(list(&["http://*:*"]).allows_self());
+        assert!(!list(&["http://example.com"]).allows_self());
+        assert!(!list(&["http://*.spin.internal"]).allows_self());
+        assert!(!list(&[]).allows_self());
+        assert_eq!(
+            list(&["*://db:5432", "http://x", "*://*:*"]).any_scheme_entries(),
+            ["*://db:5432"]
+        );
+    }
 
     fn allows(entry: &str, url: &str) -> bool {
         AllowList::new(vec![AllowedHost::parse(entry).unwrap()]).allows(&url.parse().unwrap())
@@ -244,7 +339,6 @@ mod tests {
             "127.0.0.1:3000",
             "redis://cache:6379",
             "postgres://db",
-            "http://self",
             "*://upstream",
             "http://up:3000/docs",
             "http://user@up",
@@ -258,10 +352,47 @@ mod tests {
         ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
-        let range = AllowedHost::parse("*://127.0.0.0/24:5432").unwrap_err();
-        assert!(range.contains("IP ranges"), "{range}");
-        let tcp = AllowedHost::parse("tcp://127.0.0.1:5432").unwrap_err();
-        assert!(tcp.contains("not tcp"), "{tcp}");
+        let redis = AllowedHost::parse("redis://127.0.0.1:6379").unwrap_err();
+        assert!(redis.contains("not redis"), "{redis}");
+        for bad in [
+            "tcp://db",
+            "udp://10.0.0.0/8",
+            "http://10.0.0.0/33",
+            "http://10.0.0.0/8/x",
+        ] {
+            assert!(AllowedHost::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sockets_are_granted_by_address_range_and_scheme_as_spin_grants_them() {
+        let list = |entries: &[&str]| AllowList::new(entries.iter().map(|e| AllowedHost::parse(e).unwrap()).collect());
+        let at = |text: &str| text.parse::<SocketAddr>().unwrap();
+        let any = list(&["*://127.0.0.1:6001"]);
+        assert!(any.grants_sockets());
+        assert!(any.allows_socket("tcp", at("127.0.0.1:6001")));
+        assert!(any.allows_socket("udp", at("127.0.0.1:6001")));
+        assert!(!any.allows_socket("tcp", at("127.0.0.2:6001")), "another address");
+        assert!(!any.allows_socket("tcp", at("127.0.0.1:6002")), "another port");
+        let range = list(&["*://127.0.0.0/24:7"]);
+        assert!(range.allows_socket("tcp", at("127.0.0.200:7")));
+        assert!(!range.allows_socket("tcp", at("127.0.1.1:7")));
+        // Host bits are cleared, as Spin clears them.
+        assert!(list(&["tcp://10.1.2.3/8:5432"]).allows_socket("tcp", at("10.200.0.1:5432")));
+        assert!(!list(&["tcp://10.0.0.0/8:5432"]).allows_socket("udp", at("10.0.0.1:5432")));
+        let v6 = list(&["*://2001:db8::/32:443", "tcp://[::1]:9"]);
+        assert!(v6.allows_socket("tcp", at("[2001:db8::7]:443")));
+        assert!(!v6.allows_socket("tcp", at("[2001:db9::7]:443")));
+        assert!(v6.allows_socket("tcp", at("[::1]:9")));
+        // Names never match an address; HTTP-only grants give no sockets.
+        assert!(!list(&["*://localhost:6001"]).allows_socket("tcp", at("127.0.0.1:6001")));
+        let http = list(&["http://127.0.0.1:80", "https://*:*"]);
+        assert!(!http.grants_sockets());
+        assert!(!http.allows_socket("tcp", at("127.0.0.1:80")));
+        // A range grants HTTP to addresses inside it too.
+        assert!(list(&["http://10.0.0.0/8"]).allows(&"http://10.9.9.9/x".parse().unwrap()));
+        assert!(!list(&["http://10.0.0.0/8"]).allows(&"http://ten.example/x".parse().unwrap()));
+        assert!(!list(&["tcp://10.0.0.1:80"]).allows(&"http://10.0.0.1/".parse().unwrap()));
     }
 
     #[test]
@@ -271,5 +402,6 @@ mod tests {
         assert!(list.allows(&"https://up:3000/".parse().unwrap()));
         assert!(!list.allows(&"http://up/".parse().unwrap()));
         assert!(!list.allows(&"/relative".parse().unwrap()));
+        assert!(!list.grants_sockets(), "the flag grants HTTP only");
     }
 }

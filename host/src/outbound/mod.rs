@@ -47,6 +47,41 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+/// Where an in-process call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InProcessTarget {
+    /// The app, routed by the request's path: a relative URL, or the host
+    /// `self.alt` (Spin's self-request).
+    App,
+    /// The component with this id, whatever its routes
+    /// (`http://<id>.spin.internal/…`, Spin's service chaining).
+    Component(String),
+}
+
+/// What serves in-process calls: the edge, which routes and runs them as it
+/// does a client's request (the outbound wing cannot import it).
+pub trait InProcess: Send + Sync {
+    /// Serves `request`; `depth` is how many in-process calls led to it.
+    fn call(
+        self: Arc<Self>,
+        target: InProcessTarget,
+        request: http::Request<WasiBody>,
+        depth: u32,
+    ) -> Pin<Box<dyn Future<Output = http::Response<WasiBody>> + Send>>;
+}
+
+/// The in-process target of `uri`, if it names the app or one of its
+/// components rather than another host.
+pub fn in_process_target(uri: &http::Uri) -> Option<InProcessTarget> {
+    // wasmtime spells a relative URL with an empty host (`https://:443`).
+    let host = uri.host().unwrap_or("");
+    if host.is_empty() || host.eq_ignore_ascii_case("self.alt") {
+        return Some(InProcessTarget::App);
+    }
+    let id = host.to_ascii_lowercase().strip_suffix(".spin.internal")?.to_string();
+    (!id.is_empty() && !id.contains('.')).then_some(InProcessTarget::Component(id))
+}
+
 /// Host-side outbound limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -85,6 +120,8 @@ pub struct Outbound {
     clients: std::sync::Mutex<std::collections::HashMap<Duration, PooledClient>>,
     /// The host's own listeners, which no call may reach.
     own: OwnAddresses,
+    /// What serves calls to the app itself, once the edge is up.
+    in_process: std::sync::OnceLock<std::sync::Weak<dyn InProcess>>,
     metrics: Metrics,
 }
 
@@ -108,8 +145,14 @@ impl Outbound {
             pool,
             clients: Default::default(),
             own: OwnAddresses::default(),
+            in_process: std::sync::OnceLock::new(),
             metrics,
         }
+    }
+
+    /// Where calls to the app itself go (the edge registers itself once).
+    pub fn serve_in_process(&self, server: std::sync::Weak<dyn InProcess>) {
+        let _ = self.in_process.set(server);
     }
 
     /// The host's own listeners, once bound: calls to them are refused.
@@ -367,9 +410,13 @@ pub struct OutboundHooks {
     /// Calls this request may have in flight at once (each until its body
     /// ends): bounds the connections and file descriptors one request holds.
     pub in_flight: Arc<Semaphore>,
+    /// How many in-process calls led to this request.
+    pub depth: u32,
 }
 
 type SendFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
+/// What `send_request` hands wasmtime: the response and what ends with its body.
+type OutboundCall = Box<dyn Future<Output = Result<(http::Response<WasiBody>, SendFuture), Error>> + Send>;
 
 /// The largest write a guest may make to an outgoing body (a request's or
 /// its own response's) in one call, and so what the host buffers per body:
@@ -390,7 +437,7 @@ impl WasiHttpHooks for OutboundHooks {
         mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: SendFuture,
-    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, SendFuture), Error>> + Send> {
+    ) -> OutboundCall {
         let Ok(slot) = self.in_flight.clone().try_acquire_owned() else {
             let (outbound, component) = (&self.outbound, &self.component);
             tracing::warn!(
@@ -404,6 +451,9 @@ impl WasiHttpHooks for OutboundHooks {
         // A component that propagates its own trace context keeps it.
         if !request.headers().contains_key(TRACEPARENT) {
             self.trace.child().inject(request.headers_mut());
+        }
+        if let Some(target) = in_process_target(request.uri()) {
+            return self.call_in_process(target, request, slot);
         }
         let outbound = self.outbound.clone();
         let verdicts = self.verdicts.clone();
@@ -423,6 +473,60 @@ impl WasiHttpHooks for OutboundHooks {
         };
         Box::new(async move {
             let response = outbound.send(call, request, options).await?;
+            let response =
+                verdict::strip_outbound(response, verdicts.as_ref().map(|(cache, seen)| (cache, seen.clone())));
+            let response = response.map(|body| HoldsSlot { body, _slot: slot }.boxed_unsync());
+            Ok((response, Box::new(async { Ok(()) }) as SendFuture))
+        })
+    }
+}
+
+impl OutboundHooks {
+    /// A call to the app itself or one of its components, served in-process
+    /// through the edge (no connection), when the allow-list grants it as
+    /// Spin grants it.
+    fn call_in_process(
+        &mut self,
+        target: InProcessTarget,
+        mut request: http::Request<WasiBody>,
+        slot: OwnedSemaphorePermit,
+    ) -> OutboundCall {
+        let allowed = match &target {
+            InProcessTarget::App => self.allowed.allows_self(),
+            InProcessTarget::Component(_) => self.allowed.allows(request.uri()),
+        };
+        let component = self.component.clone();
+        let outbound = self.outbound.clone();
+        if !allowed {
+            tracing::warn!(
+                component = %component,
+                target = ?target,
+                "A component tried to make an HTTP request to its own app but it does not have permission"
+            );
+            let refused = outbound.refuse(&component, "denied", Error::HttpRequestDenied);
+            return Box::new(async move { Err(refused) });
+        }
+        let Some(server) = outbound.in_process.get().and_then(std::sync::Weak::upgrade) else {
+            let refused = outbound.refuse(&component, "error", Error::DestinationUnavailable);
+            return Box::new(async move { Err(refused) });
+        };
+        // As the callee would get it from Spin: the caller's headers without
+        // `Host` (no connection carries it), the path and query alone.
+        request
+            .headers_mut()
+            .insert(http::header::HOST, http::HeaderValue::from_static("localhost"));
+        if let Some(path) = request.uri().path_and_query().cloned() {
+            *request.uri_mut() = http::Uri::from(path);
+        }
+        let depth = self.depth + 1;
+        let verdicts = self.verdicts.clone();
+        Box::new(async move {
+            outbound
+                .metrics
+                .outbound_requests
+                .with_label_values(&[&component, "in_process"])
+                .inc();
+            let response = server.call(target, request, depth).await;
             let response =
                 verdict::strip_outbound(response, verdicts.as_ref().map(|(cache, seen)| (cache, seen.clone())));
             let response = response.map(|body| HoldsSlot { body, _slot: slot }.boxed_unsync());
@@ -501,6 +605,25 @@ impl<B: Body<Data = Bytes, Error = Error> + Unpin> Body for BetweenBytes<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_to_the_app_itself_are_told_apart() {
+        let target = |url: &str| in_process_target(&url.parse().unwrap());
+        assert_eq!(target("/hello"), Some(InProcessTarget::App));
+        assert_eq!(target("https://:443/hello"), Some(InProcessTarget::App));
+        assert_eq!(target("http://self.alt/hello"), Some(InProcessTarget::App));
+        assert_eq!(
+            target("http://hello-component.spin.internal/hello"),
+            Some(InProcessTarget::Component("hello-component".into()))
+        );
+        assert_eq!(target("http://a.b.spin.internal/x"), None);
+        assert_eq!(
+            target("http://self/hello"),
+            None,
+            "`self` is a host name like any other, as in Spin"
+        );
+        assert_eq!(target("http://example.com/x"), None);
+    }
 
     #[test]
     fn authorities_get_explicit_ports() {

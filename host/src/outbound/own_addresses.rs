@@ -38,6 +38,27 @@ impl OwnAddresses {
     }
 }
 
+impl OwnAddresses {
+    /// Whether a connection to `peer` could reach one of them, decided
+    /// before connecting (for `wasi:sockets`, where the check comes first):
+    /// a listener's own address, or, for one bound to every address, its
+    /// port on any address of this machine.
+    pub fn may_reach(&self, peer: SocketAddr) -> bool {
+        let own = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        own.iter().any(|listener| {
+            listener.port() == peer.port()
+                && (canonical(listener.ip()) == canonical(peer.ip())
+                    || (listener.ip().is_unspecified() && is_this_machine(canonical(peer.ip()))))
+        })
+    }
+}
+
+/// Whether `ip` is one of this machine's addresses: loopback, unspecified
+/// (which the kernel takes as this machine), or one a socket can bind to.
+fn is_this_machine(ip: std::net::IpAddr) -> bool {
+    ip.is_loopback() || ip.is_unspecified() || std::net::UdpSocket::bind((ip, 0)).is_ok()
+}
+
 /// An IPv4-mapped IPv6 address as the IPv4 address it is.
 fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
     match ip {
@@ -135,6 +156,14 @@ mod tests {
         assert!(!own.reaches(addr("10.1.2.3:50000"), addr("10.9.9.9:9090")));
         assert!(!own.reaches(addr("127.0.0.1:50000"), addr("127.0.0.1:8080")));
         assert!(!own.reaches(addr("127.0.0.1:50000"), addr("127.0.0.2:9091")));
+        // Before connecting: the same answers from the peer alone.
+        assert!(own.may_reach(addr("127.0.0.1:9091")));
+        assert!(own.may_reach(addr("[::ffff:127.0.0.1]:9091")));
+        assert!(own.may_reach(addr("127.0.0.9:9090")));
+        assert!(own.may_reach(addr("0.0.0.0:9090")));
+        assert!(!own.may_reach(addr("127.0.0.2:9091")));
+        assert!(!own.may_reach(addr("192.0.2.1:9090")), "TEST-NET is not this machine");
+        assert!(!own.may_reach(addr("127.0.0.1:8080")));
     }
 
     #[tokio::test]

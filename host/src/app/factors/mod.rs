@@ -16,7 +16,9 @@
 //!
 //! | factor | provides | keeps per component | gives each instance |
 //! |---|---|---|---|
-//! | [`wasi`] | `wasi:*` 0.2 and 0.3 (no sockets, no files) | environment, log settings | a WASI context, stdout/stderr to the log |
+//! | [`wasi`] | `wasi:*` 0.2 and 0.3 | environment, log settings | a WASI context, stdout/stderr to the log |
+//! | [`sockets`] | — (the WASI context's sockets) | its socket grants, when it has any | TCP and UDP to granted addresses, a connection cap |
+//! | [`files`] | — | its `files`, copied, read-only | the copy, preopened at `/` |
 //! | [`variables`] | Spin's variables, `wasi:config/store` | the manifest's variables | the same, shared |
 //! | [`key_value`] | Spin 2's and 3's key-value, `wasi:keyvalue` | the stores it is granted, opened | the same |
 //! | [`sqlite`] | Spin 2's and 3's SQLite | the databases it is granted | its connections, at most two |
@@ -28,10 +30,12 @@
 //! [`ComponentStates`] is what a component of an app version holds. The
 //! next Spin interface is one more module here and one more field in each.
 
+pub mod files;
 pub mod key_value;
 pub mod limits;
 pub mod outbound_http;
 pub mod server_timing;
+pub mod sockets;
 pub mod sqlite;
 pub mod variables;
 pub mod wasi;
@@ -68,6 +72,8 @@ pub struct Prepare<'a> {
     pub sha256: &'a str,
     /// Collects the digests of the bodies this request fetches.
     pub seen: &'a SeenDigests,
+    /// How many in-process calls (to the app itself) led to this request.
+    pub depth: u32,
 }
 
 /// One feature of the host, per component (see the module's docs).
@@ -100,6 +106,8 @@ pub trait Factor {
 /// Every factor of this host.
 pub struct Factors {
     pub wasi: wasi::WasiFactor,
+    pub files: files::FilesFactor,
+    pub sockets: sockets::SocketsFactor,
     pub variables: variables::VariablesFactor,
     pub key_value: key_value::KeyValueFactor,
     pub sqlite: sqlite::SqliteFactor,
@@ -111,6 +119,8 @@ pub struct Factors {
 /// What one component of an app version holds, factor by factor.
 pub struct ComponentStates {
     pub wasi: wasi::WasiState,
+    pub files: Option<Arc<files::Mount>>,
+    pub sockets: Option<Arc<sockets::SocketGrant>>,
     pub variables: variables::SharedVariables,
     pub key_value: key_value::Grants,
     pub sqlite: sqlite::Grants,
@@ -123,6 +133,8 @@ impl Factors {
     /// Every factor's interfaces, into `linker`.
     pub fn init(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
         self.wasi.init(linker)?;
+        self.files.init(linker)?;
+        self.sockets.init(linker)?;
         self.variables.init(linker)?;
         self.key_value.init(linker)?;
         self.sqlite.init(linker)?;
@@ -140,11 +152,19 @@ impl Factors {
     ) -> anyhow::Result<ComponentStates> {
         let http = self.http.configure(ctx, previous.map(|p| &p.http))?;
         let mut wasi = self.wasi.configure(ctx, previous.map(|p| &p.wasi))?;
-        // The one link between factors: a component with a verdict cache
-        // reads its token from the environment (`outbound::verdict`).
+        // The links between factors: a component with a verdict cache reads
+        // its token from the environment (`outbound::verdict`)...
         wasi.set_env(crate::outbound::verdict::TOKEN_ENV, http.verdict_token());
+        // And the files the WASI context preopens.
+        let files = self.files.configure(ctx, previous.map(|p| &p.files))?;
+        wasi.set_mount(files.as_ref().map(|mount| mount.path().to_path_buf()));
+        // And the sockets it may use.
+        let sockets = self.sockets.configure(ctx, previous.map(|p| &p.sockets))?;
+        wasi.set_sockets(sockets.clone());
         Ok(ComponentStates {
             wasi,
+            files,
+            sockets,
             variables: self.variables.configure(ctx, previous.map(|p| &p.variables))?,
             key_value: self.key_value.configure(ctx, previous.map(|p| &p.key_value))?,
             sqlite: self.sqlite.configure(ctx, previous.map(|p| &p.sqlite))?,
@@ -157,6 +177,8 @@ impl Factors {
     /// A component left the app.
     pub fn retire(&self, id: &str, states: &ComponentStates) {
         self.wasi.retire(id, &states.wasi);
+        self.files.retire(id, &states.files);
+        self.sockets.retire(id, &states.sockets);
         self.variables.retire(id, &states.variables);
         self.key_value.retire(id, &states.key_value);
         self.sqlite.retire(id, &states.sqlite);

@@ -1,8 +1,9 @@
 //! The WASI factor: every `wasi:*` 0.2 and 0.3 interface a component may
 //! import (Rust's std alone pulls in `wasi:cli/*`), with the component's
 //! environment and its stdout and stderr re-emitted as log lines
-//! (`app::guest_log`). Sockets, files and stdin are not given: a component
-//! reaches the network only through `wasi:http` and its allow-list. Random
+//! (`app::guest_log`). Its `files` are preopened read-only at `/`
+//! (`factors::files`); its sockets are what `factors::sockets` grants, and
+//! stdin is not given. Random
 //! bytes asked of the host in one call are capped, so a guest cannot make the
 //! host allocate what it likes.
 
@@ -10,7 +11,7 @@ use crate::app::factors::{Configure, Factor, Prepare};
 use crate::app::guest_log::{GuestLogSettings, GuestOutput};
 use crate::app::state::HostState;
 use wasmtime::component::Linker;
-use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi::{FsPerms, WasiCtx};
 
 /// Random bytes one call may ask of the host (wasmtime's default is 64 MiB).
 pub const MAX_RANDOM_BYTES: u64 = 64 * 1024;
@@ -22,13 +23,27 @@ pub struct WasiFactor {
     pub guest_log_min_rank: u8,
 }
 
-/// A component's environment and how its output is logged.
+/// A component's environment, its files, and how its output is logged.
 pub struct WasiState {
     env: Vec<(String, String)>,
+    /// The copy of its `files` (`factors::files`), preopened read-only at `/`.
+    mount: Option<std::path::PathBuf>,
+    /// What `factors::sockets` grants it.
+    sockets: Option<std::sync::Arc<crate::app::factors::sockets::SocketGrant>>,
     guest_log: GuestLogSettings,
 }
 
 impl WasiState {
+    /// The directory preopened read-only at the guest's `/`.
+    pub fn set_mount(&mut self, mount: Option<std::path::PathBuf>) {
+        self.mount = mount;
+    }
+
+    /// The sockets its instances may use.
+    pub fn set_sockets(&mut self, grant: Option<std::sync::Arc<crate::app::factors::sockets::SocketGrant>>) {
+        self.sockets = grant;
+    }
+
     /// Sets (or, with `None`, removes) one environment variable the host
     /// itself gives the component.
     pub fn set_env(&mut self, name: &str, value: Option<&str>) {
@@ -52,6 +67,8 @@ impl Factor for WasiFactor {
     fn configure(&self, ctx: &Configure<'_>, _previous: Option<&WasiState>) -> anyhow::Result<WasiState> {
         Ok(WasiState {
             env: ctx.spec.environment.clone(),
+            mount: None,
+            sockets: None,
             guest_log: GuestLogSettings {
                 component: ctx.id.clone(),
                 budget: self.guest_log_budget,
@@ -66,10 +83,13 @@ impl Factor for WasiFactor {
         wasi.envs(&state.env)
             .stdout(GuestOutput::new("stdout", fields.clone(), &state.guest_log))
             .stderr(GuestOutput::new("stderr", fields, &state.guest_log))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
             .max_random_size(MAX_RANDOM_BYTES);
+        crate::app::factors::sockets::give(&mut wasi, state.sockets.as_ref());
+        if let Some(mount) = &state.mount {
+            if let Err(e) = wasi.preopened_dir(mount, "/", FsPerms::ReadOnly) {
+                tracing::error!(component = %state.guest_log.component, error = %e, "the component's files could not be opened");
+            }
+        }
         wasi.build()
     }
 }

@@ -127,6 +127,7 @@ impl Factor for OutboundHttpFactor {
                 called: Vec::new(),
                 trace: ctx.trace.clone(),
                 in_flight: Arc::new(Semaphore::new(self.request.max_outbound as usize)),
+                depth: ctx.depth,
             },
         }
     }
