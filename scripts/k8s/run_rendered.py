@@ -51,10 +51,22 @@ VALIDATOR_WORKING_SET = 16 << 20
 CONTENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """An ephemeral port not handed out before in this run.
+
+    Every port is chosen before any process starts, and the kernel may give
+    the same free port to two probes in a row (CI once saw doc-proxy's control
+    port equal the upstream's), so the ports handed out are remembered."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:

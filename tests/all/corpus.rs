@@ -29,22 +29,33 @@ fn mime_type(path: &Path) -> &'static str {
     }
 }
 
-/// Serves the file at `path` (labelled by its extension) from a scripted
-/// upstream through a fresh doc-proxy that makes one attempt, and returns the
-/// reply.
-async fn through_doc_proxy(path: &Path) -> test_harness::Reply {
-    let body = std::fs::read(path).unwrap();
-    let label = mime_type(path);
-    let upstream = ScriptedUpstream::start(move |_| Script::ok(label, body.clone())).await;
+/// One scripted upstream serving every file of `files` (`/{n}` the n-th, from 1, labelled
+/// by its extension) and one doc-proxy in front of it that makes one attempt:
+/// the replies, in order.
+async fn through_doc_proxy(files: &[PathBuf]) -> Vec<test_harness::Reply> {
+    let served: Vec<(&'static str, Vec<u8>)> = files
+        .iter()
+        .map(|path| (mime_type(path), std::fs::read(path).unwrap()))
+        .collect();
+    let upstream = ScriptedUpstream::start_by_path(move |_, path| {
+        let n: usize = path.trim_start_matches('/').parse().expect("/{n}");
+        let (label, body) = &served[n - 1];
+        Script::ok(label, body.clone())
+    })
+    .await;
     let proxy = start_doc_proxy(&upstream.url(), &["MAX_CONTENT_ATTEMPTS=1"]);
-    request(proxy.public, "GET", "/42", &[]).await
+    let mut replies = Vec::new();
+    for n in 1..=files.len() {
+        replies.push(request(proxy.public, "GET", &format!("/{n}"), &[]).await);
+    }
+    replies
 }
 
 #[tokio::test]
 async fn valid_documents_are_served_unchanged() {
-    for path in corpus("valid") {
-        let body = std::fs::read(&path).unwrap();
-        let reply = through_doc_proxy(&path).await;
+    let files = corpus("valid");
+    for (path, reply) in files.iter().zip(through_doc_proxy(&files).await) {
+        let body = std::fs::read(path).unwrap();
         assert_eq!(
             reply.status,
             200,
@@ -54,7 +65,7 @@ async fn valid_documents_are_served_unchanged() {
         );
         assert_eq!(
             reply.header("content-type"),
-            Some(mime_type(&path)),
+            Some(mime_type(path)),
             "{}",
             path.display()
         );
@@ -64,8 +75,8 @@ async fn valid_documents_are_served_unchanged() {
 
 #[tokio::test]
 async fn damaged_documents_are_refused() {
-    for path in corpus("damaged") {
-        let reply = through_doc_proxy(&path).await;
+    let files = corpus("damaged");
+    for (path, reply) in files.iter().zip(through_doc_proxy(&files).await) {
         let problem = reply.problem(502);
         assert_eq!(problem["attempts"], 1, "{}", path.display());
     }

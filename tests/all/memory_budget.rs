@@ -6,7 +6,7 @@
 //! with 503 + Retry-After; never a trap), and its resident high-water mark
 //! must stay under the budget plus the fixed overhead stated below. Also: the start-up check against the
 //! container's memory limit, and, where the machine allows it, the same hostile load on a host inside
-//! a real memory cgroup sized by the README's rule: the kernel never has to kill it.
+//! a real memory cgroup sized by the memory plan's rule (docs/configuration.md): the kernel never has to kill it.
 
 use doc_fixtures::hostile::Hostile;
 use std::collections::BTreeMap;
@@ -229,7 +229,7 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
 }
 
 /// The same hostile load on a host inside a real memory cgroup, limited to the
-/// README's rule: 6 instances x (32 MiB + 4.75 MiB of host memory each) + 96
+/// The memory plan's rule (docs/configuration.md): 6 instances x (32 MiB + 4.75 MiB of host memory each) + 96
 /// MiB host + 16 MiB of request bodies + 8 idle pool slots x 1 MiB kept
 /// resident + (256 + 32) connections x 2 x 16 KiB of socket buffers = 349.5
 /// MiB, plus 16 MiB for the page cache the kernel also charges.
