@@ -26,7 +26,6 @@ TOOLS_PATH   := PATH="$(abspath $(TOOLS_BIN)):$$PATH"
 HCL_TOOLS    := scripts/tf/node_modules/.installed
 K8S_SCHEMAS  := scripts/k8s/node_modules/.installed
 BENCH_TOOLS  := .cache/bench-tools
-WASMTIME_BIN ?= target/wasmtime-cli/bin/wasmtime
 
 # Overridable on the command line or from the environment.
 UPSTREAM_URL ?= http://127.0.0.1:3000
@@ -52,7 +51,7 @@ SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--vari
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help docs build build-components build-host wasm-target run serve spin-apps test ci fmt fmt-check clippy bench check-wasmtime-serve bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
+.PHONY: help docs build build-components build-host wasm-target run serve spin-apps test test-quick ci fmt fmt-check clippy bench bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
@@ -167,6 +166,10 @@ spin-apps: ## Build the apps of spin-apps/ (made as Spin's templates make them: 
 test: build spin-apps ## Every test: unit, property, real-file, end-to-end
 	$(TEST_ENV) cargo test --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
 
+test-quick: ## The inner loop: unit, property and real-file tests of the pure logic and the host's units; builds no component, starts no host
+	$(TEST_ENV) cargo test --release -p doc-core -p request-id -p doc-fixtures
+	cargo test --release -p doc-proxy-host --lib
+
 docs: ## Regenerate docs/configuration.md's flag and settings tables from the code (make test checks them)
 	UPDATE_DOCS=1 cargo test --release -p system-tests --test all configuration_reference::
 
@@ -200,7 +203,7 @@ validate-cost: validate-cost-build ## What one validation costs natively and in 
 bench: build dist validate-cost-build ## The upstream (native, serving ../shared/upstream's files when present) direct, a native Rust proxy (bench/native-proxy), the service as shipped (b) and with every document validated (d), its variants, side by side; req/s, p50, p99, CPU/request, ratios to native per round
 	cargo build --release -p native-proxy -p loadgen
 	VALIDATE_COST_BIN=target/release/validate-cost VALIDATE_COST_WASM=$(VALIDATE_COST_WASM) \
-	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream WASMTIME_BIN=$(WASMTIME_BIN) \
+	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream \
 		BENCH_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) \
 		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
 		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/$(COMPONENT) BENCH_IMAGE_DIR=$(DIST_DIR) \
@@ -211,8 +214,7 @@ profile: build ## perf record -g of the service host under wrk load (native upst
 	HOST_BIN=$(HOST_BIN) UPSTREAM_WASM=$(UPSTREAM_WASM) NATIVE_UPSTREAM_BIN=target/release/native-upstream \
 		PROFILE_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) scripts/profile.sh
 
-bench-tools: $(BENCH_TOOLS)/.installed ## matplotlib for bench-chart (pip, in $(BENCH_TOOLS)), and wasmtime-cli 48.0.8 for the bench's (w) path (cargo install, ~10 min once)
-	test -x $(WASMTIME_BIN) || cargo install wasmtime-cli --version =48.0.8 --locked --root $(dir $(patsubst %/,%,$(dir $(WASMTIME_BIN))))
+bench-tools: $(BENCH_TOOLS)/.installed ## matplotlib for bench-chart (pip, in $(BENCH_TOOLS))
 
 $(BENCH_TOOLS)/.installed: scripts/bench-requirements.txt
 	python3 -m venv $(BENCH_TOOLS)
@@ -237,9 +239,6 @@ chaos: build ## The seven chaos scenarios at full scale (about 5 minutes, loopba
 
 bench-memory: build ## The hostile set from 1, 8 and 32 clients: the host's memory high-water mark (compare builds with HOSTILE_COMPONENT=…wasm HOSTILE_HOST_ARGS="…")
 	$(TEST_ENV) cargo test --release -p system-tests --test all memory_budget::hostile_high_water_marks -- --ignored --nocapture
-
-check-wasmtime-serve: build ## Run the same doc_proxy.wasm under `wasmtime serve -Scli` (installs wasmtime-cli once, ~10 min)
-	HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) scripts/check-wasmtime-serve.sh
 
 clean: ## Remove build output
 	cargo clean

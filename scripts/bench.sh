@@ -24,10 +24,6 @@
 # When NATIVE_PROXY_BIN is set (`make bench` sets it), (n) is bench/native-proxy:
 # the same job as a plain native Rust proxy (same doc-core validation and attempt
 # policy), the yardstick for the component path: ratios b/n.
-# (w), `wasmtime serve` with the same .wasm, is not run: doc-proxy reads its
-# settings through wasi:config/store@0.2.0-draft-2024-09-27 (Spin's), and
-# wasmtime serve 48 provides only 0.2.0-rc.1, so it cannot instantiate it.
-# docs/performance.md keeps the last side-by-side figures.
 # BENCH_VARIANT_ARGS="--flag value ...", BENCH_VARIANT_ENV="NAME=value ..." and
 # BENCH_VARIANT_COMPONENT=path.wasm add (v): (b) with those extra host flags,
 # that environment or that build of the component, loaded right after (b), so
@@ -107,10 +103,6 @@ if [ -n "${BENCH_VARIANT_ARGS:-}${BENCH_VARIANT_ENV:-}${BENCH_VARIANT_COMPONENT:
     --upstream-url "http://$upstream" ${BENCH_VARIANT_ARGS:-}
   for kv in ${BENCH_VARIANT_ENV:-}; do unset "${kv%%=*}"; done
   variant_pid=${pids[-1]}
-fi
-wasmtime_addr="" wasmtime_pid=""
-if [ -x "${WASMTIME_BIN:-}" ]; then
-  echo "bench: (w) wasmtime serve is skipped: it provides wasi:config 0.2.0-rc.1 only, and doc-proxy imports 0.2.0-draft-2024-09-27" >&2
 fi
 native="" native_pid=""
 if [ -n "${NATIVE_PROXY_BIN:-}" ]; then
@@ -216,11 +208,6 @@ for round in $(seq 1 "$rounds"); do
       'BEGIN { printf "ratio v/b (throughput)   %.3f   (CPU per request %.3f)\n", v / b, vc / bc }' >&2
     variant_rps=$load_rps variant_cpu_us=$load_cpu_us
   fi
-  if [ -n "$wasmtime_addr" ]; then
-    load "(w) wasmtime serve" "http://$wasmtime_addr/1" "$wasmtime_pid"
-    awk -v b="$b" -v w="$load_rps" -v bc="$service_cpu_us" -v wc="$load_cpu_us" \
-      'BEGIN { printf "ratio b/w (throughput)   %.3f   (CPU per request %.3f)\n", b / w, bc / wc }' >&2
-  fi
   if [ -n "$static" ]; then
     load "(c) image's static host" "http://$static/1" "$static_pid"
     awk -v b="$b" -v c="$load_rps" -v bc="$service_cpu_us" -v cc="$load_cpu_us" \
@@ -255,7 +242,6 @@ $upstream_name|$upstream_pid
 (n) native proxy|$native_pid
 (b) doc-proxy service|$service_pid
 $variant_name|$variant_pid
-(w) wasmtime serve|$wasmtime_pid
 (c) image's static host|$static_pid
 (d) (b), cache off|$nocache_pid
 EOF
@@ -379,7 +365,6 @@ for p in paths:
     if p.startswith("(v)"):
         ratio(p, B, "variant / (b)")
         ratio(p, D, "variant / (d)")
-ratio(B, "(w) wasmtime serve", "service / wasmtime serve")
 try:
     opens = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
 except OSError:

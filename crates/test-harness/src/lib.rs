@@ -12,7 +12,7 @@
 //! Hosts are started in three places, each for its own caller:
 //! - here, for every Rust test;
 //! - `scripts/lib/hosts.sh`, for the shell scripts (bench, profile,
-//!   deploy-check, check-wasmtime-serve): the same flags as [`Host::start`]
+//!   deploy-check): the same flags as [`Host::start`]
 //!   (`--listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --shutdown-delay 0s`)
 //!   and the same readiness signal, the `"listening"` log line;
 //! - `scripts/k8s/run_rendered.py`, which differs on purpose: it proves the

@@ -4,7 +4,7 @@
 //! settings, and ahead-of-time compiled `.cwasm` files, so a restart (or a
 //! container start) does not pay Cranelift again.
 
-use crate::ops::compile_cache;
+use crate::app::compile_cache;
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -164,7 +164,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
     let entry = cache_dir.and_then(|dir| compile_cache::Entry::new(engine, dir, &sha256));
     if let Some(code) = entry.as_ref().and_then(compile_cache::Entry::read) {
         // SAFETY: the bytes are what this host wrote to a directory only its
-        // user can write (`ops::compile_cache`), for an engine with the same
+        // user can write (`app::compile_cache`), for an engine with the same
         // settings, checked against their recorded digest after reading.
         match unsafe { Component::deserialize(engine, &code) } {
             Ok(component) => {

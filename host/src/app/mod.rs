@@ -6,13 +6,15 @@
 //!
 //! The app wing holds everything about the components: reading a manifest
 //! (`manifest`, `router`), what is done to a component before it is
-//! compiled (`adapt`), the engine and the compiled code (`engine`), the
+//! compiled (`adapt`), the engine and the compiled code (`engine`, kept on
+//! disk by `compile_cache`), the
 //! per-component registry (`factors`), the store each request gets
 //! (`state`, `guest_log`), Spin's services linked and denied (`denied`), calling a handler (`invoke`), and
 //! live swaps with their checks and roll-back (`reload`, `verify`). Below
 //! `edge`; it calls into `outbound` and `ops`.
 
 pub mod adapt;
+pub mod compile_cache;
 pub mod denied;
 pub mod engine;
 pub mod factors;

@@ -42,7 +42,7 @@ pub fn local_copy(url: &str, digest: &str, cache_dir: Option<&Path>) -> anyhow::
         anyhow::bail!("invalid content digest; expected {digest}, downloaded sha256:{actual} (from {url:?})");
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    crate::ops::compile_cache::write_atomically(&path, &bytes, 0o644)
+    crate::app::compile_cache::write_atomically(&path, &bytes, 0o644)
         .with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(url, file = %path.display(), bytes = bytes.len(), "component source fetched");
     Ok(path)

@@ -12,6 +12,7 @@
 
 use crate::app::reload::{digests, Reloader};
 use crate::edge::admin::reply;
+use crate::edge::problem::problem_json;
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::json;
@@ -50,7 +51,7 @@ impl ControlToken {
             Some(token) => token,
             None => {
                 let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-                crate::ops::compile_cache::write_atomically(path, token.as_bytes(), 0o600)
+                crate::app::compile_cache::write_atomically(path, token.as_bytes(), 0o600)
                     .with_context(|| format!("writing --control-token-file {}", path.display()))?;
                 tracing::info!(file = %path.display(), "control token written");
                 token
@@ -83,7 +84,7 @@ impl ControlToken {
     }
 }
 
-/// A problem answer of the control listener (RFC 9457).
+/// A problem answer of the control listener (RFC 9457), with its extension members.
 fn problem(
     status: u16,
     slug: &str,
@@ -91,16 +92,12 @@ fn problem(
     detail: String,
     extra: serde_json::Value,
 ) -> http::Response<Full<Bytes>> {
-    let mut body = json!({
-        "type": format!("tag:doc-proxy,2026:problem:{slug}"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-    });
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
+    let mut body = problem_json(status, slug, title, &detail);
+    if let serde_json::Value::Object(extra) = extra {
+        body.extend(extra);
     }
-    reply(status, "application/problem+json", Bytes::from(body.to_string()))
+    let body = serde_json::Value::Object(body).to_string();
+    reply(status, "application/problem+json", Bytes::from(body))
 }
 
 /// Refuses a control address another machine could reach.

@@ -6,7 +6,6 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use serde_json::json;
 use std::convert::Infallible;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -14,6 +13,17 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 const TYPE_PREFIX: &str = "tag:doc-proxy,2026:problem:";
 /// Seconds a client should wait after a 503 before trying again.
 const RETRY_AFTER_SECONDS: &str = "1";
+
+/// The RFC 9457 members every problem the host answers carries (the one
+/// place they are spelled); callers add their extension members.
+pub fn problem_json(status: u16, slug: &str, title: &str, detail: &str) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::Map::from_iter([
+        ("type".to_owned(), format!("{TYPE_PREFIX}{slug}").into()),
+        ("title".to_owned(), title.into()),
+        ("status".to_owned(), status.into()),
+        ("detail".to_owned(), detail.into()),
+    ])
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostError {
@@ -100,14 +110,10 @@ impl HostError {
 
     /// The problem+json response for a request to `instance` with id `request_id`.
     pub fn response(&self, instance: &str, request_id: &str) -> http::Response<HyperOutgoingBody> {
-        let body = json!({
-            "type": format!("{TYPE_PREFIX}{}", self.slug()),
-            "title": self.title(),
-            "status": self.status(),
-            "detail": self.detail(),
-            "instance": instance,
-            "request_id": request_id,
-        });
+        let mut body = problem_json(self.status(), self.slug(), self.title(), &self.detail());
+        body.insert("instance".into(), instance.into());
+        body.insert("request_id".into(), request_id.into());
+        let body = serde_json::Value::Object(body);
         let mut builder = http::Response::builder()
             .status(self.status())
             .header(http::header::CONTENT_TYPE, "application/problem+json")

@@ -1,19 +1,14 @@
-//! Request ids: a caller's `X-Request-Id` is kept when it can be echoed in
-//! headers and logs as it is; otherwise the host makes one.
+//! Request ids at the edge: a caller's `X-Request-Id` is kept when the shared
+//! rule (`request_id::sanitize`) accepts it; otherwise the host makes one.
 
-pub const HEADER: &str = "x-request-id";
+pub use request_id::HEADER;
 
-/// The caller's id if it is 1 to 128 characters of `A-Z a-z 0-9 - _ . :`,
-/// else a new random one (32 hex digits).
+/// The caller's id if the shared rule accepts it, else a new random one (32 hex digits).
 pub fn from_caller(value: Option<&http::HeaderValue>) -> String {
     value
         .and_then(|v| v.to_str().ok())
-        .filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(is_safe))
+        .and_then(request_id::sanitize)
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
-}
-
-fn is_safe(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte)
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use prometheus::{
 
 /// The host's version, for `doc_proxy_host_build_info`.
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The wasmtime this host is built on (pinned in the workspace).
-pub const WASMTIME_VERSION: &str = "48.0.8";
+/// The wasmtime this host is built on, as Cargo.lock pins it (`build.rs`).
+pub const WASMTIME_VERSION: &str = env!("WASMTIME_VERSION");
 
 /// The `kind` label values of `http_connection_errors_total`: every value
 /// the listener's classifier (`edge::listener`) gives a failed connection.
@@ -448,5 +448,20 @@ pub fn method_label(method: &http::Method) -> &'static str {
         http::Method::CONNECT => "CONNECT",
         http::Method::TRACE => "TRACE",
         _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WASMTIME_VERSION;
+
+    #[test]
+    fn the_embedded_wasmtime_version_comes_from_cargo_lock() {
+        let lock = include_str!("../../../Cargo.lock");
+        let pinned = format!("name = \"wasmtime\"\nversion = \"{WASMTIME_VERSION}\"");
+        assert!(
+            lock.contains(&pinned),
+            "{WASMTIME_VERSION} is not the wasmtime in Cargo.lock"
+        );
     }
 }

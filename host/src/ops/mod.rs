@@ -3,13 +3,11 @@
 //! `Server-Timing` into them), structured logs (`logging`) and trace context
 //! (`trace`), the memory plan and the container's limit (`memory`,
 //! `cgroup_path`), file descriptors against the process's limit
-//! (`file_descriptors`), the compile cache on disk (`compile_cache`), and the
-//! image's health check (`probe`).
+//! (`file_descriptors`), and the image's health check (`probe`).
 //!
 //! The bottom wing: it imports no other.
 
 pub mod cgroup_path;
-pub mod compile_cache;
 pub mod file_descriptors;
 pub mod flags;
 pub mod logging;

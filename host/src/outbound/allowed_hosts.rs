@@ -98,8 +98,10 @@ impl AllowedHost {
                 }
             },
             None => match scheme {
-                SchemePattern::Exactly("https") => PortPattern::Range(443, 443),
-                SchemePattern::Exactly("http") => PortPattern::Range(80, 80),
+                SchemePattern::Exactly(web @ ("http" | "https")) => {
+                    let port = default_port(web);
+                    PortPattern::Range(port, port)
+                }
                 SchemePattern::Exactly(other) => {
                     return Err(problem(&format!("with scheme '{other}' the port must be given")))
                 }
@@ -211,6 +213,16 @@ fn split_host_port(text: &str) -> Result<(&str, Option<&str>), String> {
 #[derive(Debug, Clone, Default)]
 pub struct AllowList(Vec<AllowedHost>);
 
+/// The port an HTTP URL without one means: 443 for `https`, 80 otherwise
+/// (the one place this rule is written).
+pub fn default_port(scheme: &str) -> u16 {
+    if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    }
+}
+
 impl AllowList {
     pub fn new(entries: Vec<AllowedHost>) -> AllowList {
         AllowList(entries)
@@ -221,9 +233,7 @@ impl AllowList {
         let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
             return false;
         };
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 });
+        let port = uri.port_u16().unwrap_or_else(|| default_port(scheme));
         self.0.iter().any(|entry| entry.allows(scheme, host, port))
     }
 

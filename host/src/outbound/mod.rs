@@ -385,8 +385,7 @@ pub fn normalize_authority(scheme: &str, authority: &str) -> String {
     if has_port {
         authority
     } else {
-        let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
-        format!("{authority}:{port}")
+        format!("{authority}:{}", allowed_hosts::default_port(scheme))
     }
 }
 

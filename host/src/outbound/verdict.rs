@@ -4,7 +4,7 @@
 //!
 //! The host decides; the component only reads standard HTTP trailers, so it
 //! still imports nothing but `wasi:*` and runs unchanged where there is no cache
-//! (Spin, `wasmtime serve`): there it validates every time. The protocol, also
+//! (Spin, SpinKube): there it validates every time. The protocol, also
 //! in `docs/verdict-cache.md`:
 //!
 //! 0. A cache belongs to one component version: the component's id, its code's

@@ -3,7 +3,6 @@
 
 mod flate;
 pub mod pdf;
-mod pdf_syntax;
 pub mod png;
 
 use std::fmt;

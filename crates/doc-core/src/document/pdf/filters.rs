@@ -21,7 +21,7 @@
 
 use super::inflate::{InflateError, Inflater};
 use crate::document::flate::{Budget, Flate, FlateError, Sink};
-use crate::document::pdf_syntax::{is_whitespace, Dict, Value};
+use crate::document::pdf::syntax::{is_whitespace, Dict, Value};
 
 /// How many decoded layers one chain may have: more than producers write
 /// (two or three), few enough to bound the zlib states alive at once.

@@ -2,7 +2,7 @@
 //! per document, and the PNG row predictor cross-reference streams use.
 
 use crate::document::flate::{Budget, Flate, FlateError};
-use crate::document::pdf_syntax::is_whitespace;
+use crate::document::pdf::syntax::is_whitespace;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum InflateError {

@@ -35,14 +35,15 @@
 mod error;
 mod filters;
 mod inflate;
+mod syntax;
 mod xref;
 
 pub use error::{PdfError, PdfInfo, PdfLimits};
 
-use super::pdf_syntax::{is_whitespace, Cursor, Dict, SyntaxError, Value};
 use filters::{filter_names, Decoded, FilterError};
 use inflate::{InflateError, Inflater};
 use std::collections::{BTreeMap, BTreeSet};
+use syntax::{is_whitespace, Cursor, Dict, SyntaxError, Value};
 use xref::{decode_params, stream_bytes, Entry, PackedIntegers, XrefReader, XrefTable};
 
 /// Validates `data` as a PDF file; see the module documentation for what is checked.

@@ -9,7 +9,7 @@
 
 use super::error::{PdfError, PdfLimits};
 use super::inflate::{undo_png_predictor, InflateError, Inflater};
-use crate::document::pdf_syntax::{Cursor, Dict, Value};
+use crate::document::pdf::syntax::{Cursor, Dict, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
