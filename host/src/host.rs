@@ -15,9 +15,8 @@ use crate::edge::flags::EdgeFlags;
 use crate::edge::{admin, control, listener, proxy};
 use crate::ops::flags::MemoryFlags;
 use crate::ops::{file_descriptors, memory, metrics};
+use crate::outbound;
 use crate::outbound::flags::OutboundFlags;
-use crate::outbound::protection::ProtectionSettings;
-use crate::outbound::{self, breaker, retry_budget};
 use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,14 +64,6 @@ impl HostFlags {
         <Only as clap::Parser>::try_parse_from(program.chain(args.into_iter().map(Into::into))).map(|only| only.flags)
     }
 
-    /// What one instance may use of SQLite and key-value stores.
-    fn sqlite_limits(&self) -> app::factors::sqlite::SqliteLimits {
-        app::factors::sqlite::SqliteLimits {
-            connections: self.guest.max_sqlite_connections as usize,
-            result_bytes: usize::try_from(self.guest.max_store_result_bytes).unwrap_or(usize::MAX),
-        }
-    }
-
     /// Concurrency and per-instance memory from the memory flags
     /// (`ops::memory`), with what the edge holds for clients.
     fn memory_plan(&self) -> anyhow::Result<memory::MemoryPlan> {
@@ -84,7 +75,7 @@ impl HostFlags {
             max_outbound: guest.max_outbound_per_request,
             body_chunk: outbound::BODY_CHUNK_BYTES as u64,
             read_buffer: self.outbound.outbound_read_buffer_bytes,
-            stores: self.sqlite_limits().instance_bytes(),
+            stores: guest.sqlite_limits().instance_bytes(),
         });
         memory::plan(
             memory.max_concurrent_requests,
@@ -210,13 +201,7 @@ impl HostBuilder {
         let metrics = metrics::Metrics::new();
 
         let plan = self.flags.memory_plan()?;
-        if edge.request_body_buffer_bytes < edge.max_request_body_bytes {
-            anyhow::bail!(
-                "--request-body-buffer-bytes ({}) cannot hold one body of --max-request-body-bytes ({}): raise it",
-                memory::show(edge.request_body_buffer_bytes),
-                memory::show(edge.max_request_body_bytes)
-            );
-        }
+        edge.check().map_err(anyhow::Error::msg)?;
         let self_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
         let container_limit = memory::cgroup_limit(&memory_flags.cgroup_root, &self_cgroup);
         memory::check_fits(&plan, container_limit).map_err(anyhow::Error::msg)?;
@@ -255,27 +240,16 @@ impl HostBuilder {
         metrics.instances_max.set(i64::from(plan.concurrency));
 
         let outbound = Arc::new(outbound::Outbound::new(
-            outbound::Timeouts {
-                connect: outbound_flags.outbound_connect_timeout,
-                first_byte: outbound_flags.outbound_first_byte_timeout,
-                between_bytes: outbound_flags.outbound_between_bytes_timeout,
-            },
-            outbound::PoolSettings {
-                max_idle_per_host: outbound_flags.outbound_max_idle_per_host,
-                read_buffer_bytes: outbound_flags.outbound_read_buffer_bytes as usize,
-            },
+            outbound_flags.timeouts(),
+            outbound_flags.pool(),
             metrics.clone(),
         ));
         tracing::info!(
             entries = outbound_flags.verdict_cache_entries,
             "verdict cache (per opted-in component)"
         );
-        let lanes = match guest.cpu_lanes_per_component {
-            0 => limits::GuestLimits::default_lanes(),
-            lanes => lanes,
-        };
         tracing::info!(
-            cpu_lanes_per_component = lanes,
+            cpu_lanes_per_component = guest.lanes(),
             cpu_budget_ms = guest.request_cpu_budget.as_millis() as u64,
             "guest limits"
         );
@@ -297,44 +271,20 @@ impl HostBuilder {
             variables: variables::VariablesFactor,
             key_value: key_value::KeyValueFactor {
                 stores,
-                result_bytes: self.flags.sqlite_limits().result_bytes,
+                result_bytes: guest.sqlite_limits().result_bytes,
             },
             sqlite: sqlite::SqliteFactor {
                 databases: Arc::new(runtime.sqlite),
-                limits: self.flags.sqlite_limits(),
+                limits: guest.sqlite_limits(),
             },
             http: outbound_http::OutboundHttpFactor {
                 outbound: outbound.clone(),
-                verdict_cache_entries: std::num::NonZeroUsize::new(outbound_flags.verdict_cache_entries as usize),
-                protection: ProtectionSettings {
-                    breaker: breaker::BreakerSettings {
-                        failures: outbound_flags.breaker_failures,
-                        open_for: outbound_flags.breaker_open_for,
-                    },
-                    retry_budget: retry_budget::BudgetSettings {
-                        ratio: outbound_flags.retry_budget_ratio,
-                        min_per_second: outbound_flags.retry_budget_min_per_second,
-                        window: outbound_flags.retry_budget_window,
-                    },
-                    max_destinations: std::num::NonZeroUsize::new(
-                        outbound_flags.max_destinations_per_component as usize,
-                    )
-                    .unwrap_or(std::num::NonZeroUsize::MIN),
-                },
-                request: outbound_http::RequestLimits {
-                    max_outbound: guest.max_outbound_per_request,
-                    header_budget: guest.guest_header_budget,
-                },
+                verdict_cache_entries: outbound_flags.verdict_cache_entries(),
+                protection: outbound_flags.protection(),
+                request: guest.request_limits(),
                 metrics: metrics.clone(),
             },
-            limits: limits::LimitsFactor::new(limits::GuestLimits {
-                concurrency: plan.concurrency,
-                instance_memory_bytes: plan.per_instance,
-                cpu_budget: guest.request_cpu_budget,
-                cpu_lanes: lanes,
-                max_handles: guest.max_guest_handles,
-                hostcall_bytes: guest.max_hostcall_bytes,
-            }),
+            limits: limits::LimitsFactor::new(guest.guest_limits(plan.concurrency, plan.per_instance)),
             server_timing: server_timing::ServerTimingFactor {
                 metrics: metrics.clone(),
             },
@@ -358,19 +308,13 @@ impl HostBuilder {
         }
 
         let draining = Arc::new(AtomicBool::new(false));
-        let proxy = Arc::new(proxy::Proxy {
-            app: app.clone(),
-            metrics: metrics.clone(),
-            permits: Arc::new(tokio::sync::Semaphore::new(plan.concurrency as usize)),
-            request_timeout: edge.request_timeout,
-            max_body_bytes: edge.max_request_body_bytes,
-            body_timeout: edge.request_body_timeout,
-            body_buffer: Arc::new(tokio::sync::Semaphore::new(
-                proxy::body_buffer_permits(edge.request_body_buffer_bytes) as usize,
-            )),
-            expose_server_timing: edge.expose_server_timing,
-            draining: draining.clone(),
-        });
+        let proxy = Arc::new(proxy::Proxy::new(
+            app.clone(),
+            metrics.clone(),
+            plan.concurrency,
+            edge,
+            draining.clone(),
+        ));
         let in_process: Arc<dyn outbound::InProcess> = proxy.clone();
         outbound.serve_in_process(Arc::downgrade(&in_process));
         let ready = Arc::new(AtomicBool::new(false));
@@ -402,14 +346,7 @@ impl HostBuilder {
         );
         outbound.own_addresses().set(vec![admin_addr, control_addr]);
 
-        let limits = listener::ConnectionLimits {
-            max_header_bytes: edge.max_request_header_bytes as usize,
-            header_read_timeout: edge.header_read_timeout,
-            max_connections: edge.max_connections as usize,
-            max_per_client: edge.max_connections_per_client as usize,
-            write_timeout: edge.client_write_timeout,
-            send_buffer_bytes: edge.client_send_buffer_bytes as usize,
-        };
+        let limits = edge.connection_limits();
         let internal_limits = listener::ConnectionLimits {
             max_connections: INTERNAL_MAX_CONNECTIONS,
             max_per_client: INTERNAL_MAX_CONNECTIONS,

@@ -3,6 +3,7 @@
 //! where compiled code is cached, and how much of a component's output is
 //! logged.
 
+use crate::app::factors::{limits, outbound_http, sqlite};
 use crate::app::manifest::{self, AppSpec, ComponentSpec};
 use crate::app::reload::AppSource;
 use crate::outbound::allowed_hosts::AllowedHost;
@@ -207,6 +208,45 @@ pub enum GuestLogLevel {
     Info,
     Warn,
     Error,
+}
+
+impl GuestLimitFlags {
+    /// CPU lanes per component: the flag, or one per core when it is 0.
+    pub fn lanes(&self) -> u32 {
+        match self.cpu_lanes_per_component {
+            0 => limits::GuestLimits::default_lanes(),
+            lanes => lanes,
+        }
+    }
+
+    /// What one instance may hold of the store-level resources, given the
+    /// plan's concurrency and per-instance memory.
+    pub fn guest_limits(&self, concurrency: u32, instance_memory_bytes: u64) -> limits::GuestLimits {
+        limits::GuestLimits {
+            concurrency,
+            instance_memory_bytes,
+            cpu_budget: self.request_cpu_budget,
+            cpu_lanes: self.lanes(),
+            max_handles: self.max_guest_handles,
+            hostcall_bytes: self.max_hostcall_bytes,
+        }
+    }
+
+    /// What one request may send outbound and hold of header bytes.
+    pub fn request_limits(&self) -> outbound_http::RequestLimits {
+        outbound_http::RequestLimits {
+            max_outbound: self.max_outbound_per_request,
+            header_budget: self.guest_header_budget,
+        }
+    }
+
+    /// What one instance may use of SQLite and key-value stores.
+    pub fn sqlite_limits(&self) -> sqlite::SqliteLimits {
+        sqlite::SqliteLimits {
+            connections: self.max_sqlite_connections as usize,
+            result_bytes: usize::try_from(self.max_store_result_bytes).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 impl GuestLogLevel {

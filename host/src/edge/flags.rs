@@ -123,6 +123,32 @@ fn parse_send_buffer(text: &str) -> Result<u64, String> {
     crate::ops::memory::parse_size_within(text, 4 * 1024, 4 * 1024 * 1024)
 }
 
+impl EdgeFlags {
+    /// Refuses settings that contradict each other.
+    pub fn check(&self) -> Result<(), String> {
+        if self.request_body_buffer_bytes < self.max_request_body_bytes {
+            return Err(format!(
+                "--request-body-buffer-bytes ({}) cannot hold one body of --max-request-body-bytes ({}): raise it",
+                crate::ops::memory::show(self.request_body_buffer_bytes),
+                crate::ops::memory::show(self.max_request_body_bytes)
+            ));
+        }
+        Ok(())
+    }
+
+    /// What each client connection of the public listener may take.
+    pub fn connection_limits(&self) -> crate::edge::listener::ConnectionLimits {
+        crate::edge::listener::ConnectionLimits {
+            max_header_bytes: self.max_request_header_bytes as usize,
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self.max_connections as usize,
+            max_per_client: self.max_connections_per_client as usize,
+            write_timeout: self.client_write_timeout,
+            send_buffer_bytes: self.client_send_buffer_bytes as usize,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_send_buffer;

@@ -36,22 +36,22 @@ use wasmtime_wasi_http::WasiBody;
 
 pub struct Proxy {
     /// The app version new requests get; swapped by reloads.
-    pub app: Arc<Reloader>,
-    pub metrics: Metrics,
+    app: Arc<Reloader>,
+    metrics: Metrics,
     /// Instances, all components together: the pool's size.
-    pub permits: Arc<Semaphore>,
-    pub request_timeout: Duration,
-    pub max_body_bytes: u64,
+    permits: Arc<Semaphore>,
+    request_timeout: Duration,
+    max_body_bytes: u64,
     /// Time to receive a whole request body.
-    pub body_timeout: Duration,
+    body_timeout: Duration,
     /// Request bodies held at once, in KiB ([`body_buffer_permits`]).
-    pub body_buffer: Arc<Semaphore>,
+    body_buffer: Arc<Semaphore>,
     /// Pass `Server-Timing` on to clients instead of stripping it.
-    pub expose_server_timing: bool,
+    expose_server_timing: bool,
     /// Set at the first shutdown signal: responses then carry `Connection:
     /// close`, so keep-alive clients reconnect (to another pod) instead of
     /// reusing a connection that is about to be closed under them.
-    pub draining: Arc<AtomicBool>,
+    draining: Arc<AtomicBool>,
 }
 
 /// How a guest run ended, when it did not end well.
@@ -220,6 +220,31 @@ impl http_body::Body for FirstThenRest {
 }
 
 impl Proxy {
+    /// The request path for `app`, with `concurrency` instances in all and
+    /// the edge's limits; `draining` is set by the host at its first
+    /// shutdown signal.
+    pub fn new(
+        app: Arc<Reloader>,
+        metrics: Metrics,
+        concurrency: u32,
+        edge: &crate::edge::flags::EdgeFlags,
+        draining: Arc<AtomicBool>,
+    ) -> Proxy {
+        Proxy {
+            app,
+            metrics,
+            permits: Arc::new(Semaphore::new(concurrency as usize)),
+            request_timeout: edge.request_timeout,
+            max_body_bytes: edge.max_request_body_bytes,
+            body_timeout: edge.request_body_timeout,
+            body_buffer: Arc::new(Semaphore::new(
+                body_buffer_permits(edge.request_body_buffer_bytes) as usize
+            )),
+            expose_server_timing: edge.expose_server_timing,
+            draining,
+        }
+    }
+
     /// A client's request, from the public listener.
     pub async fn handle(
         self: Arc<Self>,
@@ -626,7 +651,7 @@ struct Permits {
 }
 
 /// The buffer budget counts KiB, so a semaphore's `u32` permits reach 4 TiB.
-pub fn body_buffer_permits(bytes: u64) -> u32 {
+fn body_buffer_permits(bytes: u64) -> u32 {
     u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 

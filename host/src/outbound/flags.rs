@@ -104,6 +104,48 @@ fn parse_read_buffer(text: &str) -> Result<u64, String> {
     crate::ops::memory::parse_size_within(text, 8 * 1024, 1024 * 1024)
 }
 
+impl OutboundFlags {
+    /// The timeouts every outbound call runs under.
+    pub fn timeouts(&self) -> crate::outbound::Timeouts {
+        crate::outbound::Timeouts {
+            connect: self.outbound_connect_timeout,
+            first_byte: self.outbound_first_byte_timeout,
+            between_bytes: self.outbound_between_bytes_timeout,
+        }
+    }
+
+    /// The keep-alive pool's settings.
+    pub fn pool(&self) -> crate::outbound::PoolSettings {
+        crate::outbound::PoolSettings {
+            max_idle_per_host: self.outbound_max_idle_per_host,
+            read_buffer_bytes: self.outbound_read_buffer_bytes as usize,
+        }
+    }
+
+    /// Each component's breakers and retry budgets, per destination.
+    pub fn protection(&self) -> crate::outbound::protection::ProtectionSettings {
+        use crate::outbound::{breaker::BreakerSettings, retry_budget::BudgetSettings};
+        crate::outbound::protection::ProtectionSettings {
+            breaker: BreakerSettings {
+                failures: self.breaker_failures,
+                open_for: self.breaker_open_for,
+            },
+            retry_budget: BudgetSettings {
+                ratio: self.retry_budget_ratio,
+                min_per_second: self.retry_budget_min_per_second,
+                window: self.retry_budget_window,
+            },
+            max_destinations: std::num::NonZeroUsize::new(self.max_destinations_per_component as usize)
+                .unwrap_or(std::num::NonZeroUsize::MIN),
+        }
+    }
+
+    /// Entries of each opted-in component's verdict cache; `None` turns it off.
+    pub fn verdict_cache_entries(&self) -> Option<std::num::NonZeroUsize> {
+        std::num::NonZeroUsize::new(self.verdict_cache_entries as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

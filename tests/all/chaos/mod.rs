@@ -1,8 +1,11 @@
 //! The chaos suite: the real host and components under the faults of
 //! `docs/reliability.md`, on loopback only, bounded in requests and time.
 //!
-//! - `make test` runs the quick subset below (scenarios 1, 4, 6 and 8 at
-//!   small counts), as ordinary tests.
+//! - `make test` runs the quick subset below (scenarios 4 and 6 at small
+//!   counts), as ordinary tests; scenarios 1 and 8 at small counts are
+//!   `components::two_thousand_requests_never_return_a_bad_document` and
+//!   `host_limits::clients_that_never_read_are_cut_off_while_others_are_served`,
+//!   which check every answer.
 //! - `make chaos` runs all eight at full scale (`full_suite`, ignored
 //!   otherwise) and rewrites the generated part of `docs/reliability.md`.
 
@@ -21,11 +24,6 @@ async fn quick(scenario: impl std::future::Future<Output = scenarios::Row>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quick_corrupt_rate() {
-    quick(scenarios::corrupt_rate(Scale::Quick)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_sigterm_under_load() {
     quick(scenarios::sigterm_under_load(Scale::Quick)).await;
 }
@@ -33,11 +31,6 @@ async fn quick_sigterm_under_load() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_guest_faults() {
     quick(scenarios::guest_faults(Scale::Quick)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quick_never_reading_clients() {
-    quick(scenarios::never_reading_clients(Scale::Quick)).await;
 }
 
 /// All eight scenarios at full scale, one after another (each alone on the
