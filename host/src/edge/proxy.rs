@@ -16,6 +16,9 @@ use crate::app::{Component, Target};
 use crate::edge::listener::ClientAddr;
 use crate::edge::problem::HostError;
 use crate::edge::request_id;
+use crate::edge::response_body::{
+    bytes_response, empty_response, frame_empty_body, static_response, text_response, AbortsOnFailure,
+};
 use crate::edge::spin_headers::{self, WellKnown};
 use crate::ops::metrics::{content_type_label, method_label, Metrics};
 use crate::ops::trace::TraceContext;
@@ -124,98 +127,6 @@ impl InProcess for Proxy {
             InProcessTarget::Component(id) => Routing::Component(id),
         };
         Box::pin(async move { self.serve(request, routing, depth).await })
-    }
-}
-
-/// An answer whose body turns out to be empty goes out with
-/// `Content-Length: 0`, as Spin sends it, rather than as a chunked nothing:
-/// when the component named no length, its first frame is awaited before
-/// the head goes out (a body that has data loses nothing but that wait).
-async fn frame_empty_body(response: http::Response<HyperOutgoingBody>) -> http::Response<HyperOutgoingBody> {
-    let headers = response.headers();
-    if headers.contains_key(http::header::CONTENT_LENGTH) || headers.contains_key(http::header::TRANSFER_ENCODING) {
-        return response;
-    }
-    let (mut parts, mut body) = response.into_parts();
-    let first = loop {
-        match body.frame().await {
-            // An empty chunk says nothing yet.
-            Some(Ok(frame)) if frame.data_ref().is_some_and(Bytes::is_empty) => continue,
-            other => break other,
-        }
-    };
-    let body = match first {
-        None => {
-            parts
-                .headers
-                .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
-            full_body(Bytes::new())
-        }
-        Some(first) => FirstThenRest {
-            first: Some(first),
-            rest: body,
-        }
-        .boxed_unsync(),
-    };
-    http::Response::from_parts(parts, body)
-}
-
-/// A component's response body that ends in an error, not a clean end, when
-/// its guest failed before finishing it (trapped, ran out of CPU or time):
-/// hyper then closes the connection without the final chunk (or short of
-/// the `Content-Length`), so the client knows the body is incomplete.
-struct AbortsOnFailure {
-    body: HyperOutgoingBody,
-    failed: Arc<AtomicBool>,
-}
-
-impl http_body::Body for AbortsOnFailure {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match std::pin::Pin::new(&mut self.body).poll_frame(cx) {
-            std::task::Poll::Ready(None) if self.failed.load(Ordering::Acquire) => {
-                std::task::Poll::Ready(Some(Err(wasmtime_wasi_http::Error::ConnectionTerminated)))
-            }
-            other => other,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
-/// A body whose first frame was already read.
-struct FirstThenRest {
-    first: Option<Result<Frame<Bytes>, wasmtime_wasi_http::Error>>,
-    rest: HyperOutgoingBody,
-}
-
-impl http_body::Body for FirstThenRest {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match self.first.take() {
-            Some(first) => std::task::Poll::Ready(Some(first)),
-            None => std::pin::Pin::new(&mut self.rest).poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.first.is_none() && self.rest.is_end_stream()
     }
 }
 
@@ -653,46 +564,6 @@ struct Permits {
 /// The buffer budget counts KiB, so a semaphore's `u32` permits reach 4 TiB.
 fn body_buffer_permits(bytes: u64) -> u32 {
     u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
-}
-
-fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
-    Full::new(bytes.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed_unsync()
-}
-
-/// A trigger's `static_response`, as Spin answers it to every method.
-fn static_response(fixed: &crate::app::manifest::StaticResponse) -> http::Response<HyperOutgoingBody> {
-    let mut response = http::Response::builder().status(fixed.status);
-    for (name, value) in &fixed.headers {
-        response = response.header(name, value);
-    }
-    response
-        .body(full_body(fixed.body.clone()))
-        .unwrap_or_else(|_| empty_response(500))
-}
-
-fn empty_response(status: u16) -> http::Response<HyperOutgoingBody> {
-    http::Response::builder()
-        .status(status)
-        .body(full_body(Bytes::new()))
-        .expect("static response parts")
-}
-
-fn bytes_response(status: u16, content_type: &'static str, body: Vec<u8>) -> http::Response<HyperOutgoingBody> {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .body(full_body(body))
-        .expect("static response parts")
-}
-
-fn text_response(status: u16, text: &'static str) -> http::Response<HyperOutgoingBody> {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "text/plain")
-        .body(full_body(text))
-        .expect("static response parts")
 }
 
 /// Counts one in a gauge (requests in flight, live instances) for as long as
