@@ -7,9 +7,14 @@ use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// What polling an outgoing body gives.
+type Polled = Poll<Option<Result<Frame<Bytes>, wasmtime_wasi_http::Error>>>;
 
 /// An answer whose body turns out to be empty goes out with
 /// `Content-Length: 0`, as Spin sends it, rather than as a chunked nothing:
@@ -58,13 +63,10 @@ impl http_body::Body for AbortsOnFailure {
     type Data = Bytes;
     type Error = wasmtime_wasi_http::Error;
 
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match std::pin::Pin::new(&mut self.body).poll_frame(cx) {
-            std::task::Poll::Ready(None) if self.failed.load(Ordering::Acquire) => {
-                std::task::Poll::Ready(Some(Err(wasmtime_wasi_http::Error::ConnectionTerminated)))
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Ready(None) if self.failed.load(Ordering::Acquire) => {
+                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::ConnectionTerminated)))
             }
             other => other,
         }
@@ -89,13 +91,10 @@ impl http_body::Body for FirstThenRest {
     type Data = Bytes;
     type Error = wasmtime_wasi_http::Error;
 
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         match self.first.take() {
-            Some(first) => std::task::Poll::Ready(Some(first)),
-            None => std::pin::Pin::new(&mut self.rest).poll_frame(cx),
+            Some(first) => Poll::Ready(Some(first)),
+            None => Pin::new(&mut self.rest).poll_frame(cx),
         }
     }
 
