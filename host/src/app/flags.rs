@@ -5,7 +5,7 @@
 
 use crate::app::factors::{limits, outbound_http, sqlite};
 use crate::app::manifest::{self, AppSpec, ComponentSpec};
-use crate::app::reload::AppSource;
+use crate::app::source::AppSource;
 use crate::outbound::allowed_hosts::AllowedHost;
 use anyhow::Context as _;
 use std::path::PathBuf;

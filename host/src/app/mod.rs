@@ -5,7 +5,7 @@
 //! its flags) and replaced whole by a reload.
 //!
 //! The app wing holds everything about the components: reading a manifest
-//! (`manifest`, `router`), what is done to a component before it is
+//! (`manifest`, `router`, and where it comes from: `source`), what is done to a component before it is
 //! compiled (`adapt`), the engine and the compiled code (`engine`, kept on
 //! disk by `compile_cache`), the
 //! per-component registry (`factors`), the store each request gets
@@ -25,6 +25,7 @@ pub mod manifest;
 pub mod reload;
 pub mod router;
 pub mod runtime_config;
+pub mod source;
 pub mod sources;
 pub mod state;
 pub mod verify;

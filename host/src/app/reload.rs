@@ -31,11 +31,10 @@
 //! if its caller has gone: the outcome is logged and counted either way.
 
 use crate::app::factors::Factors;
-use crate::app::manifest::{self, AppSpec};
+use crate::app::source::AppSource;
 use crate::app::state::HostState;
 use crate::app::{self, App, Component, HostWide};
 use crate::ops::metrics::Metrics;
-use anyhow::Context as _;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,37 +42,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use wasmtime::component::Linker;
 use wasmtime::Engine;
-
-/// Where the app's description comes from.
-pub enum AppSource {
-    /// A Spin manifest, read again at every reload.
-    Manifest(PathBuf),
-    /// `--component`: one component on `/...`, described by flags.
-    Flags(AppSpec),
-}
-
-impl AppSource {
-    /// The app as its source describes it now, with every source by URL
-    /// fetched into `cache_dir` (blocks: call it on a blocking thread).
-    fn spec(&self, cache_dir: Option<&Path>) -> anyhow::Result<AppSpec> {
-        match self {
-            AppSource::Manifest(path) => {
-                let mut spec = manifest::read(path, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
-                for warning in &spec.warnings {
-                    tracing::warn!(manifest = %path.display(), "{warning}");
-                }
-                for component in &mut spec.components {
-                    if let Some(remote) = &component.remote {
-                        component.source = crate::app::sources::local_copy(&remote.url, &remote.digest, cache_dir)
-                            .with_context(|| format!("component {}", component.id))?;
-                    }
-                }
-                Ok(spec)
-            }
-            AppSource::Flags(spec) => Ok(spec.clone()),
-        }
-    }
-}
 
 /// A reload that did not swap: the served version stays. The reason is in
 /// the log line `reload refused` with this `reload_id`, not in the answer: it
@@ -455,10 +423,7 @@ impl Reloader {
 
     /// The watched files' stamps: the manifest's, then each component's.
     fn stamps(&self) -> Vec<Option<(u64, SystemTime)>> {
-        let manifest = match &self.source {
-            AppSource::Manifest(path) => Some(path.as_path()),
-            AppSource::Flags(_) => None,
-        };
+        let manifest = self.source.manifest_path();
         let app = self.current();
         manifest
             .into_iter()
