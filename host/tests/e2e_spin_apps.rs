@@ -174,11 +174,9 @@ async fn a_typescript_key_value_app_keeps_its_values_between_requests_and_restar
 
 // Python (componentize-py with Spin's Python SDK)
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_http_py_p2_template_answers_its_greeting() {
-    // WASI 0.2; componentize-py keeps every import of the spin-http world,
-    // so this hello app imports every Spin interface and wasi:sockets.
-    let host = start(&built_app("http-py-p2"));
+/// Spin's Python templates answer every path with the same greeting.
+async fn greets_on_every_path(app: &str) {
+    let host = start(&built_app(app));
     for path in ["/", "/any/path?with=query"] {
         let reply = request(host.public, "GET", path, &[]).await;
         assert_reply(&reply, 200, Some("text/plain"), "Hello from Python!");
@@ -186,13 +184,16 @@ async fn the_http_py_p2_template_answers_its_greeting() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_http_py_p2_template_answers_its_greeting() {
+    // WASI 0.2; componentize-py keeps every import of the spin-http world,
+    // so this hello app imports every Spin interface and wasi:sockets.
+    greets_on_every_path("http-py-p2").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_http_py_template_answers_its_greeting_over_wasi_http_0_3_rc() {
     // spin-sdk 4: exports wasi:http/handler@0.3.0-rc-2026-03-15.
-    let host = start(&built_app("http-py"));
-    for path in ["/", "/any/path?with=query"] {
-        let reply = request(host.public, "GET", path, &[]).await;
-        assert_reply(&reply, 200, Some("text/plain"), "Hello from Python!");
-    }
+    greets_on_every_path("http-py").await;
 }
 
 // Rust (cargo, spin-sdk)
