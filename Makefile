@@ -26,6 +26,7 @@ TOOLS_PATH   := PATH="$(abspath $(TOOLS_BIN)):$$PATH"
 HCL_TOOLS    := scripts/tf/node_modules/.installed
 K8S_SCHEMAS  := scripts/k8s/node_modules/.installed
 BENCH_TOOLS  := .cache/bench-tools
+NEXTEST_VERSION := 0.9.114
 
 # Overridable on the command line or from the environment.
 UPSTREAM_URL ?= http://127.0.0.1:3000
@@ -51,7 +52,7 @@ SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--vari
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help docs build build-components build-host wasm-target run serve spin-apps test test-quick ci fmt fmt-check clippy bench bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
+.PHONY: help docs build build-components build-host wasm-target run serve spin-apps test test-quick soak nextest ci fmt fmt-check clippy bench bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
@@ -163,12 +164,20 @@ serve: build ## The service alone: make serve UPSTREAM_URL=… LISTEN_ADDR=… A
 spin-apps: ## Build the apps of spin-apps/ (made as Spin's templates make them: JS, TS, Python, Rust) with their own pinned toolchains into target/spin-apps
 	scripts/spin-apps/build.sh
 
-test: build spin-apps ## Every test: unit, property, real-file, end-to-end
-	$(TEST_ENV) cargo test --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
+test: build spin-apps nextest ## Every test: unit, property, real-file, end-to-end (through cargo-nextest, .config/nextest.toml; NEXTEST_PROFILE=ci adds a JUnit report)
+	$(TEST_ENV) cargo nextest run --release --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
+	$(TEST_ENV) cargo test --release --doc --workspace $(addprefix --exclude ,$(COMPONENT_CRATES))
 
-test-quick: ## The inner loop: unit, property and real-file tests of the pure logic and the host's units; builds no component, starts no host
-	$(TEST_ENV) cargo test --release -p doc-core -p request-id -p doc-fixtures
-	cargo test --release -p doc-proxy-host --lib
+soak: build nextest ## The long measurements kept out of make test: the chaos suite at full scale and the memory high-water marks (nextest's soak profile)
+	$(TEST_ENV) cargo nextest run --release -p system-tests --profile soak --run-ignored only --no-capture
+
+nextest: ## Install cargo-nextest $(NEXTEST_VERSION) into ~/.cargo/bin when it is missing or another version (once; a few minutes)
+	@cargo nextest --version 2>/dev/null | grep -qF 'cargo-nextest $(NEXTEST_VERSION) ' \
+		|| cargo install --locked cargo-nextest@$(NEXTEST_VERSION)
+
+test-quick: nextest ## The inner loop: unit, property and real-file tests of the pure logic and the host's units; builds no component, starts no host
+	$(TEST_ENV) cargo nextest run --release -p doc-core -p request-id -p doc-fixtures -p test-harness
+	cargo nextest run --release -p doc-proxy-host --lib
 
 docs: ## Regenerate docs/configuration.md's flag and settings tables from the code (make test checks them)
 	UPDATE_DOCS=1 cargo test --release -p system-tests --test all configuration_reference::
@@ -234,7 +243,7 @@ load: $(BENCH_TOOLS)/.installed ## Open-loop traffic at LOAD_RATE req/s for LOAD
 	$(BENCH_TOOLS)/bin/python scripts/load-chart.py target/load/samples.tsv target/load/latency.png
 	@echo "chart: target/load/latency.png"
 
-chaos: build ## The seven chaos scenarios at full scale (about 5 minutes, loopback only); rewrites the table in docs/reliability.md. CHAOS_ONLY=2,3 runs some
+chaos: build ## The eight chaos scenarios at full scale (about 5 minutes, loopback only); rewrites the table in docs/reliability.md. CHAOS_ONLY=2,3 runs some
 	CHAOS_ONLY=$(CHAOS_ONLY) $(TEST_ENV) cargo test --release -p system-tests --test all -- --ignored chaos::full_suite --nocapture
 
 bench-memory: build ## The hostile set from 1, 8 and 32 clients: the host's memory high-water mark (compare builds with HOSTILE_COMPONENT=…wasm HOSTILE_HOST_ARGS="…")

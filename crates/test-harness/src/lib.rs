@@ -21,8 +21,10 @@
 //!   directly or in podman, and adds none of the test flags above.
 
 mod cgroup;
+mod log_pipe;
 mod memory_cgroup_dir;
 pub use cgroup::MemoryCgroup;
+use log_pipe::LogPipe;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -31,7 +33,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -126,13 +128,36 @@ pub fn component(name: &str) -> PathBuf {
 
 /// Taken for its whole run by each test that loads the machine for a measured
 /// result (deadlines met by 32 clients at once, memory high-water marks, the
-/// chaos scenarios, stalled clients by the dozen). One test binary runs such
-/// tests beside each other, and on a small machine their loads together push
-/// answers past the deadlines they check; lighter tests still run beside them.
+/// chaos scenarios, stalled clients by the dozen): on a small machine their
+/// loads together push answers past the deadlines they check; lighter tests
+/// still run beside them. Under `cargo test` the tests of one binary
+/// serialize on this lock. Under nextest every test is a process of its own
+/// and the lock holds nothing, so there the `heavy` test group of
+/// `.config/nextest.toml` serializes them, and this fails a test that
+/// nextest runs outside that group: a heavy test missing from the group's
+/// filter is caught on its first run, not by a flaky deadline.
 pub async fn heavy_load() -> tokio::sync::MutexGuard<'static, ()> {
+    if let Err(problem) = heavy_group_check(
+        std::env::var("NEXTEST_RUN_ID").ok().as_deref(),
+        std::env::var("NEXTEST_TEST_GROUP").ok().as_deref(),
+    ) {
+        panic!("{problem}");
+    }
     static HEAVY: std::sync::LazyLock<tokio::sync::Mutex<()>> =
         std::sync::LazyLock::new(|| tokio::sync::Mutex::new(()));
     HEAVY.lock().await
+}
+
+/// Whether a heavy test runs serialized: always under cargo test (the lock),
+/// under nextest (`run_id` set) only in the `heavy` group.
+fn heavy_group_check(run_id: Option<&str>, group: Option<&str>) -> Result<(), String> {
+    match (run_id, group) {
+        (None, _) | (Some(_), Some("heavy")) => Ok(()),
+        (Some(_), group) => Err(format!(
+            "a heavy test runs under nextest in test group {group:?}, not \"heavy\": add it to the heavy \
+             group's filter in .config/nextest.toml, or it runs beside the other heavy tests"
+        )),
+    }
 }
 
 /// A running `doc-proxy-host` process.
@@ -144,7 +169,7 @@ pub struct Host {
     pub control: SocketAddr,
     /// The file holding the control listener's token.
     pub control_token_file: PathBuf,
-    logs: Arc<Mutex<Vec<String>>>,
+    logs: LogPipe,
 }
 
 impl Host {
@@ -263,23 +288,13 @@ impl Host {
             .spawn()
             .expect("the host binary starts");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("\"listening\"") {
-                    let _ = tx.send(line.clone());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let logs = LogPipe::read(stderr, "\"listening\"", tx);
         let line = match rx.recv_timeout(START_TIMEOUT) {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                panic!("host did not start; its log:\n{}", logs.lock().unwrap().join("\n"));
+                panic!("host did not start; its log:\n{}", logs.lines_now().join("\n"));
             }
         };
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -306,13 +321,12 @@ impl Host {
             .unwrap_or_else(|| panic!("no 'reload refused' line with reload_id {id}"))
     }
 
-    /// Every log line so far, parsed. Waits briefly first: lines reach the pipe
-    /// before the response does, but the reader thread may lag behind.
+    /// Every log line so far, parsed, once the log's reader has caught up
+    /// with the pipe ([`LogPipe`]): the lines of every response the test has
+    /// received are in it.
     pub fn log_lines(&self) -> Vec<serde_json::Value> {
-        std::thread::sleep(Duration::from_millis(200));
         self.logs
-            .lock()
-            .unwrap()
+            .lines()
             .iter()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
@@ -771,4 +785,21 @@ async fn serve_scripted(
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::heavy_group_check;
+
+    #[test]
+    fn heavy_tests_run_serialized_under_either_runner() {
+        assert!(heavy_group_check(None, None).is_ok(), "cargo test: the lock serializes");
+        assert!(heavy_group_check(Some("run"), Some("heavy")).is_ok());
+        let outside = heavy_group_check(Some("run"), Some("@global")).unwrap_err();
+        assert!(outside.contains(".config/nextest.toml"), "{outside}");
+        assert!(
+            heavy_group_check(Some("run"), None).is_err(),
+            "a nextest too old to name the group"
+        );
+    }
 }
