@@ -16,6 +16,7 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_built_in_process_serves_reports_ready_and_drains() {
     let component = test_harness::component("hello_p3");
+    let cache = test_harness::test_cache_dir();
     let flags = HostFlags::from_args([
         "--component",
         component.to_str().unwrap(),
@@ -29,8 +30,9 @@ async fn a_host_built_in_process_serves_reports_ready_and_drains() {
         "256MiB",
         "--env",
         "GREETING=hi",
-        // Not the user's cache: a test leaves nothing behind.
-        "--no-cache",
+        // The tests' shared cache, not the user's: compiled once for all.
+        "--cache-dir",
+        cache.to_str().unwrap(),
     ])
     .unwrap();
     let host = Host::builder(flags).start().await.unwrap();

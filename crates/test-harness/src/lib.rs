@@ -104,6 +104,13 @@ pub fn host_binary() -> PathBuf {
 }
 
 /// The target directory (`target/`), the parent of the profile directory.
+/// The compile cache every test's host shares, under target/ and private
+/// to this user (the host refuses a cache directory others can write):
+/// `target/tmp`, where cargo's CARGO_TARGET_TMPDIR points.
+pub fn test_cache_dir() -> PathBuf {
+    target_dir().join("tmp/doc-proxy-test-cache")
+}
+
 fn target_dir() -> PathBuf {
     profile_dir()
         .parent()
@@ -249,10 +256,7 @@ impl Host {
     /// Runs `command` (the host binary, or a wrapper that execs it) with the
     /// test's standard flags, and waits until it listens.
     fn spawn(mut command: Command, (serve_flag, serve): (&str, &Path), listen_addr: &str, args: &[&str]) -> Host {
-        // Under target/, private to this user: the host refuses a cache
-        // directory others can write.
-        // (`target/tmp`, where cargo's CARGO_TARGET_TMPDIR points.)
-        let cache = target_dir().join("tmp/doc-proxy-test-cache");
+        let cache = test_cache_dir();
         // Each host its own control token, made by the host where the test
         // did not name one.
         static TOKENS: AtomicUsize = AtomicUsize::new(0);
