@@ -52,7 +52,7 @@ SERVE_VARIABLES := $(strip $(foreach v,$(COMPONENT_SETTINGS),$(if $($(v)),--vari
 SHARED_UPSTREAM := $(abspath ../shared/upstream)
 TEST_ENV := DOC_PROXY_SHARED_UPSTREAM=$(SHARED_UPSTREAM)
 
-.PHONY: help docs build build-components build-host wasm-target run serve spin-apps test test-quick soak nextest ci fmt fmt-check clippy bench bench-memory bench-tools bench-chart profile validate-cost validate-cost-build load chaos clean \
+.PHONY: help docs build build-components build-host wasm-target run serve spin-apps test test-quick soak nextest ci fmt fmt-check clippy bench bench-memory bench-tools bench-chart profile validate-cost validate-cost-build dispatch-cost load chaos clean \
 	musl-target build-static dist image image-test k8s-check tools \
 	hcl-tools k8s-schemas tf-check tf-fmt tf-docs gha-check names-check deploy-check deny fuzz rules-check rules-write observe observe-screenshot
 
@@ -208,6 +208,10 @@ validate-cost-build: wasm-target
 
 validate-cost: validate-cost-build ## What one validation costs natively and in the guest on the host's engine, side by side per document (real files when present)
 	target/release/validate-cost --beside-guest $(VALIDATE_COST_WASM) $(VALIDATE_COST_ARGS)
+
+dispatch-cost: build ## What handing a request to a component costs on the host's engine with no HTTP around it, a fresh instance per request (as the host serves) beside one reused for many, through wasmtime's own dispatcher: hello-p3 (WASI 0.3) and spin-probe's empty answer (0.2) (DISPATCH_COST_ARGS)
+	cargo build --release -p dispatch-cost
+	target/release/dispatch-cost $(DISPATCH_COST_ARGS) $(WASM_DIR)/hello_p3.wasm '$(WASM_DIR)/spin_probe.wasm@/?probe=empty'
 
 bench: build dist validate-cost-build ## The upstream (native, serving ../shared/upstream's files when present) direct, a native Rust proxy (bench/native-proxy), the service as shipped (b) and with every document validated (d), its variants, side by side; req/s, p50, p99, CPU/request, ratios to native per round
 	cargo build --release -p native-proxy -p loadgen
