@@ -9,7 +9,8 @@
 //! compiled (`adapt`), the engine and the compiled code (`engine`, kept on
 //! disk by `compile_cache`), the
 //! per-component registry (`factors`), the store each request gets
-//! (`state`, `guest_log`), Spin's services linked and denied (`denied`), calling a handler (`invoke`), and
+//! (`state`, `guest_log`), Spin's services linked and denied (`denied`), calling a handler (`invoke`)
+//! and one request's run of it, with its lanes, limits and failures (`run`), and
 //! live swaps with their checks and roll-back (`reload`, `verify`). Below
 //! `edge`; it calls into `outbound` and `ops`.
 
@@ -24,6 +25,7 @@ pub mod invoke;
 pub mod manifest;
 pub mod reload;
 pub mod router;
+pub mod run;
 pub mod runtime_config;
 pub mod source;
 pub mod sources;

@@ -1,17 +1,15 @@
 //! The public listener's handler: each request is routed to a component of
-//! the app, and gets a request id, a span of its trace, a concurrency permit
-//! (the component's and the host's), a fresh instance run on its component's
-//! CPU lanes, and a time limit. A trap, a spent CPU budget, a missing
-//! response or a timeout becomes a problem+json for that request only; a
-//! body cut short by one ends in an error, never in a clean end a client
-//! would take for the whole document. What the component reports in
-//! `Server-Timing` becomes metrics on the way out, and how its instance
-//! ended is told to the app (a version that only fails after a reload is
-//! rolled back, `app::reload`).
+//! the app (or answered by the host: well-known paths, static responses, its
+//! own problems), and gets a request id, a span of its trace, its body
+//! received within its limits, and a concurrency permit (the component's and
+//! the host's) before the guest runs (`app::run`: a fresh instance on the
+//! component's CPU lanes, with a time limit). A failed run becomes a
+//! problem+json for that request only; a body cut short ends in an error,
+//! never in a clean end a client would take for the whole document. Each
+//! answer is counted by route, status and type on the way out.
 
-use crate::app::factors::limits::OnLane;
-use crate::app::factors::Prepare;
 use crate::app::reload::Reloader;
+use crate::app::run::{Answered, GuestFailure, GuestRun};
 use crate::app::{Component, Target};
 use crate::edge::listener::ClientAddr;
 use crate::edge::problem::HostError;
@@ -20,9 +18,9 @@ use crate::edge::response_body::{
     bytes_response, empty_response, frame_empty_body, static_response, text_response, AbortsOnFailure,
 };
 use crate::edge::spin_headers::{self, WellKnown};
-use crate::ops::metrics::{content_type_label, method_label, Metrics};
+use crate::ops::metrics::{content_type_label, method_label, Live, Metrics};
 use crate::ops::trace::TraceContext;
-use crate::outbound::verdict::{self, SeenDigests};
+use crate::outbound::verdict;
 use crate::outbound::{InProcess, InProcessTarget};
 use bytes::{Bytes, BytesMut};
 use http_body::Frame;
@@ -55,32 +53,6 @@ pub struct Proxy {
     /// close`, so keep-alive clients reconnect (to another pod) instead of
     /// reusing a connection that is about to be closed under them.
     draining: Arc<AtomicBool>,
-}
-
-/// How a guest run ended, when it did not end well.
-enum GuestFailure {
-    /// It trapped, a host call failed, or its task panicked.
-    Trap,
-    /// It used up its CPU budget (`--request-cpu-budget`).
-    CpuBudget,
-    Timeout,
-    /// It returned without setting a response.
-    NoResponse,
-    /// It set a `wasi:http` error code instead of a response.
-    ErrorCode,
-}
-
-impl GuestFailure {
-    /// The `kind` label of `wasm_traps_total`.
-    fn kind(&self) -> &'static str {
-        match self {
-            GuestFailure::Trap => "trap",
-            GuestFailure::CpuBudget => "cpu_budget",
-            GuestFailure::Timeout => "timeout",
-            GuestFailure::NoResponse => "no_response",
-            GuestFailure::ErrorCode => "error_code",
-        }
-    }
 }
 
 /// Why a request was shed (`http_requests_shed_total`).
@@ -420,11 +392,9 @@ impl Proxy {
         }
     }
 
-    /// Runs the component on `request`. The guest keeps running in its own task
-    /// after the response head is out, to stream the body; the permits (its
-    /// concurrency slot and its body's buffer) and the time limit go with it.
-    /// Each poll of the guest runs on one of its component's CPU lanes and
-    /// counts against its CPU budget.
+    /// Runs the component on `request` (`app::run`), holding `permits`
+    /// until the guest is done; a body the guest fails to finish ends in an
+    /// error, and a bodiless answer is framed as Spin frames it.
     async fn run_guest(
         &self,
         component: Arc<Component>,
@@ -434,122 +404,24 @@ impl Proxy {
         permits: Permits,
         depth: u32,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
-        let seen = SeenDigests::default();
         let is_head = request.method() == http::Method::HEAD;
-        // This request keeps its version to the end, whatever reloads happen:
-        // `component` is of the app current when it arrived.
-        let mut store = component.new_store(
-            self.app.factors(),
-            &Prepare {
-                request_id,
-                trace,
-                sha256: &component.code.sha256,
-                seen: &seen,
-                depth,
-            },
-        );
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        // Set when the guest fails, before its store (and so the writing end
-        // of its response body) is dropped: the body then ends in an error.
-        let failed = Arc::new(AtomicBool::new(false));
-
-        let handler = component.code.handler.clone();
-        let lanes = component.states.limits.lanes.clone();
-        let meter = store.data().cpu().clone();
-        let metrics = self.metrics.clone();
-        let timeout = self.request_timeout;
-        let id = request_id.to_owned();
-        let app = self.app.clone();
-        let ran = component.clone();
-        let guest_failed = failed.clone();
-        // Formatted only if a failure is logged.
-        let trace_id = trace.trace_id;
-        let task = tokio::spawn(async move {
-            let live = Live::new(&metrics.instances_live);
-            let instantiation = metrics.instantiation.clone();
-            let outcome = {
-                let run = handler.run(&mut store, request, sender, |took| {
-                    instantiation.observe(took.as_secs_f64())
-                });
-                let run = OnLane::new(run, lanes, meter);
-                tokio::select! {
-                    ended = run => Some(ended),
-                    () = tokio::time::sleep(timeout) => None,
-                }
-            };
-            let failure = match outcome {
-                Some(Ok(())) => None,
-                Some(Err(e)) => Some(match crate::app::state::cpu_budget_exceeded(&e) {
-                    Some(spent) => {
-                        tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), component = %ran.id, error = %spent, "component stopped: CPU budget spent");
-                        GuestFailure::CpuBudget
-                    }
-                    None => {
-                        tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), component = %ran.id, error = %format!("{e:?}"), "component trapped");
-                        GuestFailure::Trap
-                    }
-                }),
-                None => {
-                    tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), component = %ran.id, timeout_ms = timeout.as_millis() as u64, "component timed out");
-                    Some(GuestFailure::Timeout)
-                }
-            };
-            if failure.is_some() {
-                guest_failed.store(true, Ordering::Release);
-            }
-            // The store goes first: the instance's memory goes back to the
-            // pool before the permit lets the next request in, so live
-            // instances never exceed the plan.
-            drop(store);
-            drop(live);
-            drop(permits);
-            match failure {
-                None => Ok(()),
-                Some(failure) => {
-                    metrics.traps.with_label_values(&[failure.kind()]).inc();
-                    app.observe(&ran, false);
-                    Err(failure)
-                }
-            }
-        });
-
-        match receiver.await {
-            Ok(Ok(mut response)) => {
-                component.finish_response(response.headers_mut(), &seen, self.expose_server_timing);
-                self.app.observe(&component, true);
-                let response = response.map(|body| AbortsOnFailure { body, failed }.boxed_unsync());
-                Ok(if is_head {
-                    response
-                } else {
-                    frame_empty_body(response).await
-                })
-            }
-            Ok(Err(code)) => {
-                tracing::error!(request_id, component = %component.id, error = %code, "component answered with an error code");
-                self.app.observe(&component, false);
-                Err(self.count_failure(GuestFailure::ErrorCode))
-            }
-            // The sender was dropped with the store: the task ended without answering.
-            Err(_) => match task.await {
-                // Counted and told by the task.
-                Ok(Err(failure)) => Err(failure),
-                Ok(Ok(())) => {
-                    tracing::error!(request_id, component = %component.id, "component returned without setting a response");
-                    self.app.observe(&component, false);
-                    Err(self.count_failure(GuestFailure::NoResponse))
-                }
-                Err(join) => {
-                    tracing::error!(request_id, component = %component.id, error = %join, "component task failed");
-                    self.app.observe(&component, false);
-                    Err(self.count_failure(GuestFailure::Trap))
-                }
-            },
-        }
-    }
-
-    fn count_failure(&self, failure: GuestFailure) -> GuestFailure {
-        self.metrics.traps.with_label_values(&[failure.kind()]).inc();
-        failure
+        let run = GuestRun {
+            component,
+            app: &self.app,
+            metrics: &self.metrics,
+            request_id,
+            trace,
+            depth,
+            timeout: self.request_timeout,
+            expose_server_timing: self.expose_server_timing,
+        };
+        let Answered { response, failed } = run.run(request, permits).await?;
+        let response = response.map(|body| AbortsOnFailure { body, failed }.boxed_unsync());
+        Ok(if is_head {
+            response
+        } else {
+            frame_empty_body(response).await
+        })
     }
 }
 
@@ -564,21 +436,4 @@ struct Permits {
 /// The buffer budget counts KiB, so a semaphore's `u32` permits reach 4 TiB.
 fn body_buffer_permits(bytes: u64) -> u32 {
     u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
-}
-
-/// Counts one in a gauge (requests in flight, live instances) for as long as
-/// it lives, however the code holding it ends.
-struct Live(prometheus::IntGauge);
-
-impl Live {
-    fn new(gauge: &prometheus::IntGauge) -> Self {
-        gauge.inc();
-        Live(gauge.clone())
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
 }

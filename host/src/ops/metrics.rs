@@ -451,6 +451,23 @@ pub fn method_label(method: &http::Method) -> &'static str {
     }
 }
 
+/// Counts one in a gauge (requests in flight, live instances) for as long as
+/// it lives, however the code holding it ends.
+pub struct Live(prometheus::IntGauge);
+
+impl Live {
+    pub fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Live(gauge.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::WASMTIME_VERSION;
