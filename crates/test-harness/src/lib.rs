@@ -22,6 +22,7 @@
 
 mod cgroup;
 mod memory_cgroup_dir;
+pub mod services;
 pub use cgroup::MemoryCgroup;
 
 use bytes::Bytes;

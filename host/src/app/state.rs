@@ -6,6 +6,7 @@
 use crate::app::factors::key_value::{Grants, KeyValueView};
 use crate::app::factors::limits::{CpuBudgetExceeded, InstanceLimits};
 use crate::app::factors::outbound_http::header_budget::HeaderBudget;
+use crate::app::factors::outbound_redis::{InstanceRedis, RedisView};
 use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
 use crate::app::factors::variables::{self, SharedVariables};
 use crate::app::factors::{ComponentStates, Factor, Factors, Prepare};
@@ -22,6 +23,7 @@ pub struct HostState {
     variables: SharedVariables,
     key_value: Grants,
     sqlite: InstanceSqlite,
+    redis: InstanceRedis,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -75,6 +77,7 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
         variables: factors.variables.prepare(&states.variables, ctx),
         key_value: factors.key_value.prepare(&states.key_value, ctx),
         sqlite: factors.sqlite.prepare(&states.sqlite, ctx),
+        redis: factors.redis.prepare(&states.redis, ctx),
         http: http.ctx,
         table,
         hooks: http.hooks,
@@ -107,6 +110,14 @@ impl HostState {
         SqliteView {
             table: &mut self.table,
             sqlite: &self.sqlite,
+        }
+    }
+
+    /// What the outbound Redis bindings work with.
+    pub fn redis(&mut self) -> RedisView<'_> {
+        RedisView {
+            table: &mut self.table,
+            redis: &self.redis,
         }
     }
 
