@@ -10,7 +10,7 @@
 //! A test whose server is not installed says so on stderr and passes
 //! without running; `.ci/run` installs every one.
 
-use test_harness::services::RedisServer;
+use test_harness::services::{CountingListener, PostgresServer, RedisServer};
 use test_harness::{component, request_with_body, Host, ManifestFile};
 
 /// `granted` may call the Redis server at `port` through the name in the
@@ -327,4 +327,145 @@ async fn spin_4s_async_redis_interface_reaches_the_server() {
         (500, "open: Error::InvalidAddress".into())
     );
     assert_eq!(server.connections_received(), before, "no connection was opened");
+}
+
+/// `granted` may reach the PostgreSQL server at `port` (by `*://`, as the
+/// conformance suite grants it); `refused` nothing.
+fn pg_manifest(port: u16) -> String {
+    manifest(0).replace(
+        "allowed_outbound_hosts = [\"redis://{{ redis_host }}:0\"]",
+        &format!("allowed_outbound_hosts = [\"*://127.0.0.1:{port}\"]"),
+    )
+}
+
+/// `probe=pg` with `query` (its address and SQL URL-encoded by the caller).
+async fn pg(host: &Host, who: &str, query: &str) -> (u16, String) {
+    let path = format!("/{who}/?{query}");
+    let reply = request_with_body(host.public, "GET", &path, &[], bytes::Bytes::new()).await;
+    (reply.status, String::from_utf8_lossy(&reply.body).into_owned())
+}
+
+#[tokio::test]
+async fn postgres_queries_reach_a_granted_server_through_spin_4s_interface() {
+    let Some(server) = PostgresServer::start("postgres_queries_reach_a_granted_server_through_spin_4s_interface")
+    else {
+        return;
+    };
+    let app = ManifestFile::new(|_| pg_manifest(server.port));
+    let host = start(&app, &[]);
+    let addr = format!("probe=pg&addr={}", encoded(&server.connection_string("postgres")));
+    let call = |query: String| {
+        let (host, addr) = (&host, &addr);
+        async move { pg(host, "granted", &format!("{addr}&{query}")).await }
+    };
+    let sql = |text: &str| encoded(text);
+    assert_eq!(
+        call(format!(
+            "op=execute&sql={}",
+            sql("CREATE TABLE pets (id int4, name text, weight numeric, born date)")
+        ))
+        .await,
+        (200, "0".into())
+    );
+    assert_eq!(
+        call(format!(
+            "op=execute&sql={}&args=i32:1,str:Rover,dec:12.50",
+            sql("INSERT INTO pets VALUES ($1, $2, $3, '2020-02-29')")
+        ))
+        .await,
+        (200, "1".into())
+    );
+    assert_eq!(
+        call(format!("op=query&sql={}", sql("SELECT id, name, weight, born FROM pets"))).await,
+        (
+            200,
+            "id,name,weight,born\nDbValue::Int32(1)|DbValue::Str(\"Rover\")|DbValue::Decimal(\"12.50\")|DbValue::Date((2020, 2, 29))"
+                .into()
+        )
+    );
+    let (status, said) = call(format!("op=query&sql={}", sql("SELECT * FROM nowhere"))).await;
+    assert_eq!(status, 500);
+    assert!(said.contains("QueryFailed") && said.contains("42P01"), "{said}");
+    let (status, said) = call(format!("op=execute&sql={}&args=dec:twelve", sql("SELECT $1::numeric"))).await;
+    assert_eq!(status, 500);
+    assert!(said.starts_with("Error::ValueConversionFailed("), "{said}");
+}
+
+#[tokio::test]
+async fn denied_postgres_addresses_never_open_a_connection() {
+    let listener = CountingListener::start();
+    let app = ManifestFile::new(|_| pg_manifest(listener.port + 1));
+    let host = start(&app, &[]);
+    for (who, address) in [
+        (
+            "refused",
+            format!("host=127.0.0.1 port={} user=postgres", listener.port),
+        ),
+        (
+            "granted",
+            format!("host=127.0.0.1 port={} user=postgres", listener.port),
+        ),
+        (
+            "granted",
+            format!("postgres://postgres@localhost:{}/db", listener.port + 1),
+        ),
+    ] {
+        let (status, said) = pg(
+            &host,
+            who,
+            &format!("probe=pg&op=query&sql=select+1&addr={}", encoded(&address)),
+        )
+        .await;
+        assert_eq!(status, 500);
+        let port = if address.contains("localhost") {
+            listener.port + 1
+        } else {
+            listener.port
+        };
+        let host_name = if address.contains("localhost") {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
+        assert_eq!(
+            said,
+            format!("open: Error::ConnectionFailed(\"address postgres://{host_name}:{port} is not permitted\")"),
+            "{who} {address}"
+        );
+    }
+    assert_eq!(listener.accepted(), 0, "no connection was opened");
+}
+
+#[tokio::test]
+async fn postgres_connections_are_pooled_and_reset_between_requests() {
+    let Some(server) = PostgresServer::start("postgres_connections_are_pooled_and_reset_between_requests") else {
+        return;
+    };
+    let app = ManifestFile::new(|_| pg_manifest(server.port));
+    let host = start(&app, &["--max-service-connections", "2"]);
+    let addr = format!("probe=pg&addr={}", encoded(&server.connection_string("postgres")));
+    let query = |sql: &str| format!("{addr}&op=query&sql={}", encoded(sql));
+    let (status, first) = pg(&host, "granted", &query("SELECT pg_backend_pid()")).await;
+    assert_eq!(status, 200, "{first}");
+    // A setting made in one request is gone in the next, on the same connection.
+    assert_eq!(
+        pg(&host, "granted", &query("SET application_name = 'leaked'")).await.0,
+        200
+    );
+    let (_, name) = pg(&host, "granted", &query("SELECT current_setting('application_name')")).await;
+    assert!(!name.contains("leaked"), "{name}");
+    let (_, again) = pg(&host, "granted", &query("SELECT pg_backend_pid()")).await;
+    assert_eq!(first, again, "the same connection, pooled");
+    let reused = host
+        .metric("outbound_service_uses_total{component=\"granted\",service=\"postgres\",result=\"reused\"}")
+        .await;
+    assert_eq!(reused, 3.0);
+    let held = pg(&host, "granted", &format!("{addr}&op=hold&count=3")).await;
+    assert_eq!(held.0, 500);
+    assert!(
+        held.1
+            .starts_with("open: Error::ConnectionFailed(\"too many connections\") after 2"),
+        "{}",
+        held.1
+    );
 }

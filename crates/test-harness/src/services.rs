@@ -132,3 +132,150 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// A PostgreSQL server of the test's own: a fresh cluster (`initdb`, trust
+/// authentication on loopback, user `postgres`), run as the `postgres`
+/// user when the test runs as root (the server refuses root).
+pub struct PostgresServer {
+    child: Child,
+    pub port: u16,
+    /// `pg_ctl stop` for the cluster, as its owner.
+    stop: Command,
+    _dir: tempfile::TempDir,
+}
+
+impl PostgresServer {
+    /// `None` (and a line on stderr) when PostgreSQL is not installed.
+    pub fn start(test: &str) -> Option<PostgresServer> {
+        let versions: Vec<String> = std::fs::read_dir("/usr/lib/postgresql")
+            .map(|dirs| {
+                dirs.filter_map(|d| d.ok())
+                    .map(|d| d.path().join("bin").display().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let extra: Vec<&str> = versions.iter().map(String::as_str).collect();
+        let (Some(initdb), Some(postgres), Some(pg_ctl)) = (
+            find_program("initdb", &extra),
+            find_program("postgres", &extra),
+            find_program("pg_ctl", &extra),
+        ) else {
+            skipped(test, "PostgreSQL (initdb, postgres)", "postgresql");
+            return None;
+        };
+        let port = crate::closed_port();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc_geteuid() } == 0;
+        let as_owner = |program: &std::path::Path| {
+            if root {
+                let mut command = Command::new("runuser");
+                command.args(["-u", "postgres", "--"]).arg(program);
+                command
+            } else {
+                Command::new(program)
+            }
+        };
+        if root {
+            let owned = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(owned.success(), "chown the cluster's directory to postgres");
+        }
+        let init = as_owner(&initdb)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(init.success(), "initdb");
+        let log = dir.path().join("postgres.log");
+        let mut child = as_owner(&postgres)
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        wait_listening(port, "postgres", &mut child);
+        // It listens before it accepts sessions ("starting up").
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("ready to accept connections")
+        {
+            assert!(Instant::now() < deadline, "postgres did not get ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut stop = as_owner(&pg_ctl);
+        stop.args(["stop", "-m", "fast", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        Some(PostgresServer {
+            child,
+            port,
+            stop,
+            _dir: dir,
+        })
+    }
+
+    /// The key-value connection string Spin's examples use, for `dbname`.
+    pub fn connection_string(&self, dbname: &str) -> String {
+        format!("host=127.0.0.1 port={} user=postgres dbname={dbname}", self.port)
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = self.stop.status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// A loopback TCP listener that accepts connections, counts them and says
+/// nothing: a destination whose count shows whether anything connected.
+pub struct CountingListener {
+    pub port: u16,
+    accepted: std::sync::Arc<AtomicU64>,
+}
+
+impl CountingListener {
+    pub fn start() -> CountingListener {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(AtomicU64::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        CountingListener { port, accepted }
+    }
+
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}

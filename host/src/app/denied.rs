@@ -1,6 +1,7 @@
-//! Spin's services this host does not serve yet (outbound MQTT,
-//! PostgreSQL, MySQL, and AI models; Redis is served by
-//! `factors::outbound_redis`), linked anyway and denied at call time,
+//! Spin's services this host does not serve yet (outbound MQTT, MySQL,
+//! PostgreSQL's versions other than 4.0.0, and AI models; Redis and
+//! PostgreSQL 4.0.0 are served by `factors::outbound_redis` and
+//! `factors::outbound_pg`), linked anyway and denied at call time,
 //! exactly as Spin answers a component whose manifest does not grant them:
 //! SDKs (componentize-py's above all) import every interface of Spin's
 //! world whether the app uses it or not, and Spin links them all.
@@ -43,7 +44,14 @@ const SERVICES: &[(&str, Service)] = &[
     ("wasi:otel/", Service::Otel),
 ];
 
+/// The interfaces of those services that factors serve (their names are
+/// defined in the linker already).
+const SERVED: &[&str] = &["spin:postgres/postgres@4.0.0"];
+
 fn service_of(import: &str) -> Option<Service> {
+    if SERVED.contains(&import) {
+        return None;
+    }
     SERVICES
         .iter()
         .find(|(prefix, _)| import.starts_with(prefix))
@@ -83,7 +91,7 @@ pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: 
     (!services.is_empty()).then(|| {
         format!(
             "allowed_outbound_hosts {} grants every scheme, and the component imports {}, which this host does \
-             not serve (grant http://, https://, tcp://, udp:// or redis:// by name, or serve the app with Spin)",
+             not serve (grant http://, https://, tcp://, udp://, redis:// or postgres:// by name, or serve the app with Spin)",
             any_scheme.join(", "),
             services.join(", ")
         )
@@ -269,6 +277,7 @@ mod tests {
     #[test]
     fn services_are_known_by_their_interfaces() {
         assert_eq!(service_of("spin:postgres/postgres@4.2.0"), Some(Service::Postgres));
+        assert_eq!(service_of("fermyon:spin/postgres@2.0.0"), Some(Service::Postgres));
         assert_eq!(service_of("spin:mqtt/mqtt@3.0.0"), Some(Service::Mqtt));
         assert_eq!(service_of("fermyon:spin/llm@2.0.0"), Some(Service::Llm));
         assert_eq!(service_of("wasi:otel/tracing@0.2.0-rc.2"), Some(Service::Otel));
@@ -279,6 +288,7 @@ mod tests {
             "fermyon:spin/variables@2.0.0",
             "fermyon:spin/redis@2.0.0",
             "spin:redis/redis@3.0.0",
+            "spin:postgres/postgres@4.0.0",
         ] {
             assert_eq!(service_of(served), None, "{served}");
         }

@@ -6,6 +6,7 @@
 use crate::app::factors::key_value::{Grants, KeyValueView};
 use crate::app::factors::limits::{CpuBudgetExceeded, InstanceLimits};
 use crate::app::factors::outbound_http::header_budget::HeaderBudget;
+use crate::app::factors::outbound_pg::{InstancePg, PgView};
 use crate::app::factors::outbound_redis::{InstanceRedis, RedisView};
 use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
 use crate::app::factors::variables::{self, SharedVariables};
@@ -24,6 +25,7 @@ pub struct HostState {
     key_value: Grants,
     sqlite: InstanceSqlite,
     redis: InstanceRedis,
+    pg: InstancePg,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -78,6 +80,7 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
         key_value: factors.key_value.prepare(&states.key_value, ctx),
         sqlite: factors.sqlite.prepare(&states.sqlite, ctx),
         redis: factors.redis.prepare(&states.redis, ctx),
+        pg: factors.pg.prepare(&states.pg, ctx),
         http: http.ctx,
         table,
         hooks: http.hooks,
@@ -118,6 +121,14 @@ impl HostState {
         RedisView {
             table: &mut self.table,
             redis: &self.redis,
+        }
+    }
+
+    /// What the outbound PostgreSQL bindings work with.
+    pub fn pg(&mut self) -> PgView<'_> {
+        PgView {
+            table: &mut self.table,
+            pg: &self.pg,
         }
     }
 

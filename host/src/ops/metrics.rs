@@ -93,7 +93,7 @@ impl Metrics {
         let outbound_services = IntCounterVec::new(
             Opts::new(
                 "outbound_service_uses_total",
-                "Components' uses of Spin's outbound services (Redis), by component, service, destination \
+                "Components' uses of Spin's outbound services (Redis, PostgreSQL), by component, service, destination \
                  (host:port; '-' when denied, 'other' past --service-destinations-per-component) and result \
                  (connected, reused: an open, on a new or a pooled connection; denied: not in the allow-list; \
                  request_limit: past --max-service-connections; connect_error; call, error, timeout: a call \

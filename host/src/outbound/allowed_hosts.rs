@@ -5,9 +5,9 @@
 //! default is meant. The host may be an IP range (`10.0.0.0/8`,
 //! `127.0.0.0/24:5432`), which matches IP addresses only, as in Spin.
 //! `http` and `https` grant outbound HTTP, `tcp` and `udp` grant
-//! `wasi:sockets`, `redis` grants outbound Redis (`app::factors::services`),
-//! and `*` grants them all. Outbound MySQL, PostgreSQL and MQTT are Spin
-//! features this host lacks yet, so their schemes are refused when the
+//! `wasi:sockets`, `redis` and `postgres` grant outbound Redis and
+//! PostgreSQL (`app::factors::services`), and `*` grants them all. Outbound
+//! MySQL and MQTT are Spin features this host lacks yet, so their schemes are refused when the
 //! manifest is read, not at the first call.
 
 use std::fmt;
@@ -67,9 +67,10 @@ impl AllowedHost {
             "tcp" => SchemePattern::Exactly("tcp"),
             "udp" => SchemePattern::Exactly("udp"),
             "redis" => SchemePattern::Exactly("redis"),
+            "postgres" => SchemePattern::Exactly("postgres"),
             other => {
                 return Err(problem(&format!(
-                    "this host provides outbound http, https, tcp, udp and redis, not {other}"
+                    "this host provides outbound http, https, tcp, udp, redis and postgres, not {other}"
                 )))
             }
         };
@@ -368,8 +369,8 @@ mod tests {
     fn what_this_host_cannot_honour_is_refused_when_read() {
         for bad in [
             "127.0.0.1:3000",
-            "postgres://db",
             "mqtt://broker:1883",
+            "mysql://db",
             "*://upstream",
             "http://up:3000/docs",
             "http://user@up",

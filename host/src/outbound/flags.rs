@@ -71,7 +71,7 @@ pub struct OutboundFlags {
     #[arg(long, env = "RETRY_BUDGET_WINDOW", default_value = "10s", value_parser = parse_window)]
     pub retry_budget_window: Duration,
 
-    /// How long one call to an outbound service (Redis) may take, from
+    /// How long one call to an outbound service (Redis, PostgreSQL) may take, from
     /// sending it to its whole answer; past it the guest gets an error and
     /// the connection is closed. Connecting is bounded by
     /// `--outbound-connect-timeout`.
