@@ -7,7 +7,8 @@
 //! tests start hosts the same way.
 
 use crate::app::factors::{
-    self, files, key_value, limits, outbound_http, server_timing, sockets, sqlite, variables, wasi,
+    self, files, key_value, limits, outbound_http, outbound_pg, outbound_redis, server_timing, services, sockets,
+    sqlite, variables, wasi,
 };
 use crate::app::flags::{AppFlags, GuestLimitFlags};
 use crate::app::{self, engine, reload, state};
@@ -64,6 +65,20 @@ impl HostFlags {
         <Only as clap::Parser>::try_parse_from(program.chain(args.into_iter().map(Into::into))).map(|only| only.flags)
     }
 
+    /// What components may take of Spin's outbound services.
+    fn service_limits(&self) -> services::ServiceLimits {
+        let (guest, outbound) = (&self.guest, &self.outbound);
+        services::ServiceLimits {
+            connect_timeout: outbound.outbound_connect_timeout,
+            call_timeout: outbound.service_call_timeout,
+            connections: guest.max_service_connections as usize,
+            idle_per_destination: outbound.service_idle_per_address as usize,
+            idle_for: outbound.service_idle_timeout,
+            destinations: outbound.service_destinations_per_component as usize,
+            result_bytes: guest.sqlite_limits().result_bytes,
+        }
+    }
+
     /// Concurrency and per-instance memory from the memory flags
     /// (`ops::memory`), with what the edge holds for clients.
     fn memory_plan(&self) -> anyhow::Result<memory::MemoryPlan> {
@@ -75,7 +90,7 @@ impl HostFlags {
             max_outbound: guest.max_outbound_per_request,
             body_chunk: outbound::BODY_CHUNK_BYTES as u64,
             read_buffer: self.outbound.outbound_read_buffer_bytes,
-            stores: guest.sqlite_limits().instance_bytes(),
+            stores: guest.sqlite_limits().instance_bytes() + self.service_limits().instance_bytes(),
         });
         memory::plan(
             memory.max_concurrent_requests,
@@ -282,6 +297,14 @@ impl HostBuilder {
                 verdict_cache_entries: outbound_flags.verdict_cache_entries(),
                 protection: outbound_flags.protection(),
                 request: guest.request_limits(),
+                metrics: metrics.clone(),
+            },
+            redis: outbound_redis::OutboundRedisFactor {
+                limits: self.flags.service_limits(),
+                metrics: metrics.clone(),
+            },
+            pg: outbound_pg::OutboundPgFactor {
+                limits: self.flags.service_limits(),
                 metrics: metrics.clone(),
             },
             limits: limits::LimitsFactor::new(guest.guest_limits(plan.concurrency, plan.per_instance)),

@@ -7,7 +7,7 @@
 //! is `components/spin-probe` (spin-sdk 5.2, Spin 2's interfaces).
 
 use std::path::Path;
-use std::time::Duration;
+use test_harness::services::RedisServer;
 use test_harness::{component, request, request_with_body, Host, ManifestFile};
 
 /// `granted` gets the stores and databases; `refused` the same code, none.
@@ -157,55 +157,13 @@ async fn sqlite_runs_statements_on_the_default_database() {
     assert!(state.path().join("sqlite_db.db").exists());
 }
 
-/// A `redis-server` of the test's own on a free loopback port, stopped
-/// when dropped.
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = test_harness::closed_port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/run installs it; apt install redis-server)");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "redis-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer { child, port, _dir: dir }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Two hosts (two replicas) with the runtime config's `default` store on one
 /// Redis server share what either writes.
 #[tokio::test]
 async fn replicas_share_a_store_on_redis() {
-    let redis = RedisServer::start();
+    let Some(redis) = RedisServer::start("replicas_share_a_store_on_redis") else {
+        return;
+    };
     let config = tempfile::tempdir().unwrap();
     let file = config.path().join("runtime-config.toml");
     std::fs::write(

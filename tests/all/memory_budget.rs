@@ -211,8 +211,8 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
     }
 
     // The same flags fit a 528 MiB container: the host starts (4 x 64 MiB
-    // + 4 x 4.75 MiB each can make the host hold + 96 MiB + 16 MiB of
-    // bodies + 8 idle slots x 1 MiB + 1,056 connections x 2 x 64 KiB = 527 MiB).
+    // + 4 x 4.875 MiB each can make the host hold + 96 MiB + 16 MiB of
+    // bodies + 8 idle slots x 1 MiB + 1,056 connections x 2 x 64 KiB = 527.5 MiB).
     std::fs::write(cgroup.path().join("memory.max"), format!("{}\n", 528 * MIB)).unwrap();
     let host = Host::start(
         &component("doc_proxy"),
@@ -229,7 +229,8 @@ fn a_worst_case_over_the_container_limit_refuses_to_start() {
 }
 
 /// The same hostile load on a host inside a real memory cgroup, limited to the
-/// The memory plan's rule (docs/configuration.md): 6 instances x (32 MiB + 4.75 MiB of host memory each) + 96
+/// The memory plan's rule (docs/configuration.md): 6 instances x (32 MiB + 4.75 MiB of host memory each,
+/// with no outbound service connections) + 96
 /// MiB host + 16 MiB of request bodies + 8 idle pool slots x 1 MiB kept
 /// resident + (256 + 32) connections x 2 x 16 KiB of socket buffers = 349.5
 /// MiB, plus 16 MiB for the page cache the kernel also charges.
@@ -257,6 +258,9 @@ async fn hostile_bodies_under_a_real_memory_limit_kill_nothing() {
         "256",
         "--client-send-buffer-bytes",
         "16KiB",
+        // doc-proxy calls no outbound service.
+        "--max-service-connections",
+        "0",
     ];
     let args = doc_proxy_args(&upstream.url(), &budget);
     let mut host = Host::start_in_cgroup(

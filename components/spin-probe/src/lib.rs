@@ -24,6 +24,22 @@
 //!   body on the last one, closes its writing half and answers 200 with
 //!   what came back; a connection refused is 502 with the error's kind
 //!   (`PermissionDenied` for an address the manifest does not grant).
+//! - `redis`: Spin 2's outbound Redis at `addr` (a `redis://` URL,
+//!   URL-encoded): `op=set` (`key`, the request body as the value), `get`
+//!   (the value, 404 when absent), `incr`, `del` (`key`), `sets` (`sadd`,
+//!   `smembers`, `srem` on `key` with `members`, comma-separated, answering
+//!   the three results), `publish` (`channel`, the body), `execute`
+//!   (`command`, `args` comma-separated, answering the results as
+//!   `nil`, `status:S`, `int:N` or `binary:B`, comma-separated), or
+//!   `hold` (opens `count` connections, answering 200 when all opened);
+//!   an error is 500 with its Debug (`open: ` first when opening failed).
+//! - `pg`: Spin's PostgreSQL 4 (`pg4`) with the connection string `addr`:
+//!   `op=execute` runs `sql` and answers the rows it changed, `op=query`
+//!   answers the column names (comma-separated) on the first line and each
+//!   row's values' Debug (`|`-separated) on the next; `args` are the
+//!   parameters, comma-separated `i32:N`, `i64:N`, `str:S`, `dec:D` or
+//!   `null`; `op=hold` opens `count` connections. An error is 500 with its
+//!   Debug (`open: ` first when opening failed).
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -47,6 +63,8 @@ async fn handle(request: Request) -> Response {
         "kv" => key_value(&request),
         "sqlite" => sqlite(&request),
         "tcp" => tcp(&request),
+        "redis" => redis(&request),
+        "pg" => pg(&request),
         _ => relay(&request).await,
     }
 }
@@ -178,6 +196,126 @@ fn tcp(request: &Request) -> Response {
         Ok(_) => Response::new(200, echoed),
         Err(e) => Response::new(502, format!("{:?}", e.kind())),
     }
+}
+
+fn redis(request: &Request) -> Response {
+    use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+    let address = param(request, "addr").unwrap_or_default();
+    let list = |name: &str| -> Vec<String> {
+        param(request, name)
+            .map(|text| text.split(',').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    if param(request, "op").as_deref() == Some("hold") {
+        return hold(request, || Connection::open(&address));
+    }
+    let connection = match Connection::open(&address) {
+        Ok(connection) => connection,
+        Err(e) => return Response::new(500, format!("open: {e:?}")),
+    };
+    let key = param(request, "key").unwrap_or_default();
+    let answered = match param(request, "op").as_deref() {
+        Some("set") => connection.set(&key, request.body()).map(|()| Response::new(200, ())),
+        Some("get") => connection.get(&key).map(|value| match value {
+            Some(value) => Response::new(200, value),
+            None => Response::new(404, ()),
+        }),
+        Some("incr") => connection.incr(&key).map(|n| Response::new(200, n.to_string())),
+        Some("del") => connection.del(&[key]).map(|n| Response::new(200, n.to_string())),
+        Some("sets") => {
+            let members = list("members");
+            connection.sadd(&key, &members).and_then(|added| {
+                let listed = connection.smembers(&key)?;
+                let removed = connection.srem(&key, &members)?;
+                Ok(Response::new(200, format!("{added} {} {removed}", listed.len())))
+            })
+        }
+        Some("publish") => connection
+            .publish(&param(request, "channel").unwrap_or_default(), request.body())
+            .map(|()| Response::new(200, ())),
+        Some("execute") => {
+            let arguments: Vec<RedisParameter> = list("args")
+                .into_iter()
+                .map(|a| match a.parse::<i64>() {
+                    Ok(n) => RedisParameter::Int64(n),
+                    Err(_) => RedisParameter::Binary(a.into_bytes()),
+                })
+                .collect();
+            connection
+                .execute(&param(request, "command").unwrap_or_default(), &arguments)
+                .map(|results| {
+                    let shown: Vec<String> = results
+                        .iter()
+                        .map(|result| match result {
+                            RedisResult::Nil => "nil".to_string(),
+                            RedisResult::Status(s) => format!("status:{s}"),
+                            RedisResult::Int64(n) => format!("int:{n}"),
+                            RedisResult::Binary(b) => format!("binary:{}", String::from_utf8_lossy(b)),
+                        })
+                        .collect();
+                    Response::new(200, shown.join(","))
+                })
+        }
+        other => return Response::new(400, format!("op {other:?}")),
+    };
+    answered.unwrap_or_else(|e| Response::new(500, format!("{e:?}")))
+}
+
+fn pg(request: &Request) -> Response {
+    use spin_sdk::pg4::{Connection, ParameterValue};
+    let address = param(request, "addr").unwrap_or_default();
+    if param(request, "op").as_deref() == Some("hold") {
+        return hold(request, || Connection::open(&address));
+    }
+    let connection = match Connection::open(&address) {
+        Ok(connection) => connection,
+        Err(e) => return Response::new(500, format!("open: {e:?}")),
+    };
+    let sql = param(request, "sql").unwrap_or_default();
+    let arguments: Vec<ParameterValue> = param(request, "args")
+        .map(|text| {
+            text.split(',')
+                .map(|arg| match arg.split_once(':') {
+                    Some(("i32", n)) => ParameterValue::Int32(n.parse().unwrap_or_default()),
+                    Some(("i64", n)) => ParameterValue::Int64(n.parse().unwrap_or_default()),
+                    Some(("dec", d)) => ParameterValue::Decimal(d.to_string()),
+                    Some(("str", s)) => ParameterValue::Str(s.to_string()),
+                    _ => ParameterValue::DbNull,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match param(request, "op").as_deref() {
+        Some("execute") => match connection.execute(&sql, &arguments) {
+            Ok(changed) => Response::new(200, changed.to_string()),
+            Err(e) => Response::new(500, format!("{e:?}")),
+        },
+        Some("query") => match connection.query(&sql, &arguments) {
+            Ok(set) => {
+                let mut lines = vec![set.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(",")];
+                for row in &set.rows {
+                    lines.push(row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
+                }
+                Response::new(200, lines.join("\n"))
+            }
+            Err(e) => Response::new(500, format!("{e:?}")),
+        },
+        other => Response::new(400, format!("op {other:?}")),
+    }
+}
+
+/// Opens `count` connections with `open` and holds them all: 200, or 500
+/// with the error and how many opened before it.
+fn hold<C, E: std::fmt::Debug>(request: &Request, open: impl Fn() -> Result<C, E>) -> Response {
+    let count: usize = param(request, "count").and_then(|n| n.parse().ok()).unwrap_or(1);
+    let mut held = Vec::new();
+    for _ in 0..count {
+        match open() {
+            Ok(connection) => held.push(connection),
+            Err(e) => return Response::new(500, format!("open: {e:?} after {}", held.len())),
+        }
+    }
+    Response::new(200, ())
 }
 
 /// The rules Spin's conformance test for variables checks.

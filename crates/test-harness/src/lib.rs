@@ -23,6 +23,7 @@
 mod cgroup;
 mod log_pipe;
 mod memory_cgroup_dir;
+pub mod services;
 pub use cgroup::MemoryCgroup;
 use log_pipe::LogPipe;
 

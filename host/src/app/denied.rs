@@ -1,16 +1,18 @@
-//! Spin's services this host does not serve yet (outbound Redis, MQTT,
-//! PostgreSQL, MySQL, and AI models), linked anyway and denied at call
-//! time, exactly as Spin answers a component whose manifest does not grant
-//! them: SDKs (componentize-py's above all) import every interface of
-//! Spin's world whether the app uses it or not, and Spin links them all.
+//! Spin's services this host does not serve yet (outbound MQTT, MySQL,
+//! PostgreSQL's versions other than 4.0.0, and AI models; Redis and
+//! PostgreSQL 4.0.0 are served by `factors::outbound_redis` and
+//! `factors::outbound_pg`), linked anyway and denied at call time,
+//! exactly as Spin answers a component whose manifest does not grant them:
+//! SDKs (componentize-py's above all) import every interface of Spin's
+//! world whether the app uses it or not, and Spin links them all.
 //! `wasi:otel` (Spin 4's telemetry, linked only with its experimental flag)
 //! is linked as a no-op. `wasi:sockets` is served (`factors::sockets`).
 //!
 //! The definitions are made from the component's own import types (every
 //! version of every interface, with no bindings to keep in step): each
-//! function answers the error Spin gives (`invalid-address` for Redis,
-//! `connection-failed("address … is not permitted")` for MQTT, PostgreSQL
-//! and MySQL, `invalid-input(…)` for a model), and each resource is a type
+//! function answers the error Spin gives (`connection-failed("address …
+//! is not permitted")` for MQTT, PostgreSQL and MySQL, `invalid-input(…)`
+//! for a model), and each resource is a type
 //! of its own that no call ever makes. A component whose imports the host
 //! cannot satisfy at all is refused at load, naming them.
 
@@ -22,7 +24,6 @@ use wasmtime::Engine;
 /// A service Spin links that this host denies, by import name prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
-    Redis,
     Mqtt,
     Postgres,
     Mysql,
@@ -32,8 +33,6 @@ enum Service {
 }
 
 const SERVICES: &[(&str, Service)] = &[
-    ("fermyon:spin/redis@", Service::Redis),
-    ("spin:redis/redis@", Service::Redis),
     ("fermyon:spin/mqtt@", Service::Mqtt),
     ("spin:mqtt/mqtt@", Service::Mqtt),
     ("fermyon:spin/postgres@", Service::Postgres),
@@ -45,7 +44,14 @@ const SERVICES: &[(&str, Service)] = &[
     ("wasi:otel/", Service::Otel),
 ];
 
+/// The interfaces of those services that factors serve (their names are
+/// defined in the linker already).
+const SERVED: &[&str] = &["spin:postgres/postgres@4.0.0"];
+
 fn service_of(import: &str) -> Option<Service> {
+    if SERVED.contains(&import) {
+        return None;
+    }
     SERVICES
         .iter()
         .find(|(prefix, _)| import.starts_with(prefix))
@@ -63,7 +69,7 @@ pub fn denied_imports(engine: &Engine, component: &Component) -> Vec<String> {
 }
 
 /// What a component granted every scheme (`*://…`) would be granted that
-/// this host does not serve: the services it imports among Redis, MQTT,
+/// this host does not serve: the services it imports among MQTT,
 /// PostgreSQL and MySQL. Such a component is refused at
 /// load, naming them (its calls would be denied where Spin would serve them).
 pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: &[String]) -> Option<String> {
@@ -74,7 +80,6 @@ pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: 
         .component_type()
         .imports(engine)
         .filter_map(|(name, _)| match service_of(name) {
-            Some(Service::Redis) => Some("outbound Redis"),
             Some(Service::Mqtt) => Some("outbound MQTT"),
             Some(Service::Postgres) => Some("outbound PostgreSQL"),
             Some(Service::Mysql) => Some("outbound MySQL"),
@@ -86,7 +91,7 @@ pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: 
     (!services.is_empty()).then(|| {
         format!(
             "allowed_outbound_hosts {} grants every scheme, and the component imports {}, which this host does \
-             not serve (grant http://, https://, tcp:// or udp:// by name, or serve the app with Spin)",
+             not serve (grant http://, https://, tcp://, udp://, redis:// or postgres:// by name, or serve the app with Spin)",
             any_scheme.join(", "),
             services.join(", ")
         )
@@ -191,7 +196,6 @@ fn denial(service: Service, error: &Type, address: Option<&str>) -> wasmtime::Re
     };
     let address = address.unwrap_or("");
     let (case, message) = match service {
-        Service::Redis => ("invalid-address", String::new()),
         Service::Mqtt | Service::Postgres | Service::Mysql => {
             ("connection-failed", format!("address {address} is not permitted"))
         }
@@ -272,8 +276,8 @@ mod tests {
 
     #[test]
     fn services_are_known_by_their_interfaces() {
-        assert_eq!(service_of("fermyon:spin/redis@2.0.0"), Some(Service::Redis));
         assert_eq!(service_of("spin:postgres/postgres@4.2.0"), Some(Service::Postgres));
+        assert_eq!(service_of("fermyon:spin/postgres@2.0.0"), Some(Service::Postgres));
         assert_eq!(service_of("spin:mqtt/mqtt@3.0.0"), Some(Service::Mqtt));
         assert_eq!(service_of("fermyon:spin/llm@2.0.0"), Some(Service::Llm));
         assert_eq!(service_of("wasi:otel/tracing@0.2.0-rc.2"), Some(Service::Otel));
@@ -282,6 +286,9 @@ mod tests {
             "spin:sqlite/sqlite@3.0.0",
             "wasi:sockets/tcp@0.2.0",
             "fermyon:spin/variables@2.0.0",
+            "fermyon:spin/redis@2.0.0",
+            "spin:redis/redis@3.0.0",
+            "spin:postgres/postgres@4.0.0",
         ] {
             assert_eq!(service_of(served), None, "{served}");
         }
@@ -293,12 +300,11 @@ mod tests {
             redact("postgres://user:secret@db:5432/app?sslmode=x"),
             "postgres://db:5432"
         );
-        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(redact("mqtt://u:p@broker:1883"), "mqtt://broker:1883");
         assert_eq!(redact("llama2-chat"), "llama2-chat");
     }
 
-    /// A component that imports Spin 2's Redis and MQTT interfaces links,
+    /// A component that imports Spin 2's MQTT interface links,
     /// and each call is answered with Spin's error for a component not
     /// granted the address.
     #[tokio::test]

@@ -174,6 +174,12 @@ pub struct GuestLimitFlags {
     /// `query result exceeds limit of N bytes`.
     #[arg(long, env = "MAX_STORE_RESULT_BYTES", default_value = "1MiB", value_parser = parse_store_result)]
     pub max_store_result_bytes: u64,
+
+    /// Connections to Spin's outbound services (Redis, PostgreSQL) one request may have
+    /// open at once, each about 32 KiB of host memory; past it,
+    /// `too-many-connections`. 0 leaves the services to no one.
+    #[arg(long, env = "MAX_SERVICE_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub max_service_connections: u32,
 }
 
 /// 64 KiB to 128 MiB (Spin's limit).

@@ -6,6 +6,8 @@
 use crate::app::factors::key_value::{Grants, KeyValueView};
 use crate::app::factors::limits::{CpuBudgetExceeded, InstanceLimits};
 use crate::app::factors::outbound_http::header_budget::HeaderBudget;
+use crate::app::factors::outbound_pg::{InstancePg, PgView};
+use crate::app::factors::outbound_redis::{InstanceRedis, RedisView};
 use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
 use crate::app::factors::variables::{self, SharedVariables};
 use crate::app::factors::{ComponentStates, Factor, Factors, Prepare};
@@ -22,6 +24,8 @@ pub struct HostState {
     variables: SharedVariables,
     key_value: Grants,
     sqlite: InstanceSqlite,
+    redis: InstanceRedis,
+    pg: InstancePg,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -75,6 +79,8 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
         variables: factors.variables.prepare(&states.variables, ctx),
         key_value: factors.key_value.prepare(&states.key_value, ctx),
         sqlite: factors.sqlite.prepare(&states.sqlite, ctx),
+        redis: factors.redis.prepare(&states.redis, ctx),
+        pg: factors.pg.prepare(&states.pg, ctx),
         http: http.ctx,
         table,
         hooks: http.hooks,
@@ -107,6 +113,22 @@ impl HostState {
         SqliteView {
             table: &mut self.table,
             sqlite: &self.sqlite,
+        }
+    }
+
+    /// What the outbound Redis bindings work with.
+    pub fn redis(&mut self) -> RedisView<'_> {
+        RedisView {
+            table: &mut self.table,
+            redis: &self.redis,
+        }
+    }
+
+    /// What the outbound PostgreSQL bindings work with.
+    pub fn pg(&mut self) -> PgView<'_> {
+        PgView {
+            table: &mut self.table,
+            pg: &self.pg,
         }
     }
 

@@ -50,8 +50,8 @@ pub struct InstanceHostUse {
     pub body_chunk: u64,
     /// An outbound connection's read buffer.
     pub read_buffer: u64,
-    /// Its SQLite connections, and the largest result one store or
-    /// database call may bring back.
+    /// Its SQLite and service connections, and the largest result one
+    /// store, database or service call may bring back.
     pub stores: u64,
 }
 

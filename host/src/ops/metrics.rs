@@ -31,6 +31,7 @@ pub struct Metrics {
     pub in_flight: IntGauge,
     pub outbound_requests: IntCounterVec,
     pub outbound_sockets: IntCounterVec,
+    pub outbound_services: IntCounterVec,
     pub outbound_duration: Histogram,
     pub instantiation: Histogram,
     pub traps: IntCounterVec,
@@ -87,6 +88,18 @@ impl Metrics {
                  --max-outbound-per-request; connect_error, timeout, error).",
             ),
             &["component", "status"],
+        )
+        .expect("valid metric");
+        let outbound_services = IntCounterVec::new(
+            Opts::new(
+                "outbound_service_uses_total",
+                "Components' uses of Spin's outbound services (Redis, PostgreSQL), by component, service, destination \
+                 (host:port; '-' when denied, 'other' past --service-destinations-per-component) and result \
+                 (connected, reused: an open, on a new or a pooled connection; denied: not in the allow-list; \
+                 request_limit: past --max-service-connections; connect_error; call, error, timeout: a call \
+                 answered, failed, or past --service-call-timeout).",
+            ),
+            &["component", "service", "destination", "result"],
         )
         .expect("valid metric");
         let outbound_sockets = IntCounterVec::new(
@@ -334,6 +347,7 @@ impl Metrics {
             Box::new(in_flight.clone()),
             Box::new(outbound_requests.clone()),
             Box::new(outbound_sockets.clone()),
+            Box::new(outbound_services.clone()),
             Box::new(outbound_duration.clone()),
             Box::new(instantiation.clone()),
             Box::new(traps.clone()),
@@ -370,6 +384,7 @@ impl Metrics {
             in_flight,
             outbound_requests,
             outbound_sockets,
+            outbound_services,
             outbound_duration,
             instantiation,
             traps,

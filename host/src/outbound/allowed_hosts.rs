@@ -5,9 +5,10 @@
 //! default is meant. The host may be an IP range (`10.0.0.0/8`,
 //! `127.0.0.0/24:5432`), which matches IP addresses only, as in Spin.
 //! `http` and `https` grant outbound HTTP, `tcp` and `udp` grant
-//! `wasi:sockets`, and `*` grants all four. Outbound Redis, MySQL, PostgreSQL
-//! and MQTT are Spin features this host lacks, so their schemes are refused
-//! when the manifest is read, not at the first call.
+//! `wasi:sockets`, `redis` and `postgres` grant outbound Redis and
+//! PostgreSQL (`app::factors::services`), and `*` grants them all. Outbound
+//! MySQL and MQTT are Spin features this host lacks yet, so their schemes are refused when the
+//! manifest is read, not at the first call.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -65,9 +66,11 @@ impl AllowedHost {
             "https" => SchemePattern::Exactly("https"),
             "tcp" => SchemePattern::Exactly("tcp"),
             "udp" => SchemePattern::Exactly("udp"),
+            "redis" => SchemePattern::Exactly("redis"),
+            "postgres" => SchemePattern::Exactly("postgres"),
             other => {
                 return Err(problem(&format!(
-                    "this host provides outbound http, https, tcp and udp, not {other}"
+                    "this host provides outbound http, https, tcp, udp, redis and postgres, not {other}"
                 )))
             }
         };
@@ -98,13 +101,10 @@ impl AllowedHost {
                 }
             },
             None => match scheme {
-                SchemePattern::Exactly(web @ ("http" | "https")) => {
-                    let port = default_port(web);
-                    PortPattern::Range(port, port)
-                }
-                SchemePattern::Exactly(other) => {
-                    return Err(problem(&format!("with scheme '{other}' the port must be given")))
-                }
+                SchemePattern::Exactly(scheme) => match well_known_port(scheme) {
+                    Some(port) => PortPattern::Range(port, port),
+                    None => return Err(problem(&format!("with scheme '{scheme}' the port must be given"))),
+                },
                 SchemePattern::Any | SchemePattern::AnyHttp => {
                     return Err(problem("with scheme '*' the port must be given"))
                 }
@@ -131,7 +131,9 @@ impl AllowedHost {
     /// Whether a call to `scheme://host:port` is allowed.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
         let scheme_ok = match self.scheme {
-            SchemePattern::Any => matches!(scheme, "http" | "https" | "tcp" | "udp"),
+            // Every scheme, as Spin's `*` (what the host serves of it is
+            // decided where each service is served).
+            SchemePattern::Any => true,
             SchemePattern::AnyHttp => matches!(scheme, "http" | "https"),
             SchemePattern::Exactly(wanted) => scheme.eq_ignore_ascii_case(wanted),
         };
@@ -223,6 +225,20 @@ pub fn default_port(scheme: &str) -> u16 {
     }
 }
 
+/// The port a service's address without one means, as Spin's
+/// `well_known_port`: the one place these are written.
+pub fn well_known_port(scheme: &str) -> Option<u16> {
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        "redis" => Some(6379),
+        "postgres" => Some(5432),
+        "mysql" => Some(3306),
+        "mqtt" => Some(1883),
+        _ => None,
+    }
+}
+
 impl AllowList {
     pub fn new(entries: Vec<AllowedHost>) -> AllowList {
         AllowList(entries)
@@ -234,6 +250,12 @@ impl AllowList {
             return false;
         };
         let port = uri.port_u16().unwrap_or_else(|| default_port(scheme));
+        self.0.iter().any(|entry| entry.allows(scheme, host, port))
+    }
+
+    /// Whether a service (Redis and the like) may be called at `host:port`
+    /// with `scheme`, the address's own, as Spin's `check_url` decides.
+    pub fn allows_service(&self, scheme: &str, host: &str, port: u16) -> bool {
         self.0.iter().any(|entry| entry.allows(scheme, host, port))
     }
 
@@ -347,8 +369,8 @@ mod tests {
     fn what_this_host_cannot_honour_is_refused_when_read() {
         for bad in [
             "127.0.0.1:3000",
-            "redis://cache:6379",
-            "postgres://db",
+            "mqtt://broker:1883",
+            "mysql://db",
             "*://upstream",
             "http://up:3000/docs",
             "http://user@up",
@@ -362,8 +384,8 @@ mod tests {
         ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
-        let redis = AllowedHost::parse("redis://127.0.0.1:6379").unwrap_err();
-        assert!(redis.contains("not redis"), "{redis}");
+        let mysql = AllowedHost::parse("mysql://127.0.0.1:3306").unwrap_err();
+        assert!(mysql.contains("not mysql"), "{mysql}");
         for bad in [
             "tcp://db",
             "udp://10.0.0.0/8",
@@ -403,6 +425,31 @@ mod tests {
         assert!(list(&["http://10.0.0.0/8"]).allows(&"http://10.9.9.9/x".parse().unwrap()));
         assert!(!list(&["http://10.0.0.0/8"]).allows(&"http://ten.example/x".parse().unwrap()));
         assert!(!list(&["tcp://10.0.0.1:80"]).allows(&"http://10.0.0.1/".parse().unwrap()));
+    }
+
+    #[test]
+    fn services_are_granted_by_scheme_with_their_default_ports_as_spin_grants_them() {
+        let list = |entries: &[&str]| AllowList::new(entries.iter().map(|e| AllowedHost::parse(e).unwrap()).collect());
+        let redis = list(&["redis://cache"]);
+        assert!(redis.allows_service("redis", "cache", 6379), "the default port");
+        assert!(!redis.allows_service("redis", "cache", 6380));
+        assert!(!redis.allows_service("http", "cache", 6379), "another scheme");
+        assert!(!redis.allows_service("redis", "other", 6379));
+        let any = list(&["*://localhost:7000"]);
+        assert!(
+            any.allows_service("redis", "localhost", 7000),
+            "'*' grants every scheme"
+        );
+        assert!(any.allows_service("postgres", "LOCALHOST", 7000));
+        assert!(!any.allows_service("redis", "localhost", 6379));
+        let wild = list(&["redis://*.cache.internal:*", "redis://10.0.0.0/8:6379"]);
+        assert!(wild.allows_service("redis", "a.cache.internal", 1));
+        assert!(wild.allows_service("redis", "10.1.2.3", 6379));
+        assert!(!wild.allows_service("redis", "10.1.2.3", 6380));
+        assert!(!list(&["http://cache:6379"]).allows_service("redis", "cache", 6379));
+        assert_eq!(well_known_port("REDIS"), Some(6379));
+        assert_eq!(well_known_port("mqtt"), Some(1883));
+        assert_eq!(well_known_port("tcp"), None);
     }
 
     #[test]

@@ -71,6 +71,28 @@ pub struct OutboundFlags {
     #[arg(long, env = "RETRY_BUDGET_WINDOW", default_value = "10s", value_parser = parse_window)]
     pub retry_budget_window: Duration,
 
+    /// How long one call to an outbound service (Redis, PostgreSQL) may take, from
+    /// sending it to its whole answer; past it the guest gets an error and
+    /// the connection is closed. Connecting is bounded by
+    /// `--outbound-connect-timeout`.
+    #[arg(long, env = "SERVICE_CALL_TIMEOUT", default_value = "10s", value_parser = parse_service_timeout)]
+    pub service_call_timeout: Duration,
+
+    /// Idle connections each component keeps per service address for its
+    /// next requests (0 keeps none: every `open` connects).
+    #[arg(long, env = "SERVICE_IDLE_PER_ADDRESS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub service_idle_per_address: u32,
+
+    /// How long an idle service connection is kept.
+    #[arg(long, env = "SERVICE_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_service_timeout)]
+    pub service_idle_timeout: Duration,
+
+    /// Service addresses each component pools connections to and counts in
+    /// a metric series of its own (the rest connect each time and count as
+    /// `other`): bounds what a wildcard grant can make the host keep.
+    #[arg(long, env = "SERVICE_DESTINATIONS_PER_COMPONENT", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub service_destinations_per_component: u32,
+
     /// Validated upstream bodies remembered by SHA-256, so components that
     /// speak the verdict-cache protocol (docs/verdict-cache.md) check each
     /// distinct document once. About 100 bytes per entry; 0 turns it off.
@@ -95,6 +117,16 @@ fn parse_window(text: &str) -> Result<Duration, String> {
         Ok(window)
     } else {
         Err(format!("{text} is outside 1s..=10m"))
+    }
+}
+
+/// 10 ms to 10 min.
+fn parse_service_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if (Duration::from_millis(10)..=Duration::from_secs(600)).contains(&timeout) {
+        Ok(timeout)
+    } else {
+        Err(format!("{text} is outside 10ms..=10m"))
     }
 }
 

@@ -348,7 +348,7 @@ pub async fn sick_upstream(scale: Scale) -> Row {
     );
     Row {
         scenario: format!("3. sick upstream: six behaviours × {per_case} requests, 8 clients, deadline 1 s"),
-        criterion: "every request answered with a problem within 2 s; upstream calls within the retry budget; peak RSS within the host's memory plan (k8s sizing: 10 × 32 MiB instances, 128 connections, worst case 493.5 MiB)".into(),
+        criterion: "every request answered with a problem within 2 s; upstream calls within the retry budget; peak RSS within the host's memory plan (k8s sizing: 10 × 32 MiB instances, 128 connections, worst case 494.75 MiB)".into(),
         summary: Summary::of(&all),
         peak_rss,
         figures: figures.join("; "),

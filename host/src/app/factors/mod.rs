@@ -22,6 +22,8 @@
 //! | [`variables`] | Spin's variables, `wasi:config/store` | the manifest's variables | the same, shared |
 //! | [`key_value`] | Spin 2's and 3's key-value, `wasi:keyvalue` | the stores it is granted, opened | the same |
 //! | [`sqlite`] | Spin 2's and 3's SQLite | the databases it is granted | its connections, at most two |
+//! | [`outbound_redis`] | Spin 2's and 4's outbound Redis | its allow-list, idle connections per address, metric series | connections to granted addresses, at most `--max-service-connections` |
+//! | [`outbound_pg`] | Spin's PostgreSQL 4.0.0 | the same, for PostgreSQL | the same, in the same count |
 //! | [`outbound_http`] | `wasi:http` both versions, with a header budget | allow-list, breakers and retry budgets per destination, verdict cache | the hooks every call goes through, per-request caps |
 //! | [`limits`] | — | share of the instances, CPU lanes | memory cap, CPU meter |
 //! | [`server_timing`] | — | its `Server-Timing` recorder | — |
@@ -34,7 +36,10 @@ pub mod files;
 pub mod key_value;
 pub mod limits;
 pub mod outbound_http;
+pub mod outbound_pg;
+pub mod outbound_redis;
 pub mod server_timing;
+pub mod services;
 pub mod sockets;
 pub mod sqlite;
 pub mod variables;
@@ -112,6 +117,8 @@ pub struct Factors {
     pub key_value: key_value::KeyValueFactor,
     pub sqlite: sqlite::SqliteFactor,
     pub http: outbound_http::OutboundHttpFactor,
+    pub redis: outbound_redis::OutboundRedisFactor,
+    pub pg: outbound_pg::OutboundPgFactor,
     pub limits: limits::LimitsFactor,
     pub server_timing: server_timing::ServerTimingFactor,
 }
@@ -125,6 +132,8 @@ pub struct ComponentStates {
     pub key_value: key_value::Grants,
     pub sqlite: sqlite::Grants,
     pub http: outbound_http::HttpState,
+    pub redis: outbound_redis::RedisState,
+    pub pg: outbound_pg::PgState,
     pub limits: limits::ComponentLimits,
     pub server_timing: Arc<crate::ops::server_timing::Recorder>,
 }
@@ -139,6 +148,8 @@ impl Factors {
         self.key_value.init(linker)?;
         self.sqlite.init(linker)?;
         self.http.init(linker)?;
+        self.redis.init(linker)?;
+        self.pg.init(linker)?;
         self.limits.init(linker)?;
         self.server_timing.init(linker)?;
         Ok(())
@@ -169,6 +180,8 @@ impl Factors {
             key_value: self.key_value.configure(ctx, previous.map(|p| &p.key_value))?,
             sqlite: self.sqlite.configure(ctx, previous.map(|p| &p.sqlite))?,
             http,
+            redis: self.redis.configure(ctx, previous.map(|p| &p.redis))?,
+            pg: self.pg.configure(ctx, previous.map(|p| &p.pg))?,
             limits: self.limits.configure(ctx, previous.map(|p| &p.limits))?,
             server_timing: self.server_timing.configure(ctx, previous.map(|p| &p.server_timing))?,
         })
@@ -183,6 +196,8 @@ impl Factors {
         self.key_value.retire(id, &states.key_value);
         self.sqlite.retire(id, &states.sqlite);
         self.http.retire(id, &states.http);
+        self.redis.retire(id, &states.redis);
+        self.pg.retire(id, &states.pg);
         self.limits.retire(id, &states.limits);
         self.server_timing.retire(id, &states.server_timing);
     }

@@ -1,0 +1,281 @@
+//! Real service servers for the tests, each the test's own: started on a
+//! free loopback port in a temporary directory and stopped when dropped.
+//! A server whose program is not installed gives `None` and says so on
+//! stderr, and the test skips; `.ci/run` installs them all, so CI never
+//! skips.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Where `program` is: on `PATH`, or else in one of `extra` directories.
+pub fn find_program(program: &str, extra: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(extra.iter().map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Says that a test is skipped because `program` is not installed.
+pub fn skipped(test: &str, program: &str, package: &str) {
+    eprintln!("SKIPPED {test}: {program} is not installed (apt-get install {package}; .ci/run installs it)");
+}
+
+/// Waits until something listens on `port`, or panics naming `what`.
+fn wait_listening(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening: {status}");
+        }
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A `redis-server` of the test's own.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+    /// Connections `command` opened, kept out of `connections_received`.
+    own: AtomicU64,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// `None` (and a line on stderr) when `redis-server` is not installed.
+    pub fn start(test: &str) -> Option<RedisServer> {
+        let Some(program) = find_program("redis-server", &[]) else {
+            skipped(test, "redis-server", "redis-server");
+            return None;
+        };
+        let port = crate::closed_port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(program)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        wait_listening(port, "redis-server", &mut child);
+        Some(RedisServer {
+            child,
+            port,
+            own: AtomicU64::new(0),
+            _dir: dir,
+        })
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends one command on a connection of its own and answers the reply
+    /// as the server wrote it (RESP, one reply).
+    pub fn command(&self, args: &[&str]) -> String {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        self.own.fetch_add(1, Ordering::SeqCst);
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        match first.strip_prefix('$') {
+            Some(length) => match length.trim().parse::<i64>().unwrap() {
+                -1 => "(nil)".into(),
+                length => {
+                    let mut bulk = vec![0; length as usize + 2];
+                    reader.read_exact(&mut bulk).unwrap();
+                    String::from_utf8_lossy(&bulk[..length as usize]).into_owned()
+                }
+            },
+            None => first.trim_end().to_string(),
+        }
+    }
+
+    /// Connections the server has accepted since it started, as it counts
+    /// them (`INFO stats`), less those the test's own `command`s opened.
+    pub fn connections_received(&self) -> u64 {
+        let stats = self.command(&["INFO", "stats"]);
+        let total: u64 = stats
+            .lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .expect("INFO stats counts connections")
+            .trim()
+            .parse()
+            .unwrap();
+        total - self.own.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A PostgreSQL server of the test's own: a fresh cluster (`initdb`, trust
+/// authentication on loopback, user `postgres`), run as the `postgres`
+/// user when the test runs as root (the server refuses root).
+pub struct PostgresServer {
+    child: Child,
+    pub port: u16,
+    /// `pg_ctl stop` for the cluster, as its owner.
+    stop: Command,
+    _dir: tempfile::TempDir,
+}
+
+impl PostgresServer {
+    /// `None` (and a line on stderr) when PostgreSQL is not installed.
+    pub fn start(test: &str) -> Option<PostgresServer> {
+        let versions: Vec<String> = std::fs::read_dir("/usr/lib/postgresql")
+            .map(|dirs| {
+                dirs.filter_map(|d| d.ok())
+                    .map(|d| d.path().join("bin").display().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let extra: Vec<&str> = versions.iter().map(String::as_str).collect();
+        let (Some(initdb), Some(postgres), Some(pg_ctl)) = (
+            find_program("initdb", &extra),
+            find_program("postgres", &extra),
+            find_program("pg_ctl", &extra),
+        ) else {
+            skipped(test, "PostgreSQL (initdb, postgres)", "postgresql");
+            return None;
+        };
+        let port = crate::closed_port();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc_geteuid() } == 0;
+        let as_owner = |program: &std::path::Path| {
+            if root {
+                let mut command = Command::new("runuser");
+                command.args(["-u", "postgres", "--"]).arg(program);
+                command
+            } else {
+                Command::new(program)
+            }
+        };
+        if root {
+            let owned = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(owned.success(), "chown the cluster's directory to postgres");
+        }
+        let init = as_owner(&initdb)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(init.success(), "initdb");
+        let log = dir.path().join("postgres.log");
+        let mut child = as_owner(&postgres)
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        wait_listening(port, "postgres", &mut child);
+        // It listens before it accepts sessions ("starting up").
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("ready to accept connections")
+        {
+            assert!(Instant::now() < deadline, "postgres did not get ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut stop = as_owner(&pg_ctl);
+        stop.args(["stop", "-m", "fast", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        Some(PostgresServer {
+            child,
+            port,
+            stop,
+            _dir: dir,
+        })
+    }
+
+    /// The key-value connection string Spin's examples use, for `dbname`.
+    pub fn connection_string(&self, dbname: &str) -> String {
+        format!("host=127.0.0.1 port={} user=postgres dbname={dbname}", self.port)
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = self.stop.status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// A loopback TCP listener that accepts connections, counts them and says
+/// nothing: a destination whose count shows whether anything connected.
+pub struct CountingListener {
+    pub port: u16,
+    accepted: std::sync::Arc<AtomicU64>,
+}
+
+impl CountingListener {
+    pub fn start() -> CountingListener {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(AtomicU64::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        CountingListener { port, accepted }
+    }
+
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
