@@ -1,8 +1,8 @@
 //! Real service servers for the tests, each the test's own: started on a
 //! free loopback port in a temporary directory and stopped when dropped.
 //! A server whose program is not installed gives `None` and says so on
-//! stderr, and the test skips; `.ci/run` installs them all, so CI never
-//! skips.
+//! stderr, and the test skips, except under `CI`, where it fails: `.ci/run`
+//! installs them all, and a check that did not run must not pass there.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -19,9 +19,12 @@ pub fn find_program(program: &str, extra: &[&str]) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Says that a test is skipped because `program` is not installed.
+/// Says that a test is skipped because `program` is not installed; under
+/// `CI` the test fails instead.
 pub fn skipped(test: &str, program: &str, package: &str) {
-    eprintln!("SKIPPED {test}: {program} is not installed (apt-get install {package}; .ci/run installs it)");
+    let reason = format!("{test}: {program} is not installed (apt-get install {package}; .ci/run installs it)");
+    assert!(std::env::var_os("CI").is_none(), "not run under CI: {reason}");
+    eprintln!("SKIPPED {reason}");
 }
 
 /// Waits until something listens on `port`, or panics naming `what`.
