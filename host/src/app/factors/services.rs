@@ -1,5 +1,5 @@
-//! What Spin's outbound services (Redis now; PostgreSQL, MQTT and MySQL are
-//! to follow it) share: reading the destination out of the address a
+//! What Spin's outbound services (Redis and PostgreSQL now; MQTT and MySQL
+//! are to follow them) share: reading the destination out of the address a
 //! component gives, deciding it against the component's
 //! `allowed_outbound_hosts` before any connection is opened, the instance's
 //! share of connections, the per-component pool of idle connections, and the
