@@ -7,8 +7,8 @@
 //! tests start hosts the same way.
 
 use crate::app::factors::{
-    self, files, key_value, limits, outbound_http, outbound_pg, outbound_redis, server_timing, services, sockets,
-    sqlite, variables, wasi,
+    self, files, key_value, limits, outbound_http, outbound_mqtt, outbound_pg, outbound_redis, server_timing, services,
+    sockets, sqlite, variables, wasi,
 };
 use crate::app::flags::{AppFlags, GuestLimitFlags};
 use crate::app::{self, engine, reload, state};
@@ -76,6 +76,7 @@ impl HostFlags {
             idle_for: outbound.service_idle_timeout,
             destinations: outbound.service_destinations_per_component as usize,
             result_bytes: guest.sqlite_limits().result_bytes,
+            message_bytes: guest.max_mqtt_payload_bytes as usize,
         }
     }
 
@@ -300,6 +301,10 @@ impl HostBuilder {
                 metrics: metrics.clone(),
             },
             redis: outbound_redis::OutboundRedisFactor {
+                limits: self.flags.service_limits(),
+                metrics: metrics.clone(),
+            },
+            mqtt: outbound_mqtt::OutboundMqttFactor {
                 limits: self.flags.service_limits(),
                 metrics: metrics.clone(),
             },

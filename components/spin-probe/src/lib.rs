@@ -40,6 +40,12 @@
 //!   parameters, comma-separated `i32:N`, `i64:N`, `str:S`, `dec:D` or
 //!   `null`; `op=hold` opens `count` connections. An error is 500 with its
 //!   Debug (`open: ` first when opening failed).
+//! - `mqtt`: Spin 2's outbound MQTT at `addr` (URL-encoded), as `user` with
+//!   `pass`, keep-alive `keep` seconds (default 30): `op=publish` publishes
+//!   the request body to `topic` with QoS `qos` (0, 1 or 2; default 1),
+//!   `times` times (default 1) on one connection; `op=hold` opens `count`
+//!   connections. An error is 500 with its Debug (`open: ` first when
+//!   opening failed).
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -65,6 +71,7 @@ async fn handle(request: Request) -> Response {
         "tcp" => tcp(&request),
         "redis" => redis(&request),
         "pg" => pg(&request),
+        "mqtt" => mqtt(&request),
         _ => relay(&request).await,
     }
 }
@@ -300,6 +307,40 @@ fn pg(request: &Request) -> Response {
             }
             Err(e) => Response::new(500, format!("{e:?}")),
         },
+        other => Response::new(400, format!("op {other:?}")),
+    }
+}
+
+fn mqtt(request: &Request) -> Response {
+    use spin_sdk::mqtt::{Connection, Qos};
+    let address = param(request, "addr").unwrap_or_default();
+    let user = param(request, "user").unwrap_or_default();
+    let pass = param(request, "pass").unwrap_or_default();
+    let keep = param(request, "keep").and_then(|k| k.parse().ok()).unwrap_or(30);
+    let open = || Connection::open(&address, &user, &pass, keep);
+    if param(request, "op").as_deref() == Some("hold") {
+        return hold(request, open);
+    }
+    let connection = match open() {
+        Ok(connection) => connection,
+        Err(e) => return Response::new(500, format!("open: {e:?}")),
+    };
+    let qos = match param(request, "qos").as_deref() {
+        Some("0") => Qos::AtMostOnce,
+        Some("2") => Qos::ExactlyOnce,
+        _ => Qos::AtLeastOnce,
+    };
+    let times: usize = param(request, "times").and_then(|n| n.parse().ok()).unwrap_or(1);
+    let topic = param(request, "topic").unwrap_or_default();
+    match param(request, "op").as_deref() {
+        Some("publish") => {
+            for _ in 0..times {
+                if let Err(e) = connection.publish(&topic, request.body(), qos) {
+                    return Response::new(500, format!("{e:?}"));
+                }
+            }
+            Response::new(200, ())
+        }
         other => Response::new(400, format!("op {other:?}")),
     }
 }

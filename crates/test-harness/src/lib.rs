@@ -786,6 +786,17 @@ async fn serve_scripted(
     }
 }
 
+/// `text` as a query parameter's value: the characters a URL's query
+/// would read otherwise percent-encoded.
+pub fn query_encoded(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ':' | '/' | '@' | '+' | ' ' | '&' | '?' | '%' | '#' | '=' => format!("%{:02X}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// A loopback port with nothing listening on it.
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -282,3 +282,147 @@ impl CountingListener {
         self.accepted.load(Ordering::SeqCst)
     }
 }
+
+/// A `mosquitto` broker of the test's own, anonymous clients allowed (or,
+/// from [`MosquittoServer::refusing`], every client refused), logging every
+/// connection to a file the test reads as the broker's own count.
+pub struct MosquittoServer {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    /// Connections the test's own subscribers opened.
+    own: std::sync::Arc<AtomicU64>,
+    _dir: tempfile::TempDir,
+}
+
+impl MosquittoServer {
+    /// `None` (and a line on stderr) when `mosquitto` is not installed.
+    pub fn start(test: &str) -> Option<MosquittoServer> {
+        MosquittoServer::with(test, true)
+    }
+
+    /// A broker that answers every CONNECT with "not authorised".
+    pub fn refusing(test: &str) -> Option<MosquittoServer> {
+        MosquittoServer::with(test, false)
+    }
+
+    fn with(test: &str, anonymous: bool) -> Option<MosquittoServer> {
+        let Some(program) = find_program("mosquitto", &["/usr/sbin"]) else {
+            skipped(test, "mosquitto", "mosquitto");
+            return None;
+        };
+        let port = crate::closed_port();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("mosquitto.log");
+        let config = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!(
+                // `user root`: started as root, the broker would become
+                // `mosquitto` and could not write its log in our directory.
+                "user root\nlistener {port} 127.0.0.1\nallow_anonymous {anonymous}\npersistence false\n\
+                 log_dest file {}\nlog_type all\nconnection_messages true\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(program)
+            .arg("-c")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto starts");
+        wait_listening(port, "mosquitto", &mut child);
+        let server = MosquittoServer {
+            child,
+            port,
+            log,
+            own: Default::default(),
+            _dir: dir,
+        };
+        // `wait_listening`'s own probe is a connection too, logged when the
+        // broker gets to it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.logged("New connection from") == 0 {
+            assert!(Instant::now() < deadline, "mosquitto never logged its first connection");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        server.own.store(server.logged("New connection from"), Ordering::SeqCst);
+        Some(server)
+    }
+
+    /// `mqtt://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Lines of the broker's log that contain `text`.
+    pub fn logged(&self, text: &str) -> u64 {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines().filter(|l| l.contains(text)).count() as u64
+    }
+
+    /// Connections the broker has accepted, as its log counts them, less
+    /// the test's own.
+    pub fn connections_received(&self) -> u64 {
+        self.logged("New connection from") - self.own.load(Ordering::SeqCst)
+    }
+
+    /// A subscriber to `filter`, subscribed when this returns.
+    pub fn subscribe(&self, filter: &str) -> Subscriber {
+        use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+        self.own.fetch_add(1, Ordering::SeqCst);
+        let mut options = MqttOptions::new(format!("test-subscriber-{}", self.port), "127.0.0.1", self.port);
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut connection) = Client::new(options, 10);
+        client.subscribe(filter, QoS::ExactlyOnce).unwrap();
+        let (sender, received) = std::sync::mpsc::channel();
+        let (subscribed, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = subscribed.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(message))) => {
+                        let qos = message.qos as u8;
+                        if sender.send((message.topic, message.payload.to_vec(), qos)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        ready
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the broker acknowledges the subscription");
+        Subscriber {
+            _client: client,
+            received,
+        }
+    }
+}
+
+/// Messages a [`MosquittoServer::subscribe`] subscriber received.
+pub struct Subscriber {
+    _client: rumqttc::Client,
+    received: std::sync::mpsc::Receiver<(String, Vec<u8>, u8)>,
+}
+
+impl Subscriber {
+    /// The next message (topic, payload, QoS as delivered), waiting up to
+    /// `within`.
+    pub fn next(&self, within: Duration) -> Option<(String, Vec<u8>, u8)> {
+        self.received.recv_timeout(within).ok()
+    }
+}
+
+impl Drop for MosquittoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,7 +1,7 @@
-//! Spin's services this host does not serve yet (outbound MQTT, MySQL,
-//! PostgreSQL's versions other than 4.0.0, and AI models; Redis and
-//! PostgreSQL 4.0.0 are served by `factors::outbound_redis` and
-//! `factors::outbound_pg`), linked anyway and denied at call time,
+//! Spin's services this host does not serve yet (outbound MySQL,
+//! PostgreSQL's versions other than 4.0.0, and AI models; Redis, MQTT and
+//! PostgreSQL 4.0.0 are served by `factors::outbound_redis`,
+//! `factors::outbound_mqtt` and `factors::outbound_pg`), linked anyway and denied at call time,
 //! exactly as Spin answers a component whose manifest does not grant them:
 //! SDKs (componentize-py's above all) import every interface of Spin's
 //! world whether the app uses it or not, and Spin links them all.
@@ -46,7 +46,11 @@ const SERVICES: &[(&str, Service)] = &[
 
 /// The interfaces of those services that factors serve (their names are
 /// defined in the linker already).
-const SERVED: &[&str] = &["spin:postgres/postgres@4.0.0"];
+const SERVED: &[&str] = &[
+    "spin:postgres/postgres@4.0.0",
+    "fermyon:spin/mqtt@2.0.0",
+    "spin:mqtt/mqtt@3.0.0",
+];
 
 fn service_of(import: &str) -> Option<Service> {
     if SERVED.contains(&import) {
@@ -91,7 +95,7 @@ pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: 
     (!services.is_empty()).then(|| {
         format!(
             "allowed_outbound_hosts {} grants every scheme, and the component imports {}, which this host does \
-             not serve (grant http://, https://, tcp://, udp://, redis:// or postgres:// by name, or serve the app with Spin)",
+             not serve (grant http://, https://, tcp://, udp://, redis://, postgres:// or mqtt:// by name, or serve the app with Spin)",
             any_scheme.join(", "),
             services.join(", ")
         )
@@ -278,7 +282,7 @@ mod tests {
     fn services_are_known_by_their_interfaces() {
         assert_eq!(service_of("spin:postgres/postgres@4.2.0"), Some(Service::Postgres));
         assert_eq!(service_of("fermyon:spin/postgres@2.0.0"), Some(Service::Postgres));
-        assert_eq!(service_of("spin:mqtt/mqtt@3.0.0"), Some(Service::Mqtt));
+        assert_eq!(service_of("spin:mqtt/mqtt@9.0.0"), Some(Service::Mqtt));
         assert_eq!(service_of("fermyon:spin/llm@2.0.0"), Some(Service::Llm));
         assert_eq!(service_of("wasi:otel/tracing@0.2.0-rc.2"), Some(Service::Otel));
         for served in [
@@ -289,6 +293,8 @@ mod tests {
             "fermyon:spin/redis@2.0.0",
             "spin:redis/redis@3.0.0",
             "spin:postgres/postgres@4.0.0",
+            "fermyon:spin/mqtt@2.0.0",
+            "spin:mqtt/mqtt@3.0.0",
         ] {
             assert_eq!(service_of(served), None, "{served}");
         }
@@ -304,9 +310,9 @@ mod tests {
         assert_eq!(redact("llama2-chat"), "llama2-chat");
     }
 
-    /// A component that imports Spin 2's MQTT interface links,
-    /// and each call is answered with Spin's error for a component not
-    /// granted the address.
+    /// A component that imports a version of Spin's MQTT interface this
+    /// host does not serve links, and each call is answered with Spin's
+    /// error for a component not granted the address.
     #[tokio::test]
     async fn denied_services_answer_as_spin_does() {
         let engine = crate::app::engine::new_engine(
@@ -317,7 +323,7 @@ mod tests {
         )
         .unwrap();
         let wat = r#"(component
-            (import "fermyon:spin/mqtt@2.0.0" (instance $mqtt
+            (import "spin:mqtt/mqtt@9.0.0" (instance $mqtt
                 (type $error (variant (case "invalid-address") (case "too-many-connections")
                     (case "connection-failed" string) (case "other" string)))
                 (export "error" (type $e (eq $error)))
@@ -329,7 +335,7 @@ mod tests {
         )"#;
         let component = Component::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
         let base = Linker::<HostState>::new(&engine);
-        assert_eq!(denied_imports(&engine, &component), ["fermyon:spin/mqtt@2.0.0"]);
+        assert_eq!(denied_imports(&engine, &component), ["spin:mqtt/mqtt@9.0.0"]);
         let linker = linker_for(&engine, &base, &component)
             .unwrap()
             .expect("a copy with the service");

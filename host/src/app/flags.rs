@@ -175,11 +175,24 @@ pub struct GuestLimitFlags {
     #[arg(long, env = "MAX_STORE_RESULT_BYTES", default_value = "1MiB", value_parser = parse_store_result)]
     pub max_store_result_bytes: u64,
 
-    /// Connections to Spin's outbound services (Redis, PostgreSQL) one request may have
+    /// Connections to Spin's outbound services (Redis, PostgreSQL, MQTT, all together) one request may have
     /// open at once, each about 32 KiB of host memory; past it,
     /// `too-many-connections`. 0 leaves the services to no one.
     #[arg(long, env = "MAX_SERVICE_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=256))]
     pub max_service_connections: u32,
+
+    /// Largest MQTT message payload a component may publish (Spin's
+    /// `max_payload_size_bytes`); past it, Spin's error `payload size N
+    /// exceeds the maximum allowed size of M bytes`. Each service connection
+    /// may hold one message until the broker acknowledges it, so the memory
+    /// plan counts it per connection.
+    #[arg(long, env = "MAX_MQTT_PAYLOAD_BYTES", default_value = "64KiB", value_parser = parse_mqtt_payload)]
+    pub max_mqtt_payload_bytes: u64,
+}
+
+/// 1 KiB to 16 MiB.
+fn parse_mqtt_payload(text: &str) -> Result<u64, String> {
+    crate::ops::memory::parse_size_within(text, 1024, 16 * 1024 * 1024)
 }
 
 /// 64 KiB to 128 MiB (Spin's limit).

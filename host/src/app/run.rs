@@ -90,6 +90,7 @@ impl GuestRun<'_> {
                 sha256: &component.code.sha256,
                 seen: &seen,
                 depth,
+                service_slots: Default::default(),
             },
         );
         let (sender, receiver) = tokio::sync::oneshot::channel();

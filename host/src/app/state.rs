@@ -6,6 +6,7 @@
 use crate::app::factors::key_value::{Grants, KeyValueView};
 use crate::app::factors::limits::{CpuBudgetExceeded, InstanceLimits};
 use crate::app::factors::outbound_http::header_budget::HeaderBudget;
+use crate::app::factors::outbound_mqtt::{InstanceMqtt, MqttView};
 use crate::app::factors::outbound_pg::{InstancePg, PgView};
 use crate::app::factors::outbound_redis::{InstanceRedis, RedisView};
 use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
@@ -25,6 +26,7 @@ pub struct HostState {
     key_value: Grants,
     sqlite: InstanceSqlite,
     redis: InstanceRedis,
+    mqtt: InstanceMqtt,
     pg: InstancePg,
     http: WasiHttpCtx,
     table: ResourceTable,
@@ -80,6 +82,7 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
         key_value: factors.key_value.prepare(&states.key_value, ctx),
         sqlite: factors.sqlite.prepare(&states.sqlite, ctx),
         redis: factors.redis.prepare(&states.redis, ctx),
+        mqtt: factors.mqtt.prepare(&states.mqtt, ctx),
         pg: factors.pg.prepare(&states.pg, ctx),
         http: http.ctx,
         table,
@@ -121,6 +124,14 @@ impl HostState {
         RedisView {
             table: &mut self.table,
             redis: &self.redis,
+        }
+    }
+
+    /// What the outbound MQTT bindings work with.
+    pub fn mqtt(&mut self) -> MqttView<'_> {
+        MqttView {
+            table: &mut self.table,
+            mqtt: &self.mqtt,
         }
     }
 

@@ -38,6 +38,7 @@ async fn check_now(component: &Component, factors: &Factors, reload_id: u64) -> 
         sha256: &component.code.sha256,
         seen: &seen,
         depth: 0,
+        service_slots: Default::default(),
     };
     let handler = &component.code.handler;
     let mut store = component.new_store(factors, &prepare);

@@ -5,10 +5,10 @@
 //! default is meant. The host may be an IP range (`10.0.0.0/8`,
 //! `127.0.0.0/24:5432`), which matches IP addresses only, as in Spin.
 //! `http` and `https` grant outbound HTTP, `tcp` and `udp` grant
-//! `wasi:sockets`, `redis` and `postgres` grant outbound Redis and
-//! PostgreSQL (`app::factors::services`), and `*` grants them all. Outbound
-//! MySQL and MQTT are Spin features this host lacks yet, so their schemes are refused when the
-//! manifest is read, not at the first call.
+//! `wasi:sockets`, `redis`, `postgres` and `mqtt` grant outbound Redis,
+//! PostgreSQL and MQTT (`app::factors::services`), and `*` grants them all.
+//! Outbound MySQL is a Spin feature this host lacks yet, so its scheme is
+//! refused when the manifest is read, not at the first call.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -68,9 +68,10 @@ impl AllowedHost {
             "udp" => SchemePattern::Exactly("udp"),
             "redis" => SchemePattern::Exactly("redis"),
             "postgres" => SchemePattern::Exactly("postgres"),
+            "mqtt" => SchemePattern::Exactly("mqtt"),
             other => {
                 return Err(problem(&format!(
-                    "this host provides outbound http, https, tcp, udp, redis and postgres, not {other}"
+                    "this host provides outbound http, https, tcp, udp, redis, postgres and mqtt, not {other}"
                 )))
             }
         };
@@ -369,7 +370,6 @@ mod tests {
     fn what_this_host_cannot_honour_is_refused_when_read() {
         for bad in [
             "127.0.0.1:3000",
-            "mqtt://broker:1883",
             "mysql://db",
             "*://upstream",
             "http://up:3000/docs",

@@ -24,6 +24,7 @@
 //! | [`sqlite`] | Spin 2's and 3's SQLite | the databases it is granted | its connections, at most two |
 //! | [`outbound_redis`] | Spin 2's and 4's outbound Redis | its allow-list, idle connections per address, metric series | connections to granted addresses, at most `--max-service-connections` |
 //! | [`outbound_pg`] | Spin's PostgreSQL 4.0.0 | the same, for PostgreSQL | the same, in the same count |
+//! | [`outbound_mqtt`] | Spin 2's and 4's outbound MQTT | its allow-list, metric series (no pool: a session is its client id's) | connections to granted brokers, in the same count |
 //! | [`outbound_http`] | `wasi:http` both versions, with a header budget | allow-list, breakers and retry budgets per destination, verdict cache | the hooks every call goes through, per-request caps |
 //! | [`limits`] | — | share of the instances, CPU lanes | memory cap, CPU meter |
 //! | [`server_timing`] | — | its `Server-Timing` recorder | — |
@@ -36,6 +37,7 @@ pub mod files;
 pub mod key_value;
 pub mod limits;
 pub mod outbound_http;
+pub mod outbound_mqtt;
 pub mod outbound_pg;
 pub mod outbound_redis;
 pub mod server_timing;
@@ -79,6 +81,9 @@ pub struct Prepare<'a> {
     pub seen: &'a SeenDigests,
     /// How many in-process calls (to the app itself) led to this request.
     pub depth: u32,
+    /// The instance's open connections to Spin's outbound services, every
+    /// service counted together against `--max-service-connections`.
+    pub service_slots: services::Slots,
 }
 
 /// One feature of the host, per component (see the module's docs).
@@ -118,6 +123,7 @@ pub struct Factors {
     pub sqlite: sqlite::SqliteFactor,
     pub http: outbound_http::OutboundHttpFactor,
     pub redis: outbound_redis::OutboundRedisFactor,
+    pub mqtt: outbound_mqtt::OutboundMqttFactor,
     pub pg: outbound_pg::OutboundPgFactor,
     pub limits: limits::LimitsFactor,
     pub server_timing: server_timing::ServerTimingFactor,
@@ -133,6 +139,7 @@ pub struct ComponentStates {
     pub sqlite: sqlite::Grants,
     pub http: outbound_http::HttpState,
     pub redis: outbound_redis::RedisState,
+    pub mqtt: outbound_mqtt::MqttState,
     pub pg: outbound_pg::PgState,
     pub limits: limits::ComponentLimits,
     pub server_timing: Arc<crate::ops::server_timing::Recorder>,
@@ -149,6 +156,7 @@ impl Factors {
         self.sqlite.init(linker)?;
         self.http.init(linker)?;
         self.redis.init(linker)?;
+        self.mqtt.init(linker)?;
         self.pg.init(linker)?;
         self.limits.init(linker)?;
         self.server_timing.init(linker)?;
@@ -181,6 +189,7 @@ impl Factors {
             sqlite: self.sqlite.configure(ctx, previous.map(|p| &p.sqlite))?,
             http,
             redis: self.redis.configure(ctx, previous.map(|p| &p.redis))?,
+            mqtt: self.mqtt.configure(ctx, previous.map(|p| &p.mqtt))?,
             pg: self.pg.configure(ctx, previous.map(|p| &p.pg))?,
             limits: self.limits.configure(ctx, previous.map(|p| &p.limits))?,
             server_timing: self.server_timing.configure(ctx, previous.map(|p| &p.server_timing))?,
@@ -197,6 +206,7 @@ impl Factors {
         self.sqlite.retire(id, &states.sqlite);
         self.http.retire(id, &states.http);
         self.redis.retire(id, &states.redis);
+        self.mqtt.retire(id, &states.mqtt);
         self.pg.retire(id, &states.pg);
         self.limits.retire(id, &states.limits);
         self.server_timing.retire(id, &states.server_timing);

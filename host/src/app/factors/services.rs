@@ -1,5 +1,4 @@
-//! What Spin's outbound services (Redis and PostgreSQL now; MQTT and MySQL
-//! are to follow them) share: reading the destination out of the address a
+//! What Spin's outbound services (Redis, PostgreSQL, MQTT) share: reading the destination out of the address a
 //! component gives, deciding it against the component's
 //! `allowed_outbound_hosts` before any connection is opened, the instance's
 //! share of connections, the per-component pool of idle connections, and the
@@ -33,6 +32,9 @@ pub struct ServiceLimits {
     pub destinations: usize,
     /// Largest answer one call may bring back.
     pub result_bytes: usize,
+    /// Largest message one call may send where the service bounds it (an
+    /// MQTT payload, `--max-mqtt-payload-bytes`).
+    pub message_bytes: usize,
 }
 
 /// What one open connection costs the host besides its answers, about: the
@@ -40,14 +42,21 @@ pub struct ServiceLimits {
 /// them, and answers are bounded by `result_bytes`) and its task.
 pub const CONNECTION_BYTES: u64 = 32 * 1024;
 
+/// The longest MQTT topic a component may publish to (the protocol allows
+/// 64 KiB; topics are names a few dozen bytes long).
+pub const MAX_TOPIC_BYTES: usize = 1024;
+
 impl ServiceLimits {
     /// What one instance's service connections can make the host hold
-    /// (`ops::memory`); their answer is the one store or database answer
-    /// the plan counts already (`--max-store-result-bytes`). Idle pooled
-    /// connections are few per component (`idle_per_destination` ×
-    /// `destinations`), within the host's overhead.
+    /// (`ops::memory`): each its buffers and, since any of them may be an
+    /// MQTT connection, one message with its topic (an MQTT client keeps a
+    /// message it sent until the broker acknowledges it, and its write
+    /// buffer keeps the size it grew to). Their answer is the one store or
+    /// database answer the plan counts already (`--max-store-result-bytes`).
+    /// Idle pooled connections are few per component (`idle_per_destination`
+    /// × `destinations`), within the host's overhead.
     pub fn instance_bytes(&self) -> u64 {
-        self.connections as u64 * CONNECTION_BYTES
+        self.connections as u64 * (CONNECTION_BYTES + (self.message_bytes + MAX_TOPIC_BYTES) as u64)
     }
 }
 
@@ -66,11 +75,11 @@ impl Destination {
     /// port, the scheme's well-known one. `None` when no host can be read
     /// (a Unix socket, garbage): such an address is never allowed.
     pub fn parse(address: &str, scheme: &str) -> Option<Destination> {
-        let encoded = encode_user_info(address);
-        let url = match url::Url::parse(&encoded) {
-            Ok(url) if url.has_host() => url,
-            _ => url::Url::parse(&format!("{scheme}://{encoded}")).ok()?,
-        };
+        Destination::of(&read_url(address, scheme)?)
+    }
+
+    /// The destination `url` (as [`read_url`] read it) names.
+    pub fn of(url: &url::Url) -> Option<Destination> {
         let host = url.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
         let port = url.port().or_else(|| well_known_port(url.scheme()))?;
         Some(Destination {
@@ -83,6 +92,16 @@ impl Destination {
     /// `host:port`, as metrics and logs show it.
     pub fn label(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// `address` read as a URL as Spin reads it: its user info percent-encoded
+/// first, and without a host of its own, read again behind `scheme://`.
+pub fn read_url(address: &str, scheme: &str) -> Option<url::Url> {
+    let encoded = encode_user_info(address);
+    match url::Url::parse(&encoded) {
+        Ok(url) if url.has_host() => Some(url),
+        _ => url::Url::parse(&format!("{scheme}://{encoded}")).ok(),
     }
 }
 
@@ -290,6 +309,7 @@ mod tests {
         idle_for: Duration::from_secs(60),
         destinations: 2,
         result_bytes: 1024,
+        message_bytes: 1024,
     };
 
     fn list(entries: &[&str]) -> AllowList {

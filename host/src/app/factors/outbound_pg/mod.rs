@@ -555,11 +555,11 @@ impl Factor for OutboundPgFactor {
         })
     }
 
-    fn prepare(&self, state: &PgState, _ctx: &Prepare<'_>) -> InstancePg {
+    fn prepare(&self, state: &PgState, ctx: &Prepare<'_>) -> InstancePg {
         InstancePg {
             state: state.clone(),
             limits: self.limits,
-            slots: Slots::default(),
+            slots: ctx.service_slots.clone(),
         }
     }
 

@@ -382,11 +382,11 @@ impl Factor for OutboundRedisFactor {
         })
     }
 
-    fn prepare(&self, state: &RedisState, _ctx: &Prepare<'_>) -> InstanceRedis {
+    fn prepare(&self, state: &RedisState, ctx: &Prepare<'_>) -> InstanceRedis {
         InstanceRedis {
             state: state.clone(),
             limits: self.limits,
-            slots: Slots::default(),
+            slots: ctx.service_slots.clone(),
         }
     }
 
