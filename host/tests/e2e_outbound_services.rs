@@ -469,3 +469,77 @@ async fn postgres_connections_are_pooled_and_reset_between_requests() {
         held.1
     );
 }
+
+/// Spin 3's and Spin 2's PostgreSQL interfaces (spin-sdk 5's `pg3` and `pg`)
+/// reach the same server through the same grants, each in its own types:
+/// what it has no type for is `unsupported`, a server's error is its text.
+#[tokio::test]
+async fn postgres_queries_reach_a_granted_server_through_spin_2s_and_3s_interfaces() {
+    let test = "postgres_queries_reach_a_granted_server_through_spin_2s_and_3s_interfaces";
+    let Some(server) = PostgresServer::start(test) else {
+        return;
+    };
+    let app = ManifestFile::new(|_| pg_manifest(server.port));
+    let host = start(&app, &[]);
+    let call = |who: &'static str, version: u8, query: String| {
+        let (host, address) = (&host, encoded(&server.connection_string("postgres")));
+        async move { pg(host, who, &format!("probe=pg&v={version}&addr={address}&{query}")).await }
+    };
+    let sql = |text: &str| encoded(text);
+    let create = sql("CREATE TABLE pets (id int4, name text, born date, tag uuid)");
+    assert_eq!(
+        call("granted", 3, format!("op=execute&sql={create}")).await,
+        (200, "0".into())
+    );
+    let insert = sql("INSERT INTO pets VALUES ($1, $2, '2020-02-29', gen_random_uuid())");
+    assert_eq!(
+        call("granted", 2, format!("op=execute&sql={insert}&args=i32:1,str:Rover")).await,
+        (200, "1".into())
+    );
+    assert_eq!(
+        call("granted", 3, format!("op=execute&sql={insert}&args=i64:2,null"))
+            .await
+            .0,
+        500,
+        "an int8 parameter for an int4 column is refused, as for 4.0.0"
+    );
+    let select = sql("SELECT id, name, born, tag FROM pets");
+    assert_eq!(
+        call("granted", 3, format!("op=query&sql={select}")).await,
+        (
+            200,
+            "id:DbDataType::Int32,name:DbDataType::Str,born:DbDataType::Date,tag:DbDataType::Other\n\
+             DbValue::Int32(1)|DbValue::Str(\"Rover\")|DbValue::Date((2020, 2, 29))|DbValue::Unsupported"
+                .into()
+        )
+    );
+    assert_eq!(
+        call("granted", 2, format!("op=query&sql={select}")).await,
+        (
+            200,
+            "id:DbDataType::Int32,name:DbDataType::Str,born:DbDataType::Other,tag:DbDataType::Other\n\
+             DbValue::Int32(1)|DbValue::Str(\"Rover\")|DbValue::Unsupported|DbValue::Unsupported"
+                .into()
+        )
+    );
+    let (status, said) = call("granted", 2, format!("op=query&sql={}", sql("SELECT * FROM nowhere"))).await;
+    assert_eq!(status, 500);
+    assert!(
+        said.starts_with("Error::QueryFailed(\"") && said.contains("nowhere"),
+        "{said}"
+    );
+    // Not granted: Spin's words, and the server is not asked.
+    for version in [2, 3] {
+        let (status, said) = call("refused", version, format!("op=query&sql={select}")).await;
+        assert_eq!(status, 500);
+        assert!(
+            said.starts_with("open: Error::ConnectionFailed(\"address postgres://127.0.0.1:")
+                && said.ends_with("is not permitted\")"),
+            "{said}"
+        );
+    }
+    let denied = host
+        .metric("outbound_service_uses_total{component=\"refused\",service=\"postgres\",result=\"denied\"}")
+        .await;
+    assert_eq!(denied, 2.0);
+}

@@ -33,7 +33,8 @@
 //!   `nil`, `status:S`, `int:N` or `binary:B`, comma-separated), or
 //!   `hold` (opens `count` connections, answering 200 when all opened);
 //!   an error is 500 with its Debug (`open: ` first when opening failed).
-//! - `pg`: Spin's PostgreSQL 4 (`pg4`) with the connection string `addr`:
+//! - `pg`: Spin's PostgreSQL 4 (`pg4`; Spin 3's `pg3` with `v=3`, Spin 2's
+//!   `pg` with `v=2`, answering each column as `name:Type`) with the connection string `addr`:
 //!   `op=execute` runs `sql` and answers the rows it changed, `op=query`
 //!   answers the column names (comma-separated) on the first line and each
 //!   row's values' Debug (`|`-separated) on the next; `args` are the
@@ -269,6 +270,66 @@ fn redis(request: &Request) -> Response {
 }
 
 fn pg(request: &Request) -> Response {
+    match param(request, "v").as_deref() {
+        Some("2") => pg2(request),
+        Some("3") => pg3(request),
+        _ => pg4(request),
+    }
+}
+
+/// `probe=pg&v=2` and `v=3`: `op=execute` and `op=query` as for `pg4`,
+/// through Spin 2's (`pg`) or Spin 3's (`pg3`) interface, whose parameters
+/// are `i32:N`, `i64:N`, `str:S` or `null`.
+macro_rules! older_pg {
+    ($name:ident, $module:ident) => {
+        fn $name(request: &Request) -> Response {
+            use spin_sdk::$module::{Connection, ParameterValue};
+            let connection = match Connection::open(&param(request, "addr").unwrap_or_default()) {
+                Ok(connection) => connection,
+                Err(e) => return Response::new(500, format!("open: {e:?}")),
+            };
+            let sql = param(request, "sql").unwrap_or_default();
+            let arguments: Vec<ParameterValue> = param(request, "args")
+                .map(|text| {
+                    text.split(',')
+                        .map(|arg| match arg.split_once(':') {
+                            Some(("i32", n)) => ParameterValue::Int32(n.parse().unwrap_or_default()),
+                            Some(("i64", n)) => ParameterValue::Int64(n.parse().unwrap_or_default()),
+                            Some(("str", s)) => ParameterValue::Str(s.to_string()),
+                            _ => ParameterValue::DbNull,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            match param(request, "op").as_deref() {
+                Some("execute") => match connection.execute(&sql, &arguments) {
+                    Ok(changed) => Response::new(200, changed.to_string()),
+                    Err(e) => Response::new(500, format!("{e:?}")),
+                },
+                Some("query") => match connection.query(&sql, &arguments) {
+                    Ok(set) => {
+                        let names = set
+                            .columns
+                            .iter()
+                            .map(|c| format!("{}:{:?}", c.name, c.data_type));
+                        let mut lines = vec![names.collect::<Vec<_>>().join(",")];
+                        for row in &set.rows {
+                            lines.push(row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
+                        }
+                        Response::new(200, lines.join("\n"))
+                    }
+                    Err(e) => Response::new(500, format!("{e:?}")),
+                },
+                other => Response::new(400, format!("op {other:?}")),
+            }
+        }
+    };
+}
+
+older_pg!(pg2, pg);
+older_pg!(pg3, pg3);
+
+fn pg4(request: &Request) -> Response {
     use spin_sdk::pg4::{Connection, ParameterValue};
     let address = param(request, "addr").unwrap_or_default();
     if param(request, "op").as_deref() == Some("hold") {

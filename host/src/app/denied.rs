@@ -1,6 +1,6 @@
 //! Spin's services this host does not serve yet (outbound MySQL,
-//! PostgreSQL's versions other than 4.0.0, and AI models; Redis, MQTT and
-//! PostgreSQL 4.0.0 are served by `factors::outbound_redis`,
+//! PostgreSQL 4.1 and 4.2, and AI models; Redis, MQTT and PostgreSQL 2.0.0,
+//! 3.0.0 and 4.0.0 are served by `factors::outbound_redis`,
 //! `factors::outbound_mqtt` and `factors::outbound_pg`), linked anyway and denied at call time,
 //! exactly as Spin answers a component whose manifest does not grant them:
 //! SDKs (componentize-py's above all) import every interface of Spin's
@@ -48,6 +48,9 @@ const SERVICES: &[(&str, Service)] = &[
 /// defined in the linker already).
 const SERVED: &[&str] = &[
     "spin:postgres/postgres@4.0.0",
+    "spin:postgres/postgres@3.0.0",
+    "fermyon:spin/postgres@2.0.0",
+    "fermyon:spin/rdbms-types@2.0.0",
     "fermyon:spin/mqtt@2.0.0",
     "spin:mqtt/mqtt@3.0.0",
 ];
@@ -281,7 +284,6 @@ mod tests {
     #[test]
     fn services_are_known_by_their_interfaces() {
         assert_eq!(service_of("spin:postgres/postgres@4.2.0"), Some(Service::Postgres));
-        assert_eq!(service_of("fermyon:spin/postgres@2.0.0"), Some(Service::Postgres));
         assert_eq!(service_of("spin:mqtt/mqtt@9.0.0"), Some(Service::Mqtt));
         assert_eq!(service_of("fermyon:spin/llm@2.0.0"), Some(Service::Llm));
         assert_eq!(service_of("wasi:otel/tracing@0.2.0-rc.2"), Some(Service::Otel));
@@ -293,6 +295,8 @@ mod tests {
             "fermyon:spin/redis@2.0.0",
             "spin:redis/redis@3.0.0",
             "spin:postgres/postgres@4.0.0",
+            "spin:postgres/postgres@3.0.0",
+            "fermyon:spin/postgres@2.0.0",
             "fermyon:spin/mqtt@2.0.0",
             "spin:mqtt/mqtt@3.0.0",
         ] {

@@ -17,7 +17,7 @@ mod generated {
     });
 }
 
-use generated::spin::postgres::postgres as pg4;
+use generated::spin::postgres4_0_0::postgres as pg4;
 
 pub struct Pg4Connection(Connection);
 

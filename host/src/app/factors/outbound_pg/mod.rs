@@ -1,6 +1,8 @@
 //! The outbound PostgreSQL factor: Spin's `spin:postgres/postgres@4.0.0`
-//! (what spin-sdk 5's `pg4` and Spin's conformance suite import), with
-//! `tokio-postgres` and the values converted by [`codec`].
+//! (what spin-sdk 5's `pg4` and Spin's conformance suite import), and over
+//! the same implementation Spin 3's 3.0.0 (`pg3`) and Spin 2's
+//! `fermyon:spin/postgres@2.0.0` (`pg`) in their fewer types ([`older`]),
+//! with `tokio-postgres` and the values converted by [`codec`].
 //!
 //! - Grants: every host of the connection string (`host=db port=5432 …` or
 //!   `postgres://…`) must be granted by `allowed_outbound_hosts` for scheme
@@ -21,6 +23,7 @@
 
 mod bindings;
 pub mod codec;
+mod older;
 
 use crate::app::factors::services::{Destination, Meter, Pool, ServiceLimits, Slot, Slots};
 use crate::app::factors::{Configure, Factor, Prepare};
@@ -532,7 +535,8 @@ impl Factor for OutboundPgFactor {
     type InstanceState = InstancePg;
 
     fn init(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
-        bindings::add_to_linker(linker)
+        bindings::add_to_linker(linker)?;
+        older::add_to_linker(linker)
     }
 
     fn configure(&self, ctx: &Configure<'_>, previous: Option<&PgState>) -> anyhow::Result<PgState> {
