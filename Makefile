@@ -218,7 +218,7 @@ bench: build dist validate-cost-build ## The upstream (native, serving ../shared
 	VALIDATE_COST_BIN=target/release/validate-cost VALIDATE_COST_WASM=$(VALIDATE_COST_WASM) \
 	LOADGEN_BIN=target/release/loadgen NATIVE_PROXY_BIN=target/release/native-proxy NATIVE_UPSTREAM_BIN=target/release/native-upstream \
 		BENCH_FILES_DIR=$(if $(wildcard $(SHARED_UPSTREAM)/dummy.png),$(SHARED_UPSTREAM)) \
-		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) \
+		HOST_BIN=$(HOST_BIN) COMPONENT=$(COMPONENT) UPSTREAM_WASM=$(UPSTREAM_WASM) FLOOR_COMPONENT=$(WASM_DIR)/spin_probe.wasm \
 		STATIC_HOST_BIN=$(DIST_DIR)/bin/doc-proxy-host STATIC_COMPONENT=$(DIST_DIR)/$(COMPONENT) BENCH_IMAGE_DIR=$(DIST_DIR) \
 		scripts/bench.sh
 

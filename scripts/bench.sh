@@ -24,6 +24,13 @@
 # When NATIVE_PROXY_BIN is set (`make bench` sets it), (n) is bench/native-proxy:
 # the same job as a plain native Rust proxy (same doc-core validation and attempt
 # policy), the yardstick for the component path: ratios b/n.
+# With FLOOR_COMPONENT set (`make bench` sets it to components/spin-probe),
+# the floor under (b) on the same host and engine, loaded right after (b):
+# (e) an empty WASI HTTP answer (`?probe=empty`: what any Wasm request
+# costs) and (r) a naive relay of the same upstream document through the
+# guest (spin-probe's default: what moving the bytes through a guest adds);
+# (b) less (r) is what doc-proxy itself adds (validation, its attempt policy,
+# its headers). Printed as shares of (b)'s CPU per request and against (n).
 # BENCH_VARIANT_ARGS="--flag value ...", BENCH_VARIANT_ENV="NAME=value ..." and
 # BENCH_VARIANT_COMPONENT=path.wasm add (v): (b) with those extra host flags,
 # that environment or that build of the component, loaded right after (b), so
@@ -103,6 +110,14 @@ if [ -n "${BENCH_VARIANT_ARGS:-}${BENCH_VARIANT_ENV:-}${BENCH_VARIANT_COMPONENT:
     --upstream-url "http://$upstream" ${BENCH_VARIANT_ARGS:-}
   for kv in ${BENCH_VARIANT_ENV:-}; do unset "${kv%%=*}"; done
   variant_pid=${pids[-1]}
+fi
+floor="" floor_pid=""
+if [ -n "${FLOOR_COMPONENT:-}" ]; then
+  # 16 MiB instances (spin-probe needs a few): 128 of them, more than wrk's
+  # connections, so the floor is not 503s answered at the concurrency limit.
+  start_host floor "$workdir/floor.log" --component "$FLOOR_COMPONENT" --upstream-url "http://$upstream" \
+    --max-instance-memory-bytes 16MiB
+  floor_pid=${pids[-1]}
 fi
 native="" native_pid=""
 if [ -n "${NATIVE_PROXY_BIN:-}" ]; then
@@ -200,6 +215,18 @@ for round in $(seq 1 "$rounds"); do
       'BEGIN { printf "ratio b/n (throughput)   %.3f   (CPU per request %.2fx the native proxy)\n", b / n, bc / nc }' >&2
   fi
   validation_share "$workdir/service.log" "$lines_before" "$service_cpu_us" "(b)"
+  if [ -n "$floor" ]; then
+    load "(e) empty component" "http://$floor/?probe=empty" "$floor_pid"
+    e=$load_rps empty_cpu_us=$load_cpu_us
+    load "(r) relay component" "http://$floor/1" "$floor_pid"
+    awk -v e="$e" -v r="$load_rps" -v b="$b" -v ec="$empty_cpu_us" -v rc="$load_cpu_us" -v bc="$service_cpu_us" \
+      -v n="${n:-0}" -v nc="${native_cpu_us:-0}" 'BEGIN {
+        printf "floor: of (b)%ss %d us CPU per request, any Wasm request (e) %d us (%.0f%%), the bytes through the guest (r-e) %d us (%.0f%%), doc-proxy%ss own (b-r) %d us (%.0f%%)\n",
+          "\047", bc, ec, 100 * ec / bc, rc - ec, 100 * (rc - ec) / bc, "\047", bc - rc, 100 * (bc - rc) / bc
+        printf "ratio e/b, r/b (throughput)   %.3f, %.3f\n", e / b, r / b
+        if (n > 0) printf "ratio e/n, r/n (throughput)   %.3f, %.3f   (CPU per request %.2fx, %.2fx the native proxy)\n", e / n, r / n, ec / nc, rc / nc
+      }' >&2
+  fi
   if [ -n "$variant" ]; then
     variant_lines=$(wc -l <"$workdir/variant.log")
     load "$variant_name" "http://$variant/1" "$variant_pid"
@@ -241,6 +268,7 @@ report_peaks() {
 $upstream_name|$upstream_pid
 (n) native proxy|$native_pid
 (b) doc-proxy service|$service_pid
+(e) (r) floor components' host|$floor_pid
 $variant_name|$variant_pid
 (c) image's static host|$static_pid
 (d) (b), cache off|$nocache_pid
