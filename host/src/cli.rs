@@ -46,6 +46,13 @@ pub enum Command {
         /// Where to write the precompiled component.
         #[arg(short, long)]
         output: PathBuf,
+        /// CPU levels to generate code for, best first (x86-64-v2,
+        /// x86-64-v3). More than one writes them all in one file, and the
+        /// host runs the first this CPU has the features of: an image built
+        /// once runs the faster code where it can and the portable code
+        /// anywhere.
+        #[arg(long, value_delimiter = ',', default_value = "x86-64-v2")]
+        levels: Vec<crate::app::engine::CodeTarget>,
     },
     /// GET a URL on this machine and exit 0 on a 2xx answer, 1 otherwise: a
     /// health check for images with no shell and no curl (Docker `HEALTHCHECK`).

@@ -443,20 +443,27 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 /// `doc-proxy-host compile`: the same engine as a serving host's, so what it
-/// writes loads.
-pub fn compile(flags: &HostFlags, input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
+/// writes loads, once per CPU level in `levels` (best first).
+pub fn compile(
+    flags: &HostFlags,
+    levels: &[engine::CodeTarget],
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
     let plan = flags.memory_plan()?;
-    let engine = engine::new_engine(
-        plan.concurrency,
-        plan.per_instance,
-        engine::Tuning::default(),
-        engine::CodeTarget::Portable,
-    )?;
+    let engines = levels
+        .iter()
+        .map(|level| {
+            let engine = engine::new_engine(plan.concurrency, plan.per_instance, engine::Tuning::default(), *level)?;
+            Ok((level.name(), engine))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let started = std::time::Instant::now();
-    engine::compile_to_file(&engine, input, output)?;
+    engine::compile_to_file(&engines, input, output)?;
     tracing::info!(
         input = %input.display(),
         output = %output.display(),
+        levels = %levels.iter().map(|l| l.name()).collect::<Vec<_>>().join(","),
         compile_ms = started.elapsed().as_secs_f64() * 1e3,
         "component precompiled"
     );

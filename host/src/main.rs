@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     };
     let outcome = match args.command {
         None => runtime.block_on(serve(args.host)),
-        Some(Command::Compile { input, output }) => host::compile(&args.host, &input, &output),
+        Some(Command::Compile { input, output, levels }) => host::compile(&args.host, &levels, &input, &output),
         Some(Command::Probe { url, timeout }) => match runtime.block_on(probe::probe(&url, timeout)) {
             Ok(status) if status.is_success() => Ok(()),
             Ok(status) => Err(anyhow::anyhow!("{url} answered {status}")),

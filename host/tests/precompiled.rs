@@ -165,3 +165,106 @@ fn the_compile_cache_serves_the_second_start_and_a_damaged_entry_is_compiled_aga
     assert!(!start(), "a damaged entry is not loaded");
     assert!(start(), "and was written again");
 }
+
+fn compile_levels(input: &Path, output: &Path, levels: &str) -> Output {
+    host_command(&[
+        "compile".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        output.as_os_str(),
+        "--levels".as_ref(),
+        levels.as_ref(),
+    ])
+}
+
+/// Whether this CPU has the x86-64-v3 features the faster tier is compiled
+/// with.
+fn cpu_has_x86_64_v3() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        ["avx", "avx2", "bmi1", "bmi2", "fma", "lzcnt"]
+            .iter()
+            .all(|f| match *f {
+                "avx" => std::arch::is_x86_feature_detected!("avx"),
+                "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+                "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
+                "bmi2" => std::arch::is_x86_feature_detected!("bmi2"),
+                "fma" => std::arch::is_x86_feature_detected!("fma"),
+                _ => std::arch::is_x86_feature_detected!("lzcnt"),
+            })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Serves `code` in front of a clean upstream and answers the tier the host
+/// loaded, after checking it answers.
+async fn served_tier(code: &Path) -> String {
+    let upstream = start_dummy_upstream(&["CORRUPT_PERCENT=0"]);
+    let url = format!("http://{}", upstream.public);
+    let proxy = Host::start(code, &["--upstream-url", &url, "--no-cache"]);
+    for id in 1..=10 {
+        let reply = request(proxy.public, "GET", &format!("/{id}"), &[]).await;
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    }
+    let loaded = proxy
+        .log_lines()
+        .into_iter()
+        .find(|l| l["message"] == "component loaded")
+        .expect("a component loaded line");
+    loaded["code_level"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn tiered_code_runs_the_best_tier_this_cpu_has_and_falls_back_to_the_portable_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiered = dir.path().join("doc_proxy.cwasm");
+    let out = compile_levels(&component("doc_proxy"), &tiered, "x86-64-v3,x86-64-v2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let best = if cpu_has_x86_64_v3() { "x86-64-v3" } else { "x86-64-v2" };
+    assert_eq!(served_tier(&tiered).await, best);
+
+    // A first tier this host cannot take (another wasmtime's, as above): the
+    // next one is served.
+    let bytes = std::fs::read(&tiered).unwrap();
+    let tiers = doc_proxy_host::app::code_tiers::read(&bytes).unwrap().unwrap();
+    assert_eq!(
+        tiers.iter().map(|t| t.level).collect::<Vec<_>>(),
+        ["x86-64-v3", "x86-64-v2"]
+    );
+    let mut unusable = tiers[0].code.to_vec();
+    let version = format!("\0\u{2}{}", wasmtime_major());
+    let at = unusable
+        .windows(version.len())
+        .position(|w| w == version.as_bytes())
+        .expect("the engine section's version");
+    unusable[at + 3] ^= 1;
+    let patched = doc_proxy_host::app::code_tiers::bundle(&[
+        doc_proxy_host::app::code_tiers::Tier {
+            level: "x86-64-v3",
+            code: &unusable,
+        },
+        tiers[1],
+    ]);
+    let fallback = dir.path().join("fallback.cwasm");
+    std::fs::write(&fallback, patched).unwrap();
+    assert_eq!(served_tier(&fallback).await, "x86-64-v2");
+
+    // Cut short: refused at start, saying so.
+    let cut = dir.path().join("cut.cwasm");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    let out = host_command(&[
+        "--component".as_ref(),
+        cut.as_os_str(),
+        "--listen-addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--admin-addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ends inside a tier"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -38,14 +38,9 @@ pub struct Guest {
 }
 
 impl Guest {
-    /// `portable`: compile for x86-64-v2, as the image's `.cwasm` files are,
-    /// instead of for this CPU, as the release host does with a `.wasm`.
-    pub fn load(wasm: &Path, perfmap: bool, portable: bool) -> anyhow::Result<Guest> {
-        let target = if portable {
-            CodeTarget::Portable
-        } else {
-            CodeTarget::Native
-        };
+    /// `target`: this CPU's features, as the release host compiles a `.wasm`,
+    /// or a level the image's `.cwasm` tiers are compiled for.
+    pub fn load(wasm: &Path, perfmap: bool, target: CodeTarget) -> anyhow::Result<Guest> {
         let engine = new_engine(
             1,
             256 << 20,

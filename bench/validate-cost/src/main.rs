@@ -37,8 +37,9 @@ struct Args {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), requires = "beside_guest")]
     rounds: u32,
     /// A lever measured beside the guest: another build of this program, or
-    /// `portable` for the same build compiled as the image's `.cwasm` is (x86-64-v2).
-    #[arg(long, value_name = "OTHER.wasm|portable", requires = "beside_guest")]
+    /// the same build compiled for a CPU level the image's `.cwasm` tiers are
+    /// (`x86-64-v2`, also called `portable`, or `x86-64-v3`).
+    #[arg(long, value_name = "OTHER.wasm|x86-64-v2|x86-64-v3", requires = "beside_guest")]
     variant: Option<String>,
     /// Write /tmp/perf-PID.map, so `perf report` names guest functions.
     #[arg(long, requires = "beside_guest")]
@@ -76,10 +77,14 @@ fn main() {
 /// figure.
 #[cfg(not(target_arch = "wasm32"))]
 fn beside_guest(wasm: &std::path::Path, args: &Args, shared: &std::path::Path) -> anyhow::Result<()> {
-    let guest = in_guest::Guest::load(wasm, args.perfmap, false)?;
+    use doc_proxy_host::app::engine::CodeTarget;
+    let guest = in_guest::Guest::load(wasm, args.perfmap, CodeTarget::Native)?;
     let variant = match args.variant.as_deref() {
-        Some("portable") => Some(in_guest::Guest::load(wasm, args.perfmap, true)?),
-        Some(other) => Some(in_guest::Guest::load(other.as_ref(), args.perfmap, false)?),
+        Some("portable") => Some(in_guest::Guest::load(wasm, args.perfmap, CodeTarget::Portable)?),
+        Some(level) if level.parse::<CodeTarget>().is_ok() => {
+            Some(in_guest::Guest::load(wasm, args.perfmap, level.parse().unwrap())?)
+        }
+        Some(other) => Some(in_guest::Guest::load(other.as_ref(), args.perfmap, CodeTarget::Native)?),
         None => None,
     };
     let iterations = args.iterations;

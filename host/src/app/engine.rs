@@ -25,6 +25,55 @@ pub enum CodeTarget {
     /// on others (cluster nodes). wasmtime refuses a `.cwasm` that needs a
     /// feature the running CPU lacks; this keeps that from happening.
     Portable,
+    /// On x86_64, the x86-64-v3 level (v2 and AVX, AVX2, BMI1, BMI2, FMA,
+    /// LZCNT): Haswell (2013) and Zen 1 on; the faster tier of a tiered
+    /// `.cwasm` (`code_tiers`), loaded where the CPU has those features.
+    X86_64V3,
+}
+
+impl CodeTarget {
+    /// The level's name, as `compile --levels` takes it and logs show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeTarget::Native => "native",
+            CodeTarget::Portable => "x86-64-v2",
+            CodeTarget::X86_64V3 => "x86-64-v3",
+        }
+    }
+
+    /// The Cranelift flags of the level beyond x86-64's baseline.
+    fn x86_64_flags(self) -> &'static [&'static str] {
+        const V2: &[&str] = &["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"];
+        const V3: &[&str] = &[
+            "has_sse3",
+            "has_ssse3",
+            "has_sse41",
+            "has_sse42",
+            "has_popcnt",
+            "has_avx",
+            "has_avx2",
+            "has_bmi1",
+            "has_bmi2",
+            "has_fma",
+            "has_lzcnt",
+        ];
+        match self {
+            CodeTarget::Native => &[],
+            CodeTarget::Portable => V2,
+            CodeTarget::X86_64V3 => V3,
+        }
+    }
+}
+
+impl std::str::FromStr for CodeTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [CodeTarget::Portable, CodeTarget::X86_64V3]
+            .into_iter()
+            .find(|t| t.name() == text)
+            .ok_or_else(|| format!("{text:?} is not a level this host compiles for (x86-64-v2, x86-64-v3)"))
+    }
 }
 
 /// Run-time settings of the engine that do not change the compiled code.
@@ -75,11 +124,11 @@ pub fn new_engine(
     if tuning.perfmap {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
-    if target == CodeTarget::Portable && cfg!(target_arch = "x86_64") {
+    if target != CodeTarget::Native && cfg!(target_arch = "x86_64") {
         // Naming the target turns off detection of this CPU's features; then
-        // enable exactly the x86-64-v2 set.
+        // enable exactly the level's set.
         config.target("x86_64-unknown-linux-gnu")?;
-        for flag in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
+        for flag in target.x86_64_flags() {
             // SAFETY: these are x86_64 CPU-feature flags; wasmtime checks at load
             // time that the running CPU has each of them.
             unsafe {
@@ -110,6 +159,8 @@ pub struct LoadedComponent {
     pub sha256: String,
     /// The file was a `.cwasm` made by `doc-proxy-host compile`.
     pub precompiled: bool,
+    /// The CPU level of the tier loaded, when the file held tiers.
+    pub code_level: Option<String>,
     pub from_cache: bool,
     pub load_time: Duration,
 }
@@ -133,6 +184,34 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
     let bytes = std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
 
+    if let Some(tiers) = crate::app::code_tiers::read(&bytes) {
+        let tiers = tiers.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut refused = Vec::new();
+        for tier in tiers {
+            // SAFETY: as for a `.cwasm` below: each tier was written by
+            // `doc-proxy-host compile` into the same image; wasmtime checks its
+            // version, engine settings and that this CPU has its features.
+            match unsafe { Component::deserialize(engine, tier.code) } {
+                Ok(component) => {
+                    return Ok(LoadedComponent {
+                        component,
+                        sha256,
+                        precompiled: true,
+                        code_level: Some(tier.level.to_string()),
+                        from_cache: false,
+                        load_time: started.elapsed(),
+                    })
+                }
+                Err(e) => refused.push(format!("{}: {e:#}", tier.level)),
+            }
+        }
+        anyhow::bail!(
+            "{}: no tier of its precompiled code runs on this host ({}); compile it again with              `doc-proxy-host compile` of this build",
+            path.display(),
+            refused.join("; ")
+        );
+    }
+
     match Engine::detect_precompiled(&bytes) {
         Some(Precompiled::Component) => {
             // SAFETY: a `.cwasm` is native code and is trusted like the host
@@ -151,6 +230,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
                 component,
                 sha256,
                 precompiled: true,
+                code_level: None,
                 from_cache: false,
                 load_time: started.elapsed(),
             });
@@ -172,6 +252,7 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
                     component,
                     sha256,
                     precompiled: false,
+                    code_level: None,
                     from_cache: true,
                     load_time: started.elapsed(),
                 })
@@ -204,21 +285,37 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
         component,
         sha256,
         precompiled: false,
+        code_level: None,
         from_cache: false,
         load_time: started.elapsed(),
     })
 }
 
-/// Compiles `input` for `engine` and writes the result to `output` (atomically).
-pub fn compile_to_file(engine: &Engine, input: &Path, output: &Path) -> anyhow::Result<()> {
+/// Compiles `input` with each of `engines` (a level's name and its engine,
+/// best first) and writes the result to `output` (atomically): one engine's
+/// code as a plain `.cwasm`, several as a tiered file (`code_tiers`).
+pub fn compile_to_file(engines: &[(&str, Engine)], input: &Path, output: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(input).with_context(|| format!("reading component {}", input.display()))?;
-    if Engine::detect_precompiled(&bytes).is_some() {
+    if Engine::detect_precompiled(&bytes).is_some() || crate::app::code_tiers::read(&bytes).is_some() {
         anyhow::bail!("{} is already precompiled", input.display());
     }
     let (bytes, _) = crate::app::adapt::adapt(&bytes).with_context(|| format!("loading {}", input.display()))?;
-    let serialized = engine
-        .precompile_component(&bytes)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("compiling component {}", input.display()))?;
-    compile_cache::write_atomically(output, &serialized, 0o644).with_context(|| format!("writing {}", output.display()))
+    let mut compiled = Vec::new();
+    for (level, engine) in engines {
+        let serialized = engine
+            .precompile_component(&bytes)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling component {} for {level}", input.display()))?;
+        compiled.push((*level, serialized));
+    }
+    let written = match compiled.as_slice() {
+        [(_, only)] => only.clone(),
+        tiers => crate::app::code_tiers::bundle(
+            &tiers
+                .iter()
+                .map(|(level, code)| crate::app::code_tiers::Tier { level, code })
+                .collect::<Vec<_>>(),
+        ),
+    };
+    compile_cache::write_atomically(output, &written, 0o644).with_context(|| format!("writing {}", output.display()))
 }

@@ -15,6 +15,7 @@
 //! `edge`; it calls into `outbound` and `ops`.
 
 pub mod adapt;
+pub mod code_tiers;
 pub mod compile_cache;
 pub mod denied;
 pub mod engine;
@@ -223,6 +224,7 @@ fn load_code(
         component = %path.display(),
         sha256 = %loaded.sha256,
         from_cache = loaded.from_cache,
+        code_level = loaded.code_level.as_deref().unwrap_or("-"),
         load_ms = loaded.load_time.as_secs_f64() * 1e3,
         "component loaded"
     );
