@@ -6,6 +6,7 @@
 use crate::app::factors::key_value::{Grants, KeyValueView};
 use crate::app::factors::limits::{CpuBudgetExceeded, InstanceLimits};
 use crate::app::factors::outbound_http::header_budget::HeaderBudget;
+use crate::app::factors::outbound_mysql::{InstanceMysql, MysqlView};
 use crate::app::factors::outbound_pg::{InstancePg, PgView};
 use crate::app::factors::outbound_redis::{InstanceRedis, RedisView};
 use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
@@ -26,6 +27,7 @@ pub struct HostState {
     sqlite: InstanceSqlite,
     redis: InstanceRedis,
     pg: InstancePg,
+    mysql: InstanceMysql,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -81,6 +83,7 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
         sqlite: factors.sqlite.prepare(&states.sqlite, ctx),
         redis: factors.redis.prepare(&states.redis, ctx),
         pg: factors.pg.prepare(&states.pg, ctx),
+        mysql: factors.mysql.prepare(&states.mysql, ctx),
         http: http.ctx,
         table,
         hooks: http.hooks,
@@ -129,6 +132,14 @@ impl HostState {
         PgView {
             table: &mut self.table,
             pg: &self.pg,
+        }
+    }
+
+    /// What the outbound MySQL bindings work with.
+    pub fn mysql(&mut self) -> MysqlView<'_> {
+        MysqlView {
+            table: &mut self.table,
+            mysql: &self.mysql,
         }
     }
 

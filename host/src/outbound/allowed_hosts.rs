@@ -5,10 +5,10 @@
 //! default is meant. The host may be an IP range (`10.0.0.0/8`,
 //! `127.0.0.0/24:5432`), which matches IP addresses only, as in Spin.
 //! `http` and `https` grant outbound HTTP, `tcp` and `udp` grant
-//! `wasi:sockets`, `redis` and `postgres` grant outbound Redis and
-//! PostgreSQL (`app::factors::services`), and `*` grants them all. Outbound
-//! MySQL and MQTT are Spin features this host lacks yet, so their schemes are refused when the
-//! manifest is read, not at the first call.
+//! `wasi:sockets`, `redis`, `postgres` and `mysql` grant outbound Redis,
+//! PostgreSQL and MySQL (`app::factors::services`), and `*` grants them all.
+//! Outbound MQTT is a Spin feature this host lacks yet, so its scheme is
+//! refused when the manifest is read, not at the first call.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -68,9 +68,10 @@ impl AllowedHost {
             "udp" => SchemePattern::Exactly("udp"),
             "redis" => SchemePattern::Exactly("redis"),
             "postgres" => SchemePattern::Exactly("postgres"),
+            "mysql" => SchemePattern::Exactly("mysql"),
             other => {
                 return Err(problem(&format!(
-                    "this host provides outbound http, https, tcp, udp, redis and postgres, not {other}"
+                    "this host provides outbound http, https, tcp, udp, redis, postgres and mysql, not {other}"
                 )))
             }
         };
@@ -370,7 +371,6 @@ mod tests {
         for bad in [
             "127.0.0.1:3000",
             "mqtt://broker:1883",
-            "mysql://db",
             "*://upstream",
             "http://up:3000/docs",
             "http://user@up",
@@ -384,8 +384,9 @@ mod tests {
         ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
-        let mysql = AllowedHost::parse("mysql://127.0.0.1:3306").unwrap_err();
-        assert!(mysql.contains("not mysql"), "{mysql}");
+        let mqtt = AllowedHost::parse("mqtt://127.0.0.1:1883").unwrap_err();
+        assert!(mqtt.contains("not mqtt"), "{mqtt}");
+        assert!(AllowedHost::parse("mysql://db").is_ok(), "MySQL is served");
         for bad in [
             "tcp://db",
             "udp://10.0.0.0/8",

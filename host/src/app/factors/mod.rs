@@ -24,6 +24,7 @@
 //! | [`sqlite`] | Spin 2's and 3's SQLite | the databases it is granted | its connections, at most two |
 //! | [`outbound_redis`] | Spin 2's and 4's outbound Redis | its allow-list, idle connections per address, metric series | connections to granted addresses, at most `--max-service-connections` |
 //! | [`outbound_pg`] | Spin's PostgreSQL 4.0.0 | the same, for PostgreSQL | the same, in the same count |
+//! | [`outbound_mysql`] | Spin 2's and 4's MySQL | the same, for MySQL | the same, in the same count |
 //! | [`outbound_http`] | `wasi:http` both versions, with a header budget | allow-list, breakers and retry budgets per destination, verdict cache | the hooks every call goes through, per-request caps |
 //! | [`limits`] | — | share of the instances, CPU lanes | memory cap, CPU meter |
 //! | [`server_timing`] | — | its `Server-Timing` recorder | — |
@@ -36,6 +37,7 @@ pub mod files;
 pub mod key_value;
 pub mod limits;
 pub mod outbound_http;
+pub mod outbound_mysql;
 pub mod outbound_pg;
 pub mod outbound_redis;
 pub mod server_timing;
@@ -119,6 +121,7 @@ pub struct Factors {
     pub http: outbound_http::OutboundHttpFactor,
     pub redis: outbound_redis::OutboundRedisFactor,
     pub pg: outbound_pg::OutboundPgFactor,
+    pub mysql: outbound_mysql::OutboundMysqlFactor,
     pub limits: limits::LimitsFactor,
     pub server_timing: server_timing::ServerTimingFactor,
 }
@@ -134,6 +137,7 @@ pub struct ComponentStates {
     pub http: outbound_http::HttpState,
     pub redis: outbound_redis::RedisState,
     pub pg: outbound_pg::PgState,
+    pub mysql: outbound_mysql::MysqlState,
     pub limits: limits::ComponentLimits,
     pub server_timing: Arc<crate::ops::server_timing::Recorder>,
 }
@@ -150,6 +154,7 @@ impl Factors {
         self.http.init(linker)?;
         self.redis.init(linker)?;
         self.pg.init(linker)?;
+        self.mysql.init(linker)?;
         self.limits.init(linker)?;
         self.server_timing.init(linker)?;
         Ok(())
@@ -182,6 +187,7 @@ impl Factors {
             http,
             redis: self.redis.configure(ctx, previous.map(|p| &p.redis))?,
             pg: self.pg.configure(ctx, previous.map(|p| &p.pg))?,
+            mysql: self.mysql.configure(ctx, previous.map(|p| &p.mysql))?,
             limits: self.limits.configure(ctx, previous.map(|p| &p.limits))?,
             server_timing: self.server_timing.configure(ctx, previous.map(|p| &p.server_timing))?,
         })
@@ -198,6 +204,7 @@ impl Factors {
         self.http.retire(id, &states.http);
         self.redis.retire(id, &states.redis);
         self.pg.retire(id, &states.pg);
+        self.mysql.retire(id, &states.mysql);
         self.limits.retire(id, &states.limits);
         self.server_timing.retire(id, &states.server_timing);
     }
