@@ -7,8 +7,8 @@
 //! tests start hosts the same way.
 
 use crate::app::factors::{
-    self, files, key_value, limits, outbound_http, outbound_mqtt, outbound_pg, outbound_redis, server_timing, services,
-    sockets, sqlite, variables, wasi,
+    self, files, key_value, limits, outbound_http, outbound_mqtt, outbound_mysql, outbound_pg, outbound_redis,
+    server_timing, services, sockets, sqlite, variables, wasi,
 };
 use crate::app::flags::{AppFlags, GuestLimitFlags};
 use crate::app::{self, engine, reload, state};
@@ -309,6 +309,10 @@ impl HostBuilder {
                 metrics: metrics.clone(),
             },
             pg: outbound_pg::OutboundPgFactor {
+                limits: self.flags.service_limits(),
+                metrics: metrics.clone(),
+            },
+            mysql: outbound_mysql::OutboundMysqlFactor {
                 limits: self.flags.service_limits(),
                 metrics: metrics.clone(),
             },

@@ -5,12 +5,12 @@
 //! denied address never opens a connection, by the server's own count;
 //! connections are pooled per component and address, bounded per request,
 //! and each call is bounded in time. Spin 2's interfaces are driven by
-//! `components/spin-probe`.
+//! `components/spin-probe`, Spin 4's async MySQL by `components/hello-p3`.
 //!
 //! A test whose server is not installed says so on stderr and passes
 //! without running; `.ci/run` installs every one.
 
-use test_harness::services::{CountingListener, PostgresServer, RedisServer};
+use test_harness::services::{CountingListener, MariadbServer, PostgresServer, RedisServer};
 use test_harness::{component, request_with_body, Host, ManifestFile};
 
 /// `granted` may call the Redis server at `port` through the name in the
@@ -542,4 +542,300 @@ async fn postgres_queries_reach_a_granted_server_through_spin_2s_and_3s_interfac
         .metric("outbound_service_uses_total{component=\"refused\",service=\"postgres\",result=\"denied\"}")
         .await;
     assert_eq!(denied, 2.0);
+}
+
+/// `granted` may reach the MySQL server at `port` as `mysql://` grants it;
+/// `refused` nothing.
+fn mysql_manifest(port: u16) -> String {
+    manifest(0).replace(
+        "allowed_outbound_hosts = [\"redis://{{ redis_host }}:0\"]",
+        &format!("allowed_outbound_hosts = [\"mysql://127.0.0.1:{port}\"]"),
+    )
+}
+
+/// `probe=mysql` at `address` with `query` (its SQL URL-encoded by the caller).
+async fn mysql(host: &Host, who: &str, address: &str, query: &str) -> (u16, String) {
+    pg(host, who, &format!("probe=mysql&addr={}&{query}", encoded(address))).await
+}
+
+#[tokio::test]
+async fn mysql_queries_reach_a_granted_server_through_spin_2s_interface() {
+    let Some(server) = MariadbServer::start("mysql_queries_reach_a_granted_server_through_spin_2s_interface") else {
+        return;
+    };
+    let app = ManifestFile::new(|_| mysql_manifest(server.port));
+    let host = start(&app, &[]);
+    let url = server.url();
+    let call = |query: String| {
+        let (host, url) = (&host, &url);
+        async move { mysql(host, "granted", url, &query).await }
+    };
+    let create = "CREATE TABLE pets (id INT, age TINYINT, big BIGINT UNSIGNED, weight DOUBLE, \
+                  name VARCHAR(20), tag VARBINARY(8), price DECIMAL(5,2))";
+    assert_eq!(
+        call(format!("op=execute&sql={}", encoded(create))).await,
+        (200, String::new())
+    );
+    let insert = "INSERT INTO pets VALUES (?, ?, ?, ?, ?, ?, NULL)";
+    assert_eq!(
+        call(format!(
+            "op=execute&sql={}&args=i32:1,i8:-3,u64:18446744073709551615,f64:12.5,str:Rover,bin:ab",
+            encoded(insert)
+        ))
+        .await,
+        (200, String::new())
+    );
+    assert_eq!(
+        server.sql("SELECT name, big FROM spin_dev.pets"),
+        "Rover\t18446744073709551615",
+        "written to the server"
+    );
+    let select = "SELECT id, age, big, weight, name, tag, price FROM pets WHERE id = ?";
+    assert_eq!(
+        call(format!("op=query&sql={}&args=i32:1", encoded(select))).await,
+        (
+            200,
+            "id:DbDataType::Int32,age:DbDataType::Int8,big:DbDataType::Uint64,weight:DbDataType::Floating64,\
+             name:DbDataType::Str,tag:DbDataType::Binary,price:DbDataType::Other\n\
+             DbValue::Int32(1)|DbValue::Int8(-3)|DbValue::Uint64(18446744073709551615)|DbValue::Floating64(12.5)|\
+             DbValue::Str(\"Rover\")|DbValue::Binary([97, 98])|DbValue::DbNull"
+                .into()
+        )
+    );
+    // The user the address names is the one the server was told.
+    let (status, user) = call(format!("op=query&sql={}", encoded("SELECT USER() AS u"))).await;
+    assert_eq!(status, 200);
+    assert!(user.contains("DbValue::Str(\"spin@"), "{user}");
+    // Errors, in Spin's cases: the server's refusal, a type Spin has no
+    // case for (DECIMAL), the wrong number of parameters.
+    let (status, said) = call(format!("op=query&sql={}", encoded("SELECT * FROM nowhere"))).await;
+    assert_eq!(status, 500);
+    assert!(
+        said.starts_with("Error::QueryFailed(") && said.contains("1146"),
+        "{said}"
+    );
+    let (status, said) = call(format!(
+        "op=query&sql={}",
+        encoded("SELECT CAST(1.5 AS DECIMAL(3,1)) AS d")
+    ))
+    .await;
+    assert_eq!(status, 500);
+    assert!(said.starts_with("Error::ValueConversionFailed("), "{said}");
+    let (status, said) = call(format!("op=execute&sql={}&args=i32:1", encoded("DELETE FROM pets"))).await;
+    assert_eq!(status, 500);
+    assert!(said.starts_with("Error::QueryFailed("), "{said}");
+    let counted = host
+        .metric("outbound_service_uses_total{component=\"granted\",service=\"mysql\",result=\"call\"}")
+        .await;
+    assert_eq!(counted, 4.0, "create, insert, two selects");
+}
+
+#[tokio::test]
+async fn denied_mysql_addresses_never_open_a_connection() {
+    let Some(server) = MariadbServer::start("denied_mysql_addresses_never_open_a_connection") else {
+        return;
+    };
+    let listener = CountingListener::start();
+    let app = ManifestFile::new(|_| mysql_manifest(server.port));
+    let host = start(&app, &[]);
+    let before = server.connections_received();
+    let port = server.port;
+    for (who, address, shown) in [
+        ("refused", server.url(), format!("mysql://127.0.0.1:{port}")),
+        // Same server, not as granted: by name, on another port, another scheme.
+        (
+            "granted",
+            format!("mysql://spin:spin@localhost:{port}/spin_dev"),
+            format!("mysql://localhost:{port}"),
+        ),
+        (
+            "granted",
+            format!("mysql://spin@127.0.0.1:{}/db", listener.port),
+            format!("mysql://127.0.0.1:{}", listener.port),
+        ),
+        (
+            "granted",
+            "mysql://spin@127.0.0.1/db".into(),
+            "mysql://127.0.0.1".into(),
+        ),
+        (
+            "granted",
+            format!("postgres://127.0.0.1:{port}"),
+            format!("postgres://127.0.0.1:{port}"),
+        ),
+    ] {
+        let said = mysql(&host, who, &address, "op=query&sql=select+1").await;
+        assert_eq!(
+            said,
+            (
+                500,
+                format!("open: Error::ConnectionFailed(\"address {shown} is not permitted\")")
+            ),
+            "{who} {address}"
+        );
+    }
+    // Granted, but naming a Unix socket: refused before connecting too.
+    let socket = format!("{}?socket=/tmp/mysqld.sock", server.url());
+    let (status, said) = mysql(&host, "granted", &socket, "op=query&sql=select+1").await;
+    assert_eq!(status, 500);
+    assert!(said.contains("Unix sockets"), "{said}");
+    assert_eq!(listener.accepted(), 0, "no connection was opened");
+    assert_eq!(
+        server.connections_received(),
+        before,
+        "no connection reached the server"
+    );
+    let denied = host
+        .metric("outbound_service_uses_total{service=\"mysql\",destination=\"-\",result=\"denied\"}")
+        .await;
+    assert_eq!(denied, 5.0);
+    // The same server as granted is reached.
+    assert_eq!(
+        mysql(&host, "granted", &server.url(), "op=query&sql=select+1").await.0,
+        200
+    );
+    assert_eq!(server.connections_received(), before + 1);
+}
+
+#[tokio::test]
+async fn mysql_connections_are_pooled_reset_and_bounded() {
+    let Some(server) = MariadbServer::start("mysql_connections_are_pooled_reset_and_bounded") else {
+        return;
+    };
+    let app = ManifestFile::new(|_| mysql_manifest(server.port));
+    let host = start(
+        &app,
+        &["--max-service-connections", "2", "--service-call-timeout", "500ms"],
+    );
+    let url = server.url();
+    let query = |sql: &str| format!("op=query&sql={}", encoded(sql));
+    let (status, first) = mysql(&host, "granted", &url, &query("SELECT CONNECTION_ID() AS id")).await;
+    assert_eq!(status, 200, "{first}");
+    // Session state made in one request is gone in the next, on the same connection.
+    let set = "SET @leaked = 'yes'";
+    assert_eq!(
+        mysql(&host, "granted", &url, &format!("op=execute&sql={}", encoded(set)))
+            .await
+            .0,
+        200
+    );
+    let (_, gone) = mysql(&host, "granted", &url, &query("SELECT @leaked IS NULL AS gone")).await;
+    assert!(gone.ends_with("(1)"), "{gone}");
+    let (_, again) = mysql(&host, "granted", &url, &query("SELECT CONNECTION_ID() AS id")).await;
+    assert_eq!(first, again, "the same connection, pooled");
+    let reused = host
+        .metric("outbound_service_uses_total{component=\"granted\",service=\"mysql\",result=\"reused\"}")
+        .await;
+    assert_eq!(reused, 3.0);
+    // A call past its time is cut off, and its connection closed, not pooled.
+    let (status, said) = mysql(&host, "granted", &url, &query("SELECT SLEEP(5)")).await;
+    assert_eq!(status, 500);
+    assert_eq!(said, "Error::QueryFailed(\"the query timed out after 500ms\")");
+    let (_, after) = mysql(&host, "granted", &url, &query("SELECT CONNECTION_ID() AS id")).await;
+    assert_ne!(after, first, "a new connection");
+    // Past the request's share: Spin's words.
+    let held = mysql(&host, "granted", &url, "op=hold&count=3").await;
+    assert_eq!(
+        held,
+        (
+            500,
+            "open: Error::ConnectionFailed(\"too many connections\") after 2".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn mysql_results_are_bounded_in_size() {
+    let Some(server) = MariadbServer::start("mysql_results_are_bounded_in_size") else {
+        return;
+    };
+    let app = ManifestFile::new(|_| mysql_manifest(server.port));
+    let host = start(&app, &["--max-store-result-bytes", "65536"]);
+    let url = server.url();
+    let query = |sql: &str| format!("op=query&sql={}", encoded(sql));
+    // Many small rows past the bound, then one row larger than it.
+    let many =
+        "SELECT REPEAT('x', 1000) AS s FROM information_schema.columns a, information_schema.columns b LIMIT 200";
+    let (status, said) = mysql(&host, "granted", &url, &query(many)).await;
+    assert_eq!(status, 500);
+    assert_eq!(said, "Error::Other(\"query result exceeds limit of 65536 bytes\")");
+    let (status, said) = mysql(&host, "granted", &url, &query("SELECT REPEAT('x', 100000) AS s")).await;
+    assert_eq!(status, 500, "{said}");
+    assert_eq!(mysql(&host, "granted", &url, &query("SELECT 1 AS one")).await.0, 200);
+}
+
+/// `components/hello-p3` (spin-sdk 7, Spin 4's async `spin:mysql@3.0.0`),
+/// granted the server at `port`.
+fn p3_mysql_manifest(port: u16) -> String {
+    format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "p3-mysql"
+[[trigger.http]]
+route = "/..."
+component = "p3"
+[component.p3]
+source = "{p3}"
+allowed_outbound_hosts = ["mysql://127.0.0.1:{port}"]
+"#,
+        p3 = component("hello_p3").display(),
+    )
+}
+
+#[tokio::test]
+async fn spin_4s_async_mysql_interface_reaches_the_server() {
+    let Some(server) = MariadbServer::start("spin_4s_async_mysql_interface_reaches_the_server") else {
+        return;
+    };
+    let app = ManifestFile::new(|_| p3_mysql_manifest(server.port));
+    let host = start(&app, &[]);
+    let url = server.url();
+    let call = |op: &'static str, sql: &'static str, args: &'static str| {
+        let (public, url) = (host.public, url.clone());
+        async move {
+            let headers = [("x-mysql-address", url.as_str()), ("x-sql", sql), ("x-args", args)];
+            let reply = request_with_body(public, "GET", &format!("/mysql/{op}"), &headers, bytes::Bytes::new()).await;
+            (reply.status, String::from_utf8_lossy(&reply.body).into_owned())
+        }
+    };
+    assert_eq!(
+        call("execute", "CREATE TABLE pets (id INT, name TEXT)", "").await,
+        (200, String::new())
+    );
+    assert_eq!(
+        call(
+            "execute",
+            "INSERT INTO pets VALUES (?, ?), (?, ?)",
+            "i32:1,str:Rover,i32:2,null"
+        )
+        .await,
+        (200, String::new())
+    );
+    assert_eq!(
+        call("query", "SELECT id, name FROM pets ORDER BY id", "").await,
+        (
+            200,
+            "id:DbDataType::Int32,name:DbDataType::Str\nDbValue::Int32(1)|DbValue::Str(\"Rover\")\n\
+             DbValue::Int32(2)|DbValue::DbNull\nOk(())"
+                .into()
+        )
+    );
+    let (status, said) = call("query", "SELECT * FROM nowhere", "").await;
+    assert_eq!(status, 500);
+    assert!(said.contains("QueryFailed") && said.contains("1146"), "{said}");
+    // Not granted: the same server by another name, never connected.
+    let before = server.connections_received();
+    let headers = [
+        ("x-mysql-address", "mysql://spin@localhost:1/spin_dev"),
+        ("x-sql", "SELECT 1"),
+    ];
+    let reply = request_with_body(host.public, "GET", "/mysql/query", &headers, bytes::Bytes::new()).await;
+    let said = String::from_utf8_lossy(&reply.body).into_owned();
+    assert_eq!(reply.status, 500);
+    assert!(
+        said.starts_with("open: ")
+            && said.contains("ConnectionFailed(\"address mysql://localhost:1 is not permitted\")"),
+        "{said}"
+    );
+    assert_eq!(server.connections_received(), before);
 }

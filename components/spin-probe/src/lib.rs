@@ -47,6 +47,10 @@
 //!   `times` times (default 1) on one connection; `op=hold` opens `count`
 //!   connections. An error is 500 with its Debug (`open: ` first when
 //!   opening failed).
+//! - `mysql`: Spin 2's MySQL (`spin_sdk::mysql`) at `addr` (a `mysql://`
+//!   URL), as `pg` with `op=execute` answering an empty body, and the
+//!   parameters `bool:B`, `i8:N`, `i32:N`, `i64:N`, `u64:N`, `f64:N`,
+//!   `str:S`, `bin:S` (its bytes) or `null`.
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -73,6 +77,7 @@ async fn handle(request: Request) -> Response {
         "redis" => redis(&request),
         "pg" => pg(&request),
         "mqtt" => mqtt(&request),
+        "mysql" => mysql(&request),
         _ => relay(&request).await,
     }
 }
@@ -331,41 +336,25 @@ older_pg!(pg3, pg3);
 
 fn pg4(request: &Request) -> Response {
     use spin_sdk::pg4::{Connection, ParameterValue};
-    let address = param(request, "addr").unwrap_or_default();
-    if param(request, "op").as_deref() == Some("hold") {
-        return hold(request, || Connection::open(&address));
-    }
-    let connection = match Connection::open(&address) {
+    let connection = match opened(request, Connection::open) {
         Ok(connection) => connection,
-        Err(e) => return Response::new(500, format!("open: {e:?}")),
+        Err(answer) => return answer,
     };
     let sql = param(request, "sql").unwrap_or_default();
-    let arguments: Vec<ParameterValue> = param(request, "args")
-        .map(|text| {
-            text.split(',')
-                .map(|arg| match arg.split_once(':') {
-                    Some(("i32", n)) => ParameterValue::Int32(n.parse().unwrap_or_default()),
-                    Some(("i64", n)) => ParameterValue::Int64(n.parse().unwrap_or_default()),
-                    Some(("dec", d)) => ParameterValue::Decimal(d.to_string()),
-                    Some(("str", s)) => ParameterValue::Str(s.to_string()),
-                    _ => ParameterValue::DbNull,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let arguments = arguments(request, |kind, text| match kind {
+        "i32" => ParameterValue::Int32(text.parse().unwrap_or_default()),
+        "i64" => ParameterValue::Int64(text.parse().unwrap_or_default()),
+        "dec" => ParameterValue::Decimal(text.to_string()),
+        "str" => ParameterValue::Str(text.to_string()),
+        _ => ParameterValue::DbNull,
+    });
     match param(request, "op").as_deref() {
         Some("execute") => match connection.execute(&sql, &arguments) {
             Ok(changed) => Response::new(200, changed.to_string()),
             Err(e) => Response::new(500, format!("{e:?}")),
         },
         Some("query") => match connection.query(&sql, &arguments) {
-            Ok(set) => {
-                let mut lines = vec![set.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(",")];
-                for row in &set.rows {
-                    lines.push(row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
-                }
-                Response::new(200, lines.join("\n"))
-            }
+            Ok(set) => table(set.columns.iter().map(|c| c.name.clone()), &set.rows),
             Err(e) => Response::new(500, format!("{e:?}")),
         },
         other => Response::new(400, format!("op {other:?}")),
@@ -404,6 +393,74 @@ fn mqtt(request: &Request) -> Response {
         }
         other => Response::new(400, format!("op {other:?}")),
     }
+}
+
+fn mysql(request: &Request) -> Response {
+    use spin_sdk::mysql::{Connection, ParameterValue};
+    let connection = match opened(request, Connection::open) {
+        Ok(connection) => connection,
+        Err(answer) => return answer,
+    };
+    let sql = param(request, "sql").unwrap_or_default();
+    let arguments = arguments(request, |kind, text| match kind {
+        "bool" => ParameterValue::Boolean(text == "true"),
+        "i8" => ParameterValue::Int8(text.parse().unwrap_or_default()),
+        "i32" => ParameterValue::Int32(text.parse().unwrap_or_default()),
+        "i64" => ParameterValue::Int64(text.parse().unwrap_or_default()),
+        "u64" => ParameterValue::Uint64(text.parse().unwrap_or_default()),
+        "f64" => ParameterValue::Floating64(text.parse().unwrap_or_default()),
+        "str" => ParameterValue::Str(text.to_string()),
+        "bin" => ParameterValue::Binary(text.as_bytes().to_vec()),
+        _ => ParameterValue::DbNull,
+    });
+    match param(request, "op").as_deref() {
+        Some("execute") => match connection.execute(&sql, &arguments) {
+            Ok(()) => Response::new(200, ()),
+            Err(e) => Response::new(500, format!("{e:?}")),
+        },
+        Some("query") => match connection.query(&sql, &arguments) {
+            Ok(set) => table(
+                set.columns.iter().map(|c| format!("{}:{:?}", c.name, c.data_type)),
+                &set.rows,
+            ),
+            Err(e) => Response::new(500, format!("{e:?}")),
+        },
+        other => Response::new(400, format!("op {other:?}")),
+    }
+}
+
+/// The connection `open` makes to `addr`, or the answer already decided:
+/// `op=hold`'s, or 500 with `open: ` and the error.
+fn opened<C, E: std::fmt::Debug>(request: &Request, open: impl Fn(&str) -> Result<C, E>) -> Result<C, Response> {
+    let address = param(request, "addr").unwrap_or_default();
+    if param(request, "op").as_deref() == Some("hold") {
+        return Err(hold(request, || open(&address)));
+    }
+    open(&address).map_err(|e| Response::new(500, format!("open: {e:?}")))
+}
+
+/// The `args` parameter's values (comma-separated `kind:text`, or a bare
+/// `kind`), each made by `value(kind, text)`.
+fn arguments<P>(request: &Request, value: impl Fn(&str, &str) -> P) -> Vec<P> {
+    let Some(text) = param(request, "args") else {
+        return Vec::new();
+    };
+    text.split(',')
+        .map(|arg| {
+            let (kind, text) = arg.split_once(':').unwrap_or((arg, ""));
+            value(kind, text)
+        })
+        .collect()
+}
+
+/// 200 with `header` (comma-separated) on the first line and each row's
+/// values' Debug (`|`-separated) on the next.
+fn table<V: std::fmt::Debug>(header: impl Iterator<Item = String>, rows: &[Vec<V>]) -> Response {
+    let mut lines = vec![header.collect::<Vec<_>>().join(",")];
+    for row in rows {
+        lines.push(row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
+    }
+    Response::new(200, lines.join("\n"))
 }
 
 /// Opens `count` connections with `open` and holds them all: 200, or 500

@@ -250,6 +250,135 @@ impl Drop for PostgresServer {
     }
 }
 
+/// A MariaDB server of the test's own: a fresh data directory
+/// (`mariadb-install-db`), on loopback only, with its grant tables skipped
+/// (any user and password are let in, as the tests need no accounts) and a
+/// database `spin_dev`; run as root when the test is (`--user=root`).
+pub struct MariadbServer {
+    child: Child,
+    pub port: u16,
+    client: PathBuf,
+    /// Connections `sql` opened, kept out of `connections_received`.
+    own: AtomicU64,
+    _dir: tempfile::TempDir,
+}
+
+impl MariadbServer {
+    /// `None` (and a line on stderr) when MariaDB is not installed.
+    pub fn start(test: &str) -> Option<MariadbServer> {
+        let sbin = ["/usr/sbin"];
+        let found = |names: &[&str], extra: &[&str]| names.iter().find_map(|name| find_program(name, extra));
+        let (Some(install), Some(server), Some(client)) = (
+            found(&["mariadb-install-db", "mysql_install_db"], &[]),
+            found(&["mariadbd", "mysqld"], &sbin),
+            found(&["mariadb", "mysql"], &[]),
+        ) else {
+            skipped(
+                test,
+                "MariaDB (mariadb-install-db, mariadbd, mariadb)",
+                "mariadb-server",
+            );
+            return None;
+        };
+        let port = crate::closed_port();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        // SAFETY: geteuid has no preconditions.
+        let user = if unsafe { libc_geteuid() } == 0 {
+            "--user=root".to_string()
+        } else {
+            format!("--user={}", std::env::var("USER").unwrap_or_default())
+        };
+        let installed = Command::new(install)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args([
+                user.as_str(),
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(installed.success(), "mariadb-install-db");
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        let mut child = Command::new(server)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", path("mysqld.sock")))
+            .arg(format!("--pid-file={}", path("mysqld.pid")))
+            .arg(format!("--log-error={}", path("mysqld.log")))
+            .args([
+                user.as_str(),
+                &format!("--port={port}"),
+                "--bind-address=127.0.0.1",
+                "--skip-grant-tables",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=8M",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd starts");
+        wait_listening(port, "mariadbd", &mut child);
+        let server = MariadbServer {
+            child,
+            port,
+            client,
+            own: AtomicU64::new(0),
+            _dir: dir,
+        };
+        server.sql("CREATE DATABASE spin_dev");
+        Some(server)
+    }
+
+    /// `mysql://spin:spin@127.0.0.1:PORT/spin_dev`, as Spin's examples
+    /// address theirs.
+    pub fn url(&self) -> String {
+        format!("mysql://spin:spin@127.0.0.1:{}/spin_dev", self.port)
+    }
+
+    /// Runs `statements` with the server's own client on a connection of
+    /// its own and answers what it printed (tab-separated, no headers).
+    pub fn sql(&self, statements: &str) -> String {
+        self.own.fetch_add(1, Ordering::SeqCst);
+        let output = Command::new(&self.client)
+            .args(["--no-defaults", "-h", "127.0.0.1", "-u", "root", "-N", "-B"])
+            .arg(format!("-P{}", self.port))
+            .args(["-e", statements])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{statements}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim_end().to_string()
+    }
+
+    /// Connections the server has counted since it started (`Connections`:
+    /// every attempt, even one refused), less those `sql` opened.
+    pub fn connections_received(&self) -> u64 {
+        let counted = self.sql("SHOW GLOBAL STATUS LIKE 'Connections'");
+        let total: u64 = counted
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("the server counts connections");
+        // This very `sql` is counted in what it read.
+        total - self.own.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for MariadbServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;

@@ -1,7 +1,7 @@
-//! Spin's services this host does not serve yet (outbound MySQL,
-//! PostgreSQL 4.1 and 4.2, and AI models; Redis, MQTT and PostgreSQL 2.0.0,
-//! 3.0.0 and 4.0.0 are served by `factors::outbound_redis`,
-//! `factors::outbound_mqtt` and `factors::outbound_pg`), linked anyway and denied at call time,
+//! Spin's services this host does not serve yet (PostgreSQL 4.1 and 4.2,
+//! and AI models; Redis, MQTT, MySQL and PostgreSQL 2.0.0, 3.0.0 and 4.0.0
+//! are served by `factors::outbound_redis`, `factors::outbound_mqtt`,
+//! `factors::outbound_mysql` and `factors::outbound_pg`), linked anyway and denied at call time,
 //! exactly as Spin answers a component whose manifest does not grant them:
 //! SDKs (componentize-py's above all) import every interface of Spin's
 //! world whether the app uses it or not, and Spin links them all.
@@ -11,7 +11,7 @@
 //! The definitions are made from the component's own import types (every
 //! version of every interface, with no bindings to keep in step): each
 //! function answers the error Spin gives (`connection-failed("address …
-//! is not permitted")` for MQTT, PostgreSQL and MySQL, `invalid-input(…)`
+//! is not permitted")` for MQTT and PostgreSQL, `invalid-input(…)`
 //! for a model), and each resource is a type
 //! of its own that no call ever makes. A component whose imports the host
 //! cannot satisfy at all is refused at load, naming them.
@@ -26,7 +26,6 @@ use wasmtime::Engine;
 enum Service {
     Mqtt,
     Postgres,
-    Mysql,
     Llm,
     /// Telemetry: accepted and dropped.
     Otel,
@@ -37,9 +36,6 @@ const SERVICES: &[(&str, Service)] = &[
     ("spin:mqtt/mqtt@", Service::Mqtt),
     ("fermyon:spin/postgres@", Service::Postgres),
     ("spin:postgres/postgres@", Service::Postgres),
-    ("fermyon:spin/mysql@", Service::Mysql),
-    ("spin:mysql/mysql@", Service::Mysql),
-    ("fermyon:spin/rdbms-types@", Service::Postgres),
     ("fermyon:spin/llm@", Service::Llm),
     ("wasi:otel/", Service::Otel),
 ];
@@ -50,7 +46,6 @@ const SERVED: &[&str] = &[
     "spin:postgres/postgres@4.0.0",
     "spin:postgres/postgres@3.0.0",
     "fermyon:spin/postgres@2.0.0",
-    "fermyon:spin/rdbms-types@2.0.0",
     "fermyon:spin/mqtt@2.0.0",
     "spin:mqtt/mqtt@3.0.0",
 ];
@@ -76,8 +71,8 @@ pub fn denied_imports(engine: &Engine, component: &Component) -> Vec<String> {
 }
 
 /// What a component granted every scheme (`*://…`) would be granted that
-/// this host does not serve: the services it imports among MQTT,
-/// PostgreSQL and MySQL. Such a component is refused at
+/// this host does not serve: the services it imports among MQTT and
+/// PostgreSQL's other versions. Such a component is refused at
 /// load, naming them (its calls would be denied where Spin would serve them).
 pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: &[String]) -> Option<String> {
     if any_scheme.is_empty() {
@@ -89,7 +84,6 @@ pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: 
         .filter_map(|(name, _)| match service_of(name) {
             Some(Service::Mqtt) => Some("outbound MQTT"),
             Some(Service::Postgres) => Some("outbound PostgreSQL"),
-            Some(Service::Mysql) => Some("outbound MySQL"),
             _ => None,
         })
         .collect();
@@ -98,7 +92,7 @@ pub fn granted_but_unserved(engine: &Engine, component: &Component, any_scheme: 
     (!services.is_empty()).then(|| {
         format!(
             "allowed_outbound_hosts {} grants every scheme, and the component imports {}, which this host does \
-             not serve (grant http://, https://, tcp://, udp://, redis://, postgres:// or mqtt:// by name, or serve the app with Spin)",
+             not serve (grant http://, https://, tcp://, udp://, redis://, postgres://, mysql:// or mqtt:// by name, or serve the app with Spin)",
             any_scheme.join(", "),
             services.join(", ")
         )
@@ -203,9 +197,7 @@ fn denial(service: Service, error: &Type, address: Option<&str>) -> wasmtime::Re
     };
     let address = address.unwrap_or("");
     let (case, message) = match service {
-        Service::Mqtt | Service::Postgres | Service::Mysql => {
-            ("connection-failed", format!("address {address} is not permitted"))
-        }
+        Service::Mqtt | Service::Postgres => ("connection-failed", format!("address {address} is not permitted")),
         Service::Llm => (
             "invalid-input",
             format!(
@@ -231,7 +223,7 @@ fn denial(service: Service, error: &Type, address: Option<&str>) -> wasmtime::Re
 }
 
 /// An address as it may be shown: without credentials, path or query.
-fn redact(address: &str) -> String {
+pub(crate) fn redact(address: &str) -> String {
     let Some((scheme, rest)) = address.split_once("://") else {
         return address.split(['@', '/', '?']).next().unwrap_or_default().to_string();
     };
@@ -299,6 +291,9 @@ mod tests {
             "fermyon:spin/postgres@2.0.0",
             "fermyon:spin/mqtt@2.0.0",
             "spin:mqtt/mqtt@3.0.0",
+            "fermyon:spin/mysql@2.0.0",
+            "fermyon:spin/rdbms-types@2.0.0",
+            "spin:mysql/mysql@3.0.0",
         ] {
             assert_eq!(service_of(served), None, "{served}");
         }

@@ -739,7 +739,7 @@ source = "/abs/upstream.wasm"
         assert!(parse(&minimal("key_value_stores = [\"a b\"]"), Path::new("."), &no_env).is_err());
         for (extra, says) in [
             ("ai_models = [\"llama2-chat\"]", "ai_models"),
-            ("allowed_outbound_hosts = [\"mysql://db:3306\"]", "mysql"),
+            ("allowed_outbound_hosts = [\"amqp://broker:5672\"]", "amqp"),
             ("allowed_http_hosts = [\"x\"]", "version 1"),
             ("[component.c.dependencies]\n\"a:b/c\" = \"1.0\"", "dependencies"),
             (

@@ -7,6 +7,7 @@ use crate::app::factors::key_value::{Grants, KeyValueView};
 use crate::app::factors::limits::{CpuBudgetExceeded, InstanceLimits};
 use crate::app::factors::outbound_http::header_budget::HeaderBudget;
 use crate::app::factors::outbound_mqtt::{InstanceMqtt, MqttView};
+use crate::app::factors::outbound_mysql::{InstanceMysql, MysqlView};
 use crate::app::factors::outbound_pg::{InstancePg, PgView};
 use crate::app::factors::outbound_redis::{InstanceRedis, RedisView};
 use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
@@ -28,6 +29,7 @@ pub struct HostState {
     redis: InstanceRedis,
     mqtt: InstanceMqtt,
     pg: InstancePg,
+    mysql: InstanceMysql,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: OutboundHooks,
@@ -84,6 +86,7 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
         redis: factors.redis.prepare(&states.redis, ctx),
         mqtt: factors.mqtt.prepare(&states.mqtt, ctx),
         pg: factors.pg.prepare(&states.pg, ctx),
+        mysql: factors.mysql.prepare(&states.mysql, ctx),
         http: http.ctx,
         table,
         hooks: http.hooks,
@@ -140,6 +143,14 @@ impl HostState {
         PgView {
             table: &mut self.table,
             pg: &self.pg,
+        }
+    }
+
+    /// What the outbound MySQL bindings work with.
+    pub fn mysql(&mut self) -> MysqlView<'_> {
+        MysqlView {
+            table: &mut self.table,
+            mysql: &self.mysql,
         }
     }
 

@@ -5,10 +5,10 @@
 //! default is meant. The host may be an IP range (`10.0.0.0/8`,
 //! `127.0.0.0/24:5432`), which matches IP addresses only, as in Spin.
 //! `http` and `https` grant outbound HTTP, `tcp` and `udp` grant
-//! `wasi:sockets`, `redis`, `postgres` and `mqtt` grant outbound Redis,
-//! PostgreSQL and MQTT (`app::factors::services`), and `*` grants them all.
-//! Outbound MySQL is a Spin feature this host lacks yet, so its scheme is
-//! refused when the manifest is read, not at the first call.
+//! `wasi:sockets`, `redis`, `postgres`, `mysql` and `mqtt` grant outbound
+//! Redis, PostgreSQL, MySQL and MQTT (`app::factors::services`), and `*`
+//! grants them all. Any other scheme is refused when the manifest is read,
+//! not at the first call.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -68,10 +68,11 @@ impl AllowedHost {
             "udp" => SchemePattern::Exactly("udp"),
             "redis" => SchemePattern::Exactly("redis"),
             "postgres" => SchemePattern::Exactly("postgres"),
+            "mysql" => SchemePattern::Exactly("mysql"),
             "mqtt" => SchemePattern::Exactly("mqtt"),
             other => {
                 return Err(problem(&format!(
-                    "this host provides outbound http, https, tcp, udp, redis, postgres and mqtt, not {other}"
+                    "this host provides outbound http, https, tcp, udp, redis, postgres, mysql and mqtt, not {other}"
                 )))
             }
         };
@@ -370,7 +371,6 @@ mod tests {
     fn what_this_host_cannot_honour_is_refused_when_read() {
         for bad in [
             "127.0.0.1:3000",
-            "mysql://db",
             "*://upstream",
             "http://up:3000/docs",
             "http://user@up",
@@ -384,8 +384,10 @@ mod tests {
         ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
-        let mysql = AllowedHost::parse("mysql://127.0.0.1:3306").unwrap_err();
-        assert!(mysql.contains("not mysql"), "{mysql}");
+        let amqp = AllowedHost::parse("amqp://127.0.0.1:5672").unwrap_err();
+        assert!(amqp.contains("not amqp"), "{amqp}");
+        assert!(AllowedHost::parse("mysql://db").is_ok(), "MySQL is served");
+        assert!(AllowedHost::parse("mqtt://broker").is_ok(), "MQTT is served");
         for bad in [
             "tcp://db",
             "udp://10.0.0.0/8",

@@ -25,6 +25,7 @@
 //! | [`outbound_redis`] | Spin 2's and 4's outbound Redis | its allow-list, idle connections per address, metric series | connections to granted addresses, at most `--max-service-connections` |
 //! | [`outbound_pg`] | Spin's PostgreSQL 4.0.0 | the same, for PostgreSQL | the same, in the same count |
 //! | [`outbound_mqtt`] | Spin 2's and 4's outbound MQTT | its allow-list, metric series (no pool: a session is its client id's) | connections to granted brokers, in the same count |
+//! | [`outbound_mysql`] | Spin 2's and 4's MySQL | the same, for MySQL | the same, in the same count |
 //! | [`outbound_http`] | `wasi:http` both versions, with a header budget | allow-list, breakers and retry budgets per destination, verdict cache | the hooks every call goes through, per-request caps |
 //! | [`limits`] | — | share of the instances, CPU lanes | memory cap, CPU meter |
 //! | [`server_timing`] | — | its `Server-Timing` recorder | — |
@@ -38,6 +39,7 @@ pub mod key_value;
 pub mod limits;
 pub mod outbound_http;
 pub mod outbound_mqtt;
+pub mod outbound_mysql;
 pub mod outbound_pg;
 pub mod outbound_redis;
 pub mod server_timing;
@@ -125,6 +127,7 @@ pub struct Factors {
     pub redis: outbound_redis::OutboundRedisFactor,
     pub mqtt: outbound_mqtt::OutboundMqttFactor,
     pub pg: outbound_pg::OutboundPgFactor,
+    pub mysql: outbound_mysql::OutboundMysqlFactor,
     pub limits: limits::LimitsFactor,
     pub server_timing: server_timing::ServerTimingFactor,
 }
@@ -141,6 +144,7 @@ pub struct ComponentStates {
     pub redis: outbound_redis::RedisState,
     pub mqtt: outbound_mqtt::MqttState,
     pub pg: outbound_pg::PgState,
+    pub mysql: outbound_mysql::MysqlState,
     pub limits: limits::ComponentLimits,
     pub server_timing: Arc<crate::ops::server_timing::Recorder>,
 }
@@ -158,6 +162,7 @@ impl Factors {
         self.redis.init(linker)?;
         self.mqtt.init(linker)?;
         self.pg.init(linker)?;
+        self.mysql.init(linker)?;
         self.limits.init(linker)?;
         self.server_timing.init(linker)?;
         Ok(())
@@ -191,6 +196,7 @@ impl Factors {
             redis: self.redis.configure(ctx, previous.map(|p| &p.redis))?,
             mqtt: self.mqtt.configure(ctx, previous.map(|p| &p.mqtt))?,
             pg: self.pg.configure(ctx, previous.map(|p| &p.pg))?,
+            mysql: self.mysql.configure(ctx, previous.map(|p| &p.mysql))?,
             limits: self.limits.configure(ctx, previous.map(|p| &p.limits))?,
             server_timing: self.server_timing.configure(ctx, previous.map(|p| &p.server_timing))?,
         })
@@ -208,6 +214,7 @@ impl Factors {
         self.redis.retire(id, &states.redis);
         self.mqtt.retire(id, &states.mqtt);
         self.pg.retire(id, &states.pg);
+        self.mysql.retire(id, &states.mysql);
         self.limits.retire(id, &states.limits);
         self.server_timing.retire(id, &states.server_timing);
     }

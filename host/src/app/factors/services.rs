@@ -1,13 +1,15 @@
-//! What Spin's outbound services (Redis, PostgreSQL, MQTT) share: reading the destination out of the address a
+//! What Spin's outbound services (Redis, PostgreSQL, MySQL, MQTT) share: reading the destination out of the address a
 //! component gives, deciding it against the component's
 //! `allowed_outbound_hosts` before any connection is opened, the instance's
 //! share of connections, the per-component pool of idle connections, and the
 //! metric every use is counted in. Each service's factor keeps only what is
 //! its own (its client, its interface, its errors).
 
+use crate::app::factors::Configure;
 use crate::ops::metrics::Metrics;
 use crate::outbound::allowed_hosts::{well_known_port, AllowList};
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,7 +41,11 @@ pub struct ServiceLimits {
 
 /// What one open connection costs the host besides its answers, about: the
 /// client's read and write buffers (8 KiB each to start; an answer grows
-/// them, and answers are bounded by `result_bytes`) and its task.
+/// them, and answers are bounded by `result_bytes`) and its task. A MySQL
+/// connection costs about the same, so it is counted the same: its codec's
+/// buffers (a packet is bounded by `result_bytes` too: `max_allowed_packet`)
+/// and the few prepared statements' column descriptions it caches (ten at
+/// most), and no task of its own.
 pub const CONNECTION_BYTES: u64 = 32 * 1024;
 
 /// The longest MQTT topic a component may publish to (the protocol allows
@@ -96,7 +102,10 @@ impl Destination {
 }
 
 /// `address` read as a URL as Spin reads it: its user info percent-encoded
-/// first, and without a host of its own, read again behind `scheme://`.
+/// first, and without a host of its own, read again behind `scheme://`. A
+/// service that takes its user, password, database or options from the
+/// address reads them from this same URL, so it connects to exactly the host
+/// and port granted.
 pub fn read_url(address: &str, scheme: &str) -> Option<url::Url> {
     let encoded = encode_user_info(address);
     match url::Url::parse(&encoded) {
@@ -133,6 +142,115 @@ fn encode_user_info(address: &str) -> String {
 /// (the address's own scheme, `default_scheme` when it has none).
 pub fn granted(allowed: &AllowList, address: &str, default_scheme: &str) -> Option<Destination> {
     Destination::parse(address, default_scheme).filter(|d| allowed.allows_service(&d.scheme, &d.host, d.port))
+}
+
+/// What a component keeps of a service across requests (and reloads that
+/// keep it): its idle connections `C` and its metric series.
+pub struct Shared<C> {
+    pub pool: Pool<C>,
+    pub meter: Meter,
+}
+
+/// What a component of an app version keeps of a service.
+pub struct ServiceState<C> {
+    /// Its grants, read anew from each version's manifest.
+    pub allowed: Arc<AllowList>,
+    pub shared: Arc<Shared<C>>,
+}
+
+impl<C> Clone for ServiceState<C> {
+    fn clone(&self) -> Self {
+        ServiceState {
+            allowed: self.allowed.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<C> ServiceState<C> {
+    /// The state of a component of a new app version for `service`: the
+    /// pool and the series outlive a reload that keeps the component (an
+    /// address is checked against the new grants before the pool is asked
+    /// for it).
+    pub fn configure(
+        ctx: &Configure<'_>,
+        previous: Option<&Self>,
+        service: &'static str,
+        limits: ServiceLimits,
+        metrics: &Metrics,
+    ) -> Self {
+        let shared = previous.map(|p| p.shared.clone()).unwrap_or_else(|| {
+            Arc::new(Shared {
+                pool: Pool::new(limits),
+                meter: Meter::new(ctx.id.clone(), service, metrics.clone(), limits.destinations),
+            })
+        });
+        ServiceState {
+            allowed: Arc::new(AllowList::new(ctx.spec.allowed_outbound_hosts.clone())),
+            shared,
+        }
+    }
+}
+
+/// One instance's use of a service: its component's grants and pool, and
+/// its count of open connections.
+pub struct ServiceInstance<C> {
+    pub state: ServiceState<C>,
+    pub limits: ServiceLimits,
+    pub slots: Slots,
+}
+
+impl<C> Clone for ServiceInstance<C> {
+    fn clone(&self) -> Self {
+        ServiceInstance {
+            state: self.state.clone(),
+            limits: self.limits,
+            slots: self.slots.clone(),
+        }
+    }
+}
+
+impl<C> ServiceInstance<C> {
+    /// `slots`: the instance's count, shared by every service
+    /// (`Prepare::service_slots`).
+    pub fn new(state: &ServiceState<C>, limits: ServiceLimits, slots: &Slots) -> Self {
+        ServiceInstance {
+            state: state.clone(),
+            limits,
+            slots: slots.clone(),
+        }
+    }
+
+    /// A connection to `destination` (granted already) for this instance:
+    /// a place in its count (else `too_many`), then `pooled`'s connection
+    /// or, without one, `connect`'s; each outcome counted.
+    pub async fn connection<E>(
+        &self,
+        destination: &Destination,
+        pooled: impl Future<Output = Option<C>>,
+        connect: impl Future<Output = Result<C, E>>,
+        too_many: E,
+    ) -> Result<(C, Slot), E> {
+        let meter = &self.state.shared.meter;
+        let Some(slot) = self.slots.take(self.limits.connections) else {
+            meter.count(Some(destination), "request_limit");
+            return Err(too_many);
+        };
+        if let Some(connection) = pooled.await {
+            meter.count(Some(destination), "reused");
+            return Ok((connection, slot));
+        }
+        match connect.await {
+            Ok(connection) => {
+                meter.count(Some(destination), "connected");
+                Ok((connection, slot))
+            }
+            Err(e) => {
+                meter.count(Some(destination), "connect_error");
+                Err(e)
+            }
+        }
+    }
 }
 
 /// The instance's count of open service connections.
@@ -297,11 +415,11 @@ pub const RESULTS: &[&str] = &[
 ];
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::outbound::allowed_hosts::AllowedHost;
 
-    const LIMITS: ServiceLimits = ServiceLimits {
+    pub(crate) const LIMITS: ServiceLimits = ServiceLimits {
         connect_timeout: Duration::from_secs(1),
         call_timeout: Duration::from_secs(1),
         connections: 2,

@@ -25,7 +25,7 @@ mod bindings;
 pub mod codec;
 mod older;
 
-use crate::app::factors::services::{Destination, Meter, Pool, ServiceLimits, Slot, Slots};
+use crate::app::factors::services::{Destination, ServiceInstance, ServiceLimits, ServiceState, Shared, Slot};
 use crate::app::factors::{Configure, Factor, Prepare};
 use crate::app::state::HostState;
 use crate::ops::metrics::Metrics;
@@ -147,32 +147,18 @@ pub struct OutboundPgFactor {
     pub metrics: Metrics,
 }
 
-struct Shared {
-    pool: Pool<tokio_postgres::Client>,
-    meter: Meter,
-}
-
 /// What a component of an app version keeps.
-#[derive(Clone)]
-pub struct PgState {
-    allowed: Arc<AllowList>,
-    shared: Arc<Shared>,
-}
+pub type PgState = ServiceState<tokio_postgres::Client>;
 
 /// One instance's PostgreSQL.
-#[derive(Clone)]
-pub struct InstancePg {
-    state: PgState,
-    limits: ServiceLimits,
-    slots: Slots,
-}
+pub type InstancePg = ServiceInstance<tokio_postgres::Client>;
 
 /// An open connection (a guest's resource).
 pub struct Connection {
     client: Option<Arc<tokio_postgres::Client>>,
     destination: Destination,
     address: String,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<tokio_postgres::Client>>,
     limits: ServiceLimits,
     _slot: Slot,
 }
@@ -236,7 +222,7 @@ fn granted(allowed: &AllowList, address: &str) -> Result<Destination, Error> {
     first.ok_or_else(|| Error::ConnectionFailed("the address names no host".into()))
 }
 
-impl InstancePg {
+impl ServiceInstance<tokio_postgres::Client> {
     pub async fn open(&self, address: &str) -> Result<Connection, Error> {
         let shared = &self.state.shared;
         let destination = match granted(&self.state.allowed, address) {
@@ -247,26 +233,15 @@ impl InstancePg {
                 return Err(e);
             }
         };
-        let Some(slot) = self.slots.take(self.limits.connections) else {
-            shared.meter.count(Some(&destination), "request_limit");
-            return Err(Error::ConnectionFailed("too many connections".into()));
-        };
-        let client = match self.pooled(address).await {
-            Some(client) => {
-                shared.meter.count(Some(&destination), "reused");
-                client
-            }
-            None => match connect(address, &self.limits).await {
-                Ok(client) => {
-                    shared.meter.count(Some(&destination), "connected");
-                    client
-                }
-                Err(e) => {
-                    shared.meter.count(Some(&destination), "connect_error");
-                    return Err(e);
-                }
-            },
-        };
+        let too_many = Error::ConnectionFailed("too many connections".into());
+        let (client, slot) = self
+            .connection(
+                &destination,
+                self.pooled(address),
+                connect(address, &self.limits),
+                too_many,
+            )
+            .await?;
         Ok(Connection {
             client: Some(Arc::new(client)),
             destination,
@@ -324,7 +299,7 @@ async fn connect(address: &str, limits: &ServiceLimits) -> Result<tokio_postgres
 pub struct Handle {
     client: Arc<tokio_postgres::Client>,
     destination: Destination,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<tokio_postgres::Client>>,
     limits: ServiceLimits,
 }
 
@@ -540,31 +515,17 @@ impl Factor for OutboundPgFactor {
     }
 
     fn configure(&self, ctx: &Configure<'_>, previous: Option<&PgState>) -> anyhow::Result<PgState> {
-        // As Redis's: the pool outlives a reload that keeps the component,
-        // and an address is checked against the new grants first.
-        let shared = previous.map(|p| p.shared.clone()).unwrap_or_else(|| {
-            Arc::new(Shared {
-                pool: Pool::new(self.limits),
-                meter: Meter::new(
-                    ctx.id.clone(),
-                    "postgres",
-                    self.metrics.clone(),
-                    self.limits.destinations,
-                ),
-            })
-        });
-        Ok(PgState {
-            allowed: Arc::new(AllowList::new(ctx.spec.allowed_outbound_hosts.clone())),
-            shared,
-        })
+        Ok(ServiceState::configure(
+            ctx,
+            previous,
+            "postgres",
+            self.limits,
+            &self.metrics,
+        ))
     }
 
     fn prepare(&self, state: &PgState, ctx: &Prepare<'_>) -> InstancePg {
-        InstancePg {
-            state: state.clone(),
-            limits: self.limits,
-            slots: ctx.service_slots.clone(),
-        }
+        ServiceInstance::new(state, self.limits, &ctx.service_slots)
     }
 
     fn retire(&self, _id: &str, state: &PgState) {

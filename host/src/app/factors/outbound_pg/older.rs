@@ -40,8 +40,9 @@ fn view(state: &mut HostState) -> PgView<'_> {
 }
 
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+    // Spin 2's relational types (types only) are linked once, by MySQL's
+    // bindings, which share them.
     pg2::add_to_linker::<HostState, HasPg>(linker, view)?;
-    types2::add_to_linker::<HostState, HasPg>(linker, view)?;
     pg3::add_to_linker::<HostState, HasPg>(linker, view)?;
     Ok(())
 }
@@ -230,7 +231,6 @@ fn row_set3(set: RowSet) -> pg3::RowSet {
     }
 }
 
-impl types2::Host for PgView<'_> {}
 impl pg2::Host for PgView<'_> {}
 impl pg3::Host for PgView<'_> {}
 

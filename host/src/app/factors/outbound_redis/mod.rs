@@ -20,11 +20,10 @@
 
 mod bindings;
 
-use crate::app::factors::services::{self, Destination, Meter, Pool, ServiceLimits, Slot, Slots};
+use crate::app::factors::services::{self, Destination, ServiceInstance, ServiceLimits, ServiceState, Shared, Slot};
 use crate::app::factors::{Configure, Factor, Prepare};
 use crate::app::state::HostState;
 use crate::ops::metrics::Metrics;
-use crate::outbound::allowed_hosts::AllowList;
 use redis::aio::MultiplexedConnection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -60,28 +59,11 @@ pub struct OutboundRedisFactor {
     pub metrics: Metrics,
 }
 
-/// What a component keeps across requests (and reloads that keep it): its
-/// idle connections and its metric series.
-struct Shared {
-    pool: Pool<MultiplexedConnection>,
-    meter: Meter,
-}
-
 /// What a component of an app version keeps.
-#[derive(Clone)]
-pub struct RedisState {
-    allowed: Arc<AllowList>,
-    shared: Arc<Shared>,
-}
+pub type RedisState = ServiceState<MultiplexedConnection>;
 
-/// One instance's Redis: its component's grants and pool, and its count of
-/// open connections.
-#[derive(Clone)]
-pub struct InstanceRedis {
-    state: RedisState,
-    limits: ServiceLimits,
-    slots: Slots,
-}
+/// One instance's Redis.
+pub type InstanceRedis = ServiceInstance<MultiplexedConnection>;
 
 /// An open connection (a guest's resource).
 pub struct Connection {
@@ -96,7 +78,7 @@ pub struct Connection {
 pub struct Handle {
     connection: MultiplexedConnection,
     destination: Destination,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<MultiplexedConnection>>,
     limits: ServiceLimits,
     /// Whether the connection may serve another request: cleared by
     /// `execute` and by a failure.
@@ -114,7 +96,7 @@ impl Drop for Connection {
     }
 }
 
-impl InstanceRedis {
+impl ServiceInstance<MultiplexedConnection> {
     /// Opens `address` as Spin does, if the component is granted it: a
     /// pooled connection to the same address, or a new one.
     pub async fn open(&self, address: &str) -> Result<Connection, Error> {
@@ -128,26 +110,15 @@ impl InstanceRedis {
             tracing::warn!(component = %shared.meter.component(), address = %redacted(address), "redis address not permitted");
             return Err(Error::InvalidAddress);
         };
-        let Some(slot) = self.slots.take(self.limits.connections) else {
-            shared.meter.count(Some(&destination), "request_limit");
-            return Err(Error::TooManyConnections);
-        };
-        let connection = match shared.pool.take(address) {
-            Some(connection) => {
-                shared.meter.count(Some(&destination), "reused");
-                connection
-            }
-            None => match connect(address, &self.limits).await {
-                Ok(connection) => {
-                    shared.meter.count(Some(&destination), "connected");
-                    connection
-                }
-                Err(e) => {
-                    shared.meter.count(Some(&destination), "connect_error");
-                    return Err(e);
-                }
-            },
-        };
+        let pooled = async { shared.pool.take(address) };
+        let (connection, slot) = self
+            .connection(
+                &destination,
+                pooled,
+                connect(address, &self.limits),
+                Error::TooManyConnections,
+            )
+            .await?;
         Ok(Connection {
             handle: Handle {
                 connection,
@@ -367,27 +338,17 @@ impl Factor for OutboundRedisFactor {
     }
 
     fn configure(&self, ctx: &Configure<'_>, previous: Option<&RedisState>) -> anyhow::Result<RedisState> {
-        // The pool and the series outlive a reload that keeps the component:
-        // an address is checked against the new grants before the pool is
-        // asked for it.
-        let shared = previous.map(|p| p.shared.clone()).unwrap_or_else(|| {
-            Arc::new(Shared {
-                pool: Pool::new(self.limits),
-                meter: Meter::new(ctx.id.clone(), "redis", self.metrics.clone(), self.limits.destinations),
-            })
-        });
-        Ok(RedisState {
-            allowed: Arc::new(AllowList::new(ctx.spec.allowed_outbound_hosts.clone())),
-            shared,
-        })
+        Ok(ServiceState::configure(
+            ctx,
+            previous,
+            "redis",
+            self.limits,
+            &self.metrics,
+        ))
     }
 
     fn prepare(&self, state: &RedisState, ctx: &Prepare<'_>) -> InstanceRedis {
-        InstanceRedis {
-            state: state.clone(),
-            limits: self.limits,
-            slots: ctx.service_slots.clone(),
-        }
+        ServiceInstance::new(state, self.limits, &ctx.service_slots)
     }
 
     fn retire(&self, _id: &str, state: &RedisState) {
