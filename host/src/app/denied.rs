@@ -1,6 +1,6 @@
 //! Spin's services this host does not serve yet (outbound MySQL,
-//! PostgreSQL's versions other than 4.0.0, and AI models; Redis, MQTT and
-//! PostgreSQL 4.0.0 are served by `factors::outbound_redis`,
+//! PostgreSQL's versions before 4.0.0, and AI models; Redis, MQTT and
+//! PostgreSQL 4.0.0 to 4.2.0 are served by `factors::outbound_redis`,
 //! `factors::outbound_mqtt` and `factors::outbound_pg`), linked anyway and denied at call time,
 //! exactly as Spin answers a component whose manifest does not grant them:
 //! SDKs (componentize-py's above all) import every interface of Spin's
@@ -48,6 +48,8 @@ const SERVICES: &[(&str, Service)] = &[
 /// defined in the linker already).
 const SERVED: &[&str] = &[
     "spin:postgres/postgres@4.0.0",
+    "spin:postgres/postgres@4.1.0",
+    "spin:postgres/postgres@4.2.0",
     "fermyon:spin/mqtt@2.0.0",
     "spin:mqtt/mqtt@3.0.0",
 ];
@@ -280,7 +282,7 @@ mod tests {
 
     #[test]
     fn services_are_known_by_their_interfaces() {
-        assert_eq!(service_of("spin:postgres/postgres@4.2.0"), Some(Service::Postgres));
+        assert_eq!(service_of("spin:postgres/postgres@5.0.0"), Some(Service::Postgres));
         assert_eq!(service_of("fermyon:spin/postgres@2.0.0"), Some(Service::Postgres));
         assert_eq!(service_of("spin:mqtt/mqtt@9.0.0"), Some(Service::Mqtt));
         assert_eq!(service_of("fermyon:spin/llm@2.0.0"), Some(Service::Llm));
@@ -293,6 +295,8 @@ mod tests {
             "fermyon:spin/redis@2.0.0",
             "spin:redis/redis@3.0.0",
             "spin:postgres/postgres@4.0.0",
+            "spin:postgres/postgres@4.1.0",
+            "spin:postgres/postgres@4.2.0",
             "fermyon:spin/mqtt@2.0.0",
             "spin:mqtt/mqtt@3.0.0",
         ] {

@@ -1,6 +1,7 @@
-//! The outbound PostgreSQL factor: Spin's `spin:postgres/postgres@4.0.0`
-//! (what spin-sdk 5's `pg4` and Spin's conformance suite import), with
-//! `tokio-postgres` and the values converted by [`codec`].
+//! The outbound PostgreSQL factor: Spin's `spin:postgres/postgres@4.2.0`
+//! (spin-sdk 6's; 4.0.0 and 4.1.0 imports, spin-sdk 5's `pg4` and Spin's
+//! conformance suite, link to it), with `tokio-postgres` and the values
+//! converted by [`codec`].
 //!
 //! - Grants: every host of the connection string (`host=db port=5432 …` or
 //!   `postgres://…`) must be granted by `allowed_outbound_hosts` for scheme
@@ -12,8 +13,10 @@
 //!   pool for the same address, and is reset (`DISCARD ALL`) before it is
 //!   handed out again, so no session state (settings, temporary tables,
 //!   prepared statements) passes from one request to the next; a connection
-//!   left inside a transaction cannot be reset and is closed instead. No
-//!   TLS: `sslmode=require` fails to connect.
+//!   left inside a transaction cannot be reset and is closed instead.
+//! - TLS as `sslmode` asks ([`tls`]), the server verified against the
+//!   Mozilla roots and the CA a `connection-builder` was given; connections
+//!   made with a CA are pooled apart from those made without.
 //! - Limits: connecting within `--outbound-connect-timeout`, each query or
 //!   statement within `--service-call-timeout`, rows read one at a time and
 //!   refused past `--max-store-result-bytes` with Spin's words.
@@ -21,6 +24,9 @@
 
 mod bindings;
 pub mod codec;
+mod tls;
+
+pub use tls::CaRoot;
 
 use crate::app::factors::services::{Destination, Meter, Pool, ServiceLimits, Slot, Slots};
 use crate::app::factors::{Configure, Factor, Prepare};
@@ -168,7 +174,7 @@ pub struct InstancePg {
 pub struct Connection {
     client: Option<Arc<tokio_postgres::Client>>,
     destination: Destination,
-    address: String,
+    pool_key: String,
     shared: Arc<Shared>,
     limits: ServiceLimits,
     _slot: Slot,
@@ -180,7 +186,7 @@ impl Drop for Connection {
         // timed out may still).
         if let Some(client) = self.client.take().and_then(|c| Arc::try_unwrap(c).ok()) {
             if !client.is_closed() {
-                self.shared.pool.put(&self.address, client);
+                self.shared.pool.put(&self.pool_key, client);
             }
         }
     }
@@ -233,8 +239,23 @@ fn granted(allowed: &AllowList, address: &str) -> Result<Destination, Error> {
     first.ok_or_else(|| Error::ConnectionFailed("the address names no host".into()))
 }
 
+/// Where pooled connections to `address` made trusting `ca` are kept.
+fn pool_key(address: &str, ca: Option<&CaRoot>) -> String {
+    match ca {
+        None => address.to_string(),
+        // A NUL cannot be part of a connection string.
+        Some(ca) => format!("{address}\0ca={}", ca.digest()),
+    }
+}
+
 impl InstancePg {
     pub async fn open(&self, address: &str) -> Result<Connection, Error> {
+        self.open_trusting(address, None).await
+    }
+
+    /// As [`open`](Self::open), the server's certificate verified against
+    /// `ca` as well as the Mozilla roots.
+    pub async fn open_trusting(&self, address: &str, ca: Option<&CaRoot>) -> Result<Connection, Error> {
         let shared = &self.state.shared;
         let destination = match granted(&self.state.allowed, address) {
             Ok(destination) => destination,
@@ -248,12 +269,13 @@ impl InstancePg {
             shared.meter.count(Some(&destination), "request_limit");
             return Err(Error::ConnectionFailed("too many connections".into()));
         };
-        let client = match self.pooled(address).await {
+        let pool_key = pool_key(address, ca);
+        let client = match self.pooled(&pool_key).await {
             Some(client) => {
                 shared.meter.count(Some(&destination), "reused");
                 client
             }
-            None => match connect(address, &self.limits).await {
+            None => match connect(address, ca, &self.limits).await {
                 Ok(client) => {
                     shared.meter.count(Some(&destination), "connected");
                     client
@@ -267,17 +289,17 @@ impl InstancePg {
         Ok(Connection {
             client: Some(Arc::new(client)),
             destination,
-            address: address.to_string(),
+            pool_key,
             shared: shared.clone(),
             limits: self.limits,
             _slot: slot,
         })
     }
 
-    /// A pooled connection to `address`, reset; one that cannot be reset
+    /// A pooled connection under `pool_key`, reset; one that cannot be reset
     /// (closed, or inside a transaction) is dropped.
-    async fn pooled(&self, address: &str) -> Option<tokio_postgres::Client> {
-        while let Some(client) = self.state.shared.pool.take(address) {
+    async fn pooled(&self, pool_key: &str) -> Option<tokio_postgres::Client> {
+        while let Some(client) = self.state.shared.pool.take(pool_key) {
             let reset = tokio::time::timeout(self.limits.call_timeout, client.batch_execute("DISCARD ALL")).await;
             if matches!(reset, Ok(Ok(()))) {
                 return Some(client);
@@ -287,17 +309,23 @@ impl InstancePg {
     }
 }
 
-async fn connect(address: &str, limits: &ServiceLimits) -> Result<tokio_postgres::Client, Error> {
+async fn connect(address: &str, ca: Option<&CaRoot>, limits: &ServiceLimits) -> Result<tokio_postgres::Client, Error> {
     let mut config: tokio_postgres::Config = address
         .parse()
         .map_err(|e: tokio_postgres::Error| Error::ConnectionFailed(e.to_string()))?;
     config.connect_timeout(limits.connect_timeout);
-    let connecting = config.connect(tokio_postgres::NoTls);
+    let connecting = config.connect(tls::RustlsConnector::new(ca));
     let (client, connection) = match tokio::time::timeout(limits.connect_timeout, connecting).await {
         Ok(Ok(connected)) => connected,
-        // The server's own words when it refused (`FATAL: …`), not just "db error".
+        // The server's own words when it refused (`FATAL: …`), not just "db
+        // error"; else the cause too ("error performing TLS handshake" says
+        // nothing of a certificate not trusted).
         Ok(Err(e)) => {
-            let why = e.as_db_error().map_or_else(|| e.to_string(), ToString::to_string);
+            let why = match (e.as_db_error(), std::error::Error::source(&e)) {
+                (Some(db), _) => db.to_string(),
+                (None, Some(cause)) => format!("{e}: {cause}"),
+                (None, None) => e.to_string(),
+            };
             return Err(Error::ConnectionFailed(why));
         }
         Err(_) => {
@@ -608,6 +636,19 @@ mod tests {
             granted(&allowed, "not a = connection 'string"),
             Err(Error::ConnectionFailed(_))
         ));
+    }
+
+    #[test]
+    fn connections_trusting_a_ca_are_pooled_apart() {
+        let pem = include_str!("testdata/ca.pem");
+        let ca = CaRoot::from_pem(pem).unwrap();
+        let address = "host=db user=x";
+        assert_eq!(pool_key(address, None), address);
+        assert_ne!(pool_key(address, Some(&ca)), pool_key(address, None));
+        assert_eq!(
+            pool_key(address, Some(&ca)),
+            pool_key(address, Some(&CaRoot::from_pem(pem).unwrap()))
+        );
     }
 
     #[test]
