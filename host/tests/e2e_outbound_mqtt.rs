@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 use test_harness::services::{CountingListener, MosquittoServer};
-use test_harness::{component, query_encoded, request_with_body, Host, ManifestFile};
+use test_harness::{built_spin_app, component, query_encoded, request_with_body, Host, ManifestFile};
 
 /// `granted` may publish to the broker at `port` through the name in the
 /// `broker` variable; `refused` is the same code, granted nothing.
@@ -258,23 +258,11 @@ async fn mqtt_connections_are_bounded_per_request_and_in_time_and_refusals_are_t
 /// `spin-apps/rust-outbound-mqtt` (spin-sdk 6, Spin 4's async
 /// `spin:mqtt@3.0.0`), as `scripts/spin-apps/build.sh` builds it.
 fn rust_outbound_mqtt() -> ManifestFile {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ is in the repository")
-        .join("target/spin-apps/rust-outbound-mqtt");
-    assert!(
-        dir.join(".built").is_file(),
-        "{} is not built: run `scripts/spin-apps/build.sh rust-outbound-mqtt` first",
-        dir.display()
+    let manifest = built_spin_app(
+        "rust-outbound-mqtt",
+        "target/wasm32-wasip2/release/rust_outbound_mqtt.wasm",
     );
-    let manifest = std::fs::read_to_string(dir.join("spin.toml")).unwrap();
-    let source = dir.join("target/wasm32-wasip2/release/rust_outbound_mqtt.wasm");
-    ManifestFile::new(|_| {
-        manifest.replace(
-            "\"target/wasm32-wasip2/release/rust_outbound_mqtt.wasm\"",
-            &format!("{:?}", source.display().to_string()),
-        )
-    })
+    ManifestFile::new(|_| manifest)
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 //! without running; `.ci/run` installs every one.
 
 use test_harness::services::{CountingListener, MariadbServer, PostgresServer, RedisServer};
-use test_harness::{component, request_with_body, Host, ManifestFile};
+use test_harness::{built_spin_app, component, request_with_body, Host, ManifestFile};
 
 /// `granted` may call the Redis server at `port` through the name in the
 /// `redis_host` variable; `refused` is the same code, granted nothing.
@@ -257,27 +257,15 @@ async fn redis_calls_and_connects_are_bounded_in_time() {
 /// `spin:redis@3.0.0`), as `scripts/spin-apps/build.sh` builds it; its
 /// manifest's grant gets the server's port.
 fn rust_outbound_redis(port: u16) -> ManifestFile {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ is in the repository")
-        .join("target/spin-apps/rust-outbound-redis");
-    assert!(
-        dir.join(".built").is_file(),
-        "{} is not built: run `scripts/spin-apps/build.sh rust-outbound-redis` first",
-        dir.display()
+    let manifest = built_spin_app(
+        "rust-outbound-redis",
+        "target/wasm32-wasip2/release/rust_outbound_redis.wasm",
     );
-    let manifest = std::fs::read_to_string(dir.join("spin.toml")).unwrap();
-    let source = dir.join("target/wasm32-wasip2/release/rust_outbound_redis.wasm");
     ManifestFile::new(|_| {
-        manifest
-            .replace(
-                "\"target/wasm32-wasip2/release/rust_outbound_redis.wasm\"",
-                &format!("{:?}", source.display().to_string()),
-            )
-            .replace(
-                "\"redis://{{ redis_host }}\"",
-                &format!("\"redis://{{{{ redis_host }}}}:{port}\""),
-            )
+        manifest.replace(
+            "\"redis://{{ redis_host }}\"",
+            &format!("\"redis://{{{{ redis_host }}}}:{port}\""),
+        )
     })
 }
 

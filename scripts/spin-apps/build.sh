@@ -32,7 +32,7 @@ SELF="$ROOT/scripts/spin-apps/build.sh"
 ALL_APPS=(
   http-js http-ts kv-ts
   http-py-p2 http-py
-  http-rust-wasip1 http-rust rust-key-value rust-outbound-redis rust-outbound-mqtt rust-self-request
+  http-rust-wasip1 http-rust rust-key-value rust-outbound-redis rust-outbound-mqtt rust-outbound-pg rust-self-request
   static-fileserver static-response
 )
 
@@ -41,7 +41,7 @@ kind_of() {
     http-js | http-ts | kv-ts) echo js ;;
     http-py-p2 | http-py) echo python ;;
     http-rust-wasip1 | rust-self-request | static-fileserver) echo rust-wasip1 ;;
-    http-rust | rust-key-value | rust-outbound-redis | rust-outbound-mqtt) echo rust-wasip2 ;;
+    http-rust | rust-key-value | rust-outbound-redis | rust-outbound-mqtt | rust-outbound-pg) echo rust-wasip2 ;;
     static-response) echo manifest ;;
     *) return 1 ;;
   esac
@@ -58,6 +58,7 @@ artefacts_of() {
     rust-key-value) echo "target/wasm32-wasip2/release/rust_key_value.wasm" ;;
     rust-outbound-redis) echo "target/wasm32-wasip2/release/rust_outbound_redis.wasm" ;;
     rust-outbound-mqtt) echo "target/wasm32-wasip2/release/rust_outbound_mqtt.wasm" ;;
+    rust-outbound-pg) echo "target/wasm32-wasip2/release/rust_outbound_pg.wasm" ;;
     rust-self-request)
       echo "target/wasm32-wasip1/release/http_hello.wasm"
       echo "target/wasm32-wasip1/release/outbound_http_to_same_app.wasm"

@@ -20,6 +20,7 @@
 //!   arguments exactly as rendered (only their ports remapped to free ones),
 //!   directly or in podman, and adds none of the test flags above.
 
+pub mod certificates;
 mod cgroup;
 mod log_pipe;
 mod memory_cgroup_dir;
@@ -462,6 +463,26 @@ impl ManifestFile {
     pub fn start(&self, env: &[(&str, &str)]) -> Host {
         Host::start_manifest(&self.path, &self.addr, &[], env)
     }
+}
+
+/// The manifest of `spin-apps/<app>` as `scripts/spin-apps/build.sh` built
+/// it into the repository's `target/spin-apps/<app>/`, the path of its
+/// component's `artefact` (as its `source` names it) made absolute, so that
+/// the text can be written anywhere. Fails with a hint when it is not built.
+pub fn built_spin_app(app: &str, artefact: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/spin-apps")
+        .join(app);
+    assert!(
+        dir.join(".built").is_file(),
+        "{} is not built: run `scripts/spin-apps/build.sh {app}` first",
+        dir.display()
+    );
+    let manifest = std::fs::read_to_string(dir.join("spin.toml")).unwrap();
+    manifest.replace(
+        &format!("{artefact:?}"),
+        &format!("{:?}", dir.join(artefact).display().to_string()),
+    )
 }
 
 /// doc-proxy on `/...`, fetching from `upstream` (its only allowed

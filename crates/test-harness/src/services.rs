@@ -144,12 +144,25 @@ pub struct PostgresServer {
     pub port: u16,
     /// `pg_ctl stop` for the cluster, as its owner.
     stop: Command,
+    /// The CA whose certificate the server presents, when it has TLS.
+    pub ca_pem: Option<String>,
     _dir: tempfile::TempDir,
 }
 
 impl PostgresServer {
     /// `None` (and a line on stderr) when PostgreSQL is not installed.
     pub fn start(test: &str) -> Option<PostgresServer> {
+        PostgresServer::with(test, false)
+    }
+
+    /// A server with TLS (`ssl=on`), its certificate for `127.0.0.1` and
+    /// `localhost` signed by a CA made for the test ([`Self::ca_pem`]);
+    /// clients may still connect without TLS.
+    pub fn start_tls(test: &str) -> Option<PostgresServer> {
+        PostgresServer::with(test, true)
+    }
+
+    fn with(test: &str, tls: bool) -> Option<PostgresServer> {
         let versions: Vec<String> = std::fs::read_dir("/usr/lib/postgresql")
             .map(|dirs| {
                 dirs.filter_map(|d| d.ok())
@@ -169,6 +182,10 @@ impl PostgresServer {
         let port = crate::closed_port();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        let certificates = match tls {
+            true => Some(crate::certificates::TestCertificates::make(test, dir.path())?),
+            false => None,
+        };
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc_geteuid() } == 0;
         let as_owner = |program: &std::path::Path| {
@@ -202,6 +219,16 @@ impl PostgresServer {
             .arg(&data)
             .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
             .arg(dir.path())
+            .args(certificates.iter().flat_map(|c| {
+                [
+                    "-c".to_string(),
+                    "ssl=on".to_string(),
+                    "-c".to_string(),
+                    format!("ssl_cert_file={}", c.server_certificate.display()),
+                    "-c".to_string(),
+                    format!("ssl_key_file={}", c.server_key.display()),
+                ]
+            }))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -225,6 +252,7 @@ impl PostgresServer {
             child,
             port,
             stop,
+            ca_pem: certificates.map(|c| c.ca_pem),
             _dir: dir,
         })
     }

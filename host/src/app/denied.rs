@@ -1,7 +1,8 @@
-//! Spin's services this host does not serve yet (PostgreSQL 4.1 and 4.2,
-//! and AI models; Redis, MQTT, MySQL and PostgreSQL 2.0.0, 3.0.0 and 4.0.0
-//! are served by `factors::outbound_redis`, `factors::outbound_mqtt`,
-//! `factors::outbound_mysql` and `factors::outbound_pg`), linked anyway and denied at call time,
+//! Spin's services this host does not serve yet (AI models, and any later
+//! major version of a service; Redis, MQTT, MySQL and PostgreSQL 2.0.0,
+//! 3.0.0 and 4.0.0 to 4.2.0 are served by `factors::outbound_redis`,
+//! `factors::outbound_mqtt`, `factors::outbound_mysql` and
+//! `factors::outbound_pg`), linked anyway and denied at call time,
 //! exactly as Spin answers a component whose manifest does not grant them:
 //! SDKs (componentize-py's above all) import every interface of Spin's
 //! world whether the app uses it or not, and Spin links them all.
@@ -46,6 +47,8 @@ const SERVED: &[&str] = &[
     "spin:postgres/postgres@4.0.0",
     "spin:postgres/postgres@3.0.0",
     "fermyon:spin/postgres@2.0.0",
+    "spin:postgres/postgres@4.1.0",
+    "spin:postgres/postgres@4.2.0",
     "fermyon:spin/mqtt@2.0.0",
     "spin:mqtt/mqtt@3.0.0",
 ];
@@ -275,7 +278,7 @@ mod tests {
 
     #[test]
     fn services_are_known_by_their_interfaces() {
-        assert_eq!(service_of("spin:postgres/postgres@4.2.0"), Some(Service::Postgres));
+        assert_eq!(service_of("spin:postgres/postgres@5.0.0"), Some(Service::Postgres));
         assert_eq!(service_of("spin:mqtt/mqtt@9.0.0"), Some(Service::Mqtt));
         assert_eq!(service_of("fermyon:spin/llm@2.0.0"), Some(Service::Llm));
         assert_eq!(service_of("wasi:otel/tracing@0.2.0-rc.2"), Some(Service::Otel));
@@ -289,6 +292,8 @@ mod tests {
             "spin:postgres/postgres@4.0.0",
             "spin:postgres/postgres@3.0.0",
             "fermyon:spin/postgres@2.0.0",
+            "spin:postgres/postgres@4.1.0",
+            "spin:postgres/postgres@4.2.0",
             "fermyon:spin/mqtt@2.0.0",
             "spin:mqtt/mqtt@3.0.0",
             "fermyon:spin/mysql@2.0.0",

@@ -1,10 +1,13 @@
-//! `spin:postgres/postgres@4.0.0` over [`InstancePg`](super::InstancePg):
-//! a connection resource is an open [`Connection`]; values, columns and
-//! errors convert one to one.
+//! `spin:postgres/postgres@4.2.0` (which 4.0.0 and 4.1.0 imports link to)
+//! over [`InstancePg`](super::InstancePg): a connection resource is an open
+//! [`Connection`], a connection builder the address and CA it will open
+//! with; values, columns and errors convert one to one. The async forms run
+//! the same calls; `query-async` streams the rows of the same bounded
+//! result, its future always `ok` (a failure is the call's error).
 
-use super::{BoundKind, Connection, DataType, Error, Interval, PgView, Range, RowSet, Value};
+use super::{BoundKind, CaRoot, Connection, DataType, Error, Handle, Interval, PgView, Range, RowSet, Value};
 use crate::app::state::HostState;
-use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, StreamReader};
 
 mod generated {
     wasmtime::component::bindgen!({
@@ -13,13 +16,20 @@ mod generated {
         imports: { default: async | trappable },
         with: {
             "spin:postgres/postgres.connection": super::Pg4Connection,
+            "spin:postgres/postgres.connection-builder": super::Pg4ConnectionBuilder,
         },
     });
 }
 
-use generated::spin::postgres4_0_0::postgres as pg4;
+use generated::spin::postgres4_2_0::postgres as pg4;
 
 pub struct Pg4Connection(Connection);
+
+/// What `connection-builder.build` will open.
+pub struct Pg4ConnectionBuilder {
+    address: String,
+    ca: Option<CaRoot>,
+}
 
 struct HasPg;
 
@@ -230,6 +240,41 @@ impl From<RowSet> for pg4::RowSet {
 
 impl pg4::Host for PgView<'_> {}
 
+impl pg4::HostConnectionBuilder for PgView<'_> {
+    async fn new(&mut self, address: String) -> Result<Resource<Pg4ConnectionBuilder>, Trap> {
+        Ok(self.table.push(Pg4ConnectionBuilder { address, ca: None })?)
+    }
+
+    async fn set_ca_root(
+        &mut self,
+        builder: Resource<Pg4ConnectionBuilder>,
+        certificate: String,
+    ) -> Result<Result<(), pg4::Error>, Trap> {
+        let ca = match CaRoot::from_pem(&certificate) {
+            Ok(ca) => ca,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        self.table.get_mut(&builder)?.ca = Some(ca);
+        Ok(Ok(()))
+    }
+
+    async fn build(
+        &mut self,
+        builder: Resource<Pg4ConnectionBuilder>,
+    ) -> Result<Result<Resource<Pg4Connection>, pg4::Error>, Trap> {
+        let Pg4ConnectionBuilder { address, ca } = self.table.get(&builder)?;
+        match self.pg.open_trusting(address, ca.as_ref()).await {
+            Ok(connection) => Ok(Ok(self.table.push(Pg4Connection(connection))?)),
+            Err(e) => Ok(Err(e.into())),
+        }
+    }
+
+    async fn drop(&mut self, builder: Resource<Pg4ConnectionBuilder>) -> Result<(), Trap> {
+        self.table.delete(builder)?;
+        Ok(())
+    }
+}
+
 impl pg4::HostConnection for PgView<'_> {
     async fn open(&mut self, address: String) -> Result<Result<Resource<Pg4Connection>, pg4::Error>, Trap> {
         match self.pg.open(&address).await {
@@ -273,5 +318,134 @@ impl pg4::HostConnection for PgView<'_> {
     async fn drop(&mut self, connection: Resource<Pg4Connection>) -> Result<(), Trap> {
         self.table.delete(connection)?;
         Ok(())
+    }
+}
+
+/// Opens `address` trusting `ca` and puts the connection in the guest's table.
+async fn open_async<T>(
+    accessor: &Accessor<T, HasPg>,
+    address: &str,
+    ca: Option<&CaRoot>,
+) -> Result<Result<Resource<Pg4Connection>, pg4::Error>, Trap> {
+    let pg = accessor.with(|mut access| access.get().pg.clone());
+    match pg.open_trusting(address, ca).await {
+        Ok(connection) => accessor.with(|mut access| Ok(Ok(access.get().table.push(Pg4Connection(connection))?))),
+        Err(e) => Ok(Err(e.into())),
+    }
+}
+
+/// What a call needs of `connection`, read under the accessor.
+fn handle<T>(
+    accessor: &Accessor<T, HasPg>,
+    connection: &Resource<Pg4Connection>,
+) -> Result<Result<Handle, Error>, Trap> {
+    accessor.with(|mut access| Ok(access.get().table.get(connection)?.0.handle()))
+}
+
+impl<T> pg4::HostConnectionBuilderWithStore<T> for HasPg {
+    async fn build_async(
+        accessor: &Accessor<T, Self>,
+        builder: Resource<Pg4ConnectionBuilder>,
+    ) -> Result<Result<Resource<Pg4Connection>, pg4::Error>, Trap> {
+        let (address, ca) = accessor.with(|mut access| {
+            let builder = access.get().table.get(&builder)?;
+            Ok::<_, Trap>((builder.address.clone(), builder.ca.clone()))
+        })?;
+        open_async(accessor, &address, ca.as_ref()).await
+    }
+}
+
+impl<T> pg4::HostConnectionWithStore<T> for HasPg {
+    async fn open_async(
+        accessor: &Accessor<T, Self>,
+        address: String,
+    ) -> Result<Result<Resource<Pg4Connection>, pg4::Error>, Trap> {
+        open_async(accessor, &address, None).await
+    }
+
+    async fn query_async(
+        accessor: &Accessor<T, Self>,
+        connection: Resource<Pg4Connection>,
+        statement: String,
+        params: Vec<pg4::ParameterValue>,
+    ) -> Result<
+        Result<
+            (
+                Vec<pg4::Column>,
+                StreamReader<pg4::Row>,
+                FutureReader<Result<(), pg4::Error>>,
+            ),
+            pg4::Error,
+        >,
+        Trap,
+    > {
+        let handle = match handle(accessor, &connection)? {
+            Ok(handle) => handle,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let params = params.into_iter().map(Into::into).collect();
+        let pg4::RowSet { columns, rows } = match handle.query(statement, params).await {
+            Ok(set) => set.into(),
+            Err(e) => return Ok(Err(e.into())),
+        };
+        accessor.with(|mut access| {
+            let rows = StreamReader::new(&mut access, rows)?;
+            let done = FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
+            Ok(Ok((columns, rows, done)))
+        })
+    }
+
+    async fn execute_async(
+        accessor: &Accessor<T, Self>,
+        connection: Resource<Pg4Connection>,
+        statement: String,
+        params: Vec<pg4::ParameterValue>,
+    ) -> Result<Result<u64, pg4::Error>, Trap> {
+        let handle = match handle(accessor, &connection)? {
+            Ok(handle) => handle,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let params = params.into_iter().map(Into::into).collect();
+        Ok(handle.execute(statement, params).await.map_err(Into::into))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::component::Component;
+
+    /// wasmtime's linker gives an import the newest definition of its major
+    /// version: components importing 4.0.0 (spin-sdk 5's `pg4`) or 4.1.0
+    /// link to the 4.2.0 definitions; another major version does not.
+    #[tokio::test]
+    async fn earlier_4_x_imports_link_to_the_4_2_0_definitions() {
+        let engine = crate::app::engine::new_engine(
+            2,
+            1 << 20,
+            crate::app::engine::Tuning::default(),
+            crate::app::engine::CodeTarget::Native,
+        )
+        .unwrap();
+        let mut linker = Linker::<HostState>::new(&engine);
+        add_to_linker(&mut linker).unwrap();
+        let importing = |version: &str| {
+            let wat = format!(
+                r#"(component
+                    (import "spin:postgres/postgres@{version}" (instance
+                        (export "connection" (type (sub resource)))
+                        (export "connection-builder" (type $b (sub resource)))
+                        (export "[constructor]connection-builder" (func (param "address" string) (result (own $b))))
+                    ))
+                )"#
+            );
+            Component::new(&engine, wat::parse_str(wat).unwrap()).unwrap()
+        };
+        for version in ["4.0.0", "4.1.0", "4.2.0"] {
+            linker
+                .instantiate_pre(&importing(version))
+                .unwrap_or_else(|e| panic!("{version}: {e:?}"));
+        }
+        assert!(linker.instantiate_pre(&importing("3.0.0")).is_err());
     }
 }

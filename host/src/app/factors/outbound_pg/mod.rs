@@ -1,8 +1,9 @@
-//! The outbound PostgreSQL factor: Spin's `spin:postgres/postgres@4.0.0`
-//! (what spin-sdk 5's `pg4` and Spin's conformance suite import), and over
-//! the same implementation Spin 3's 3.0.0 (`pg3`) and Spin 2's
-//! `fermyon:spin/postgres@2.0.0` (`pg`) in their fewer types ([`older`]),
-//! with `tokio-postgres` and the values converted by [`codec`].
+//! The outbound PostgreSQL factor: Spin's `spin:postgres/postgres@4.2.0`
+//! (spin-sdk 6's; 4.0.0 and 4.1.0 imports, spin-sdk 5's `pg4` and Spin's
+//! conformance suite, link to it), and over the same implementation Spin
+//! 3's 3.0.0 (`pg3`) and Spin 2's `fermyon:spin/postgres@2.0.0` (`pg`) in
+//! their fewer types ([`older`]), with `tokio-postgres` and the values
+//! converted by [`codec`].
 //!
 //! - Grants: every host of the connection string (`host=db port=5432 …` or
 //!   `postgres://…`) must be granted by `allowed_outbound_hosts` for scheme
@@ -14,8 +15,10 @@
 //!   pool for the same address, and is reset (`DISCARD ALL`) before it is
 //!   handed out again, so no session state (settings, temporary tables,
 //!   prepared statements) passes from one request to the next; a connection
-//!   left inside a transaction cannot be reset and is closed instead. No
-//!   TLS: `sslmode=require` fails to connect.
+//!   left inside a transaction cannot be reset and is closed instead.
+//! - TLS as `sslmode` asks ([`tls`]), the server verified against the
+//!   Mozilla roots and the CA a `connection-builder` was given; connections
+//!   made with a CA are pooled apart from those made without.
 //! - Limits: connecting within `--outbound-connect-timeout`, each query or
 //!   statement within `--service-call-timeout`, rows read one at a time and
 //!   refused past `--max-store-result-bytes` with Spin's words.
@@ -24,6 +27,9 @@
 mod bindings;
 pub mod codec;
 mod older;
+mod tls;
+
+pub use tls::CaRoot;
 
 use crate::app::factors::services::{Destination, ServiceInstance, ServiceLimits, ServiceState, Shared, Slot};
 use crate::app::factors::{Configure, Factor, Prepare};
@@ -157,7 +163,7 @@ pub type InstancePg = ServiceInstance<tokio_postgres::Client>;
 pub struct Connection {
     client: Option<Arc<tokio_postgres::Client>>,
     destination: Destination,
-    address: String,
+    pool_key: String,
     shared: Arc<Shared<tokio_postgres::Client>>,
     limits: ServiceLimits,
     _slot: Slot,
@@ -169,7 +175,7 @@ impl Drop for Connection {
         // timed out may still).
         if let Some(client) = self.client.take().and_then(|c| Arc::try_unwrap(c).ok()) {
             if !client.is_closed() {
-                self.shared.pool.put(&self.address, client);
+                self.shared.pool.put(&self.pool_key, client);
             }
         }
     }
@@ -222,8 +228,23 @@ fn granted(allowed: &AllowList, address: &str) -> Result<Destination, Error> {
     first.ok_or_else(|| Error::ConnectionFailed("the address names no host".into()))
 }
 
+/// Where pooled connections to `address` made trusting `ca` are kept.
+fn pool_key(address: &str, ca: Option<&CaRoot>) -> String {
+    match ca {
+        None => address.to_string(),
+        // A NUL cannot be part of a connection string.
+        Some(ca) => format!("{address}\0ca={}", ca.digest()),
+    }
+}
+
 impl ServiceInstance<tokio_postgres::Client> {
     pub async fn open(&self, address: &str) -> Result<Connection, Error> {
+        self.open_trusting(address, None).await
+    }
+
+    /// As [`open`](Self::open), the server's certificate verified against
+    /// `ca` as well as the Mozilla roots.
+    pub async fn open_trusting(&self, address: &str, ca: Option<&CaRoot>) -> Result<Connection, Error> {
         let shared = &self.state.shared;
         let destination = match granted(&self.state.allowed, address) {
             Ok(destination) => destination,
@@ -233,29 +254,30 @@ impl ServiceInstance<tokio_postgres::Client> {
                 return Err(e);
             }
         };
+        let pool_key = pool_key(address, ca);
         let too_many = Error::ConnectionFailed("too many connections".into());
         let (client, slot) = self
             .connection(
                 &destination,
-                self.pooled(address),
-                connect(address, &self.limits),
+                self.pooled(&pool_key),
+                connect(address, ca, &self.limits),
                 too_many,
             )
             .await?;
         Ok(Connection {
             client: Some(Arc::new(client)),
             destination,
-            address: address.to_string(),
+            pool_key,
             shared: shared.clone(),
             limits: self.limits,
             _slot: slot,
         })
     }
 
-    /// A pooled connection to `address`, reset; one that cannot be reset
+    /// A pooled connection under `pool_key`, reset; one that cannot be reset
     /// (closed, or inside a transaction) is dropped.
-    async fn pooled(&self, address: &str) -> Option<tokio_postgres::Client> {
-        while let Some(client) = self.state.shared.pool.take(address) {
+    async fn pooled(&self, pool_key: &str) -> Option<tokio_postgres::Client> {
+        while let Some(client) = self.state.shared.pool.take(pool_key) {
             let reset = tokio::time::timeout(self.limits.call_timeout, client.batch_execute("DISCARD ALL")).await;
             if matches!(reset, Ok(Ok(()))) {
                 return Some(client);
@@ -265,17 +287,23 @@ impl ServiceInstance<tokio_postgres::Client> {
     }
 }
 
-async fn connect(address: &str, limits: &ServiceLimits) -> Result<tokio_postgres::Client, Error> {
+async fn connect(address: &str, ca: Option<&CaRoot>, limits: &ServiceLimits) -> Result<tokio_postgres::Client, Error> {
     let mut config: tokio_postgres::Config = address
         .parse()
         .map_err(|e: tokio_postgres::Error| Error::ConnectionFailed(e.to_string()))?;
     config.connect_timeout(limits.connect_timeout);
-    let connecting = config.connect(tokio_postgres::NoTls);
+    let connecting = config.connect(tls::RustlsConnector::new(ca));
     let (client, connection) = match tokio::time::timeout(limits.connect_timeout, connecting).await {
         Ok(Ok(connected)) => connected,
-        // The server's own words when it refused (`FATAL: …`), not just "db error".
+        // The server's own words when it refused (`FATAL: …`), not just "db
+        // error"; else the cause too ("error performing TLS handshake" says
+        // nothing of a certificate not trusted).
         Ok(Err(e)) => {
-            let why = e.as_db_error().map_or_else(|| e.to_string(), ToString::to_string);
+            let why = match (e.as_db_error(), std::error::Error::source(&e)) {
+                (Some(db), _) => db.to_string(),
+                (None, Some(cause)) => format!("{e}: {cause}"),
+                (None, None) => e.to_string(),
+            };
             return Err(Error::ConnectionFailed(why));
         }
         Err(_) => {
@@ -573,6 +601,19 @@ mod tests {
             granted(&allowed, "not a = connection 'string"),
             Err(Error::ConnectionFailed(_))
         ));
+    }
+
+    #[test]
+    fn connections_trusting_a_ca_are_pooled_apart() {
+        let pem = include_str!("testdata/ca.pem");
+        let ca = CaRoot::from_pem(pem).unwrap();
+        let address = "host=db user=x";
+        assert_eq!(pool_key(address, None), address);
+        assert_ne!(pool_key(address, Some(&ca)), pool_key(address, None));
+        assert_eq!(
+            pool_key(address, Some(&ca)),
+            pool_key(address, Some(&CaRoot::from_pem(pem).unwrap()))
+        );
     }
 
     #[test]
