@@ -12,31 +12,12 @@
 
 use std::time::Duration;
 use test_harness::services::{CountingListener, MosquittoServer};
-use test_harness::{built_spin_app, component, query_encoded, request_with_body, Host, ManifestFile};
+use test_harness::{built_spin_app, query_encoded, request_with_body, Host, ManifestFile};
 
 /// `granted` may publish to the broker at `port` through the name in the
 /// `broker` variable; `refused` is the same code, granted nothing.
 fn manifest(port: u16) -> String {
-    format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "mqtt"
-[variables]
-broker = {{ default = "127.0.0.1" }}
-[[trigger.http]]
-route = "/granted/..."
-component = "granted"
-[[trigger.http]]
-route = "/refused/..."
-component = "refused"
-[component.granted]
-source = "{probe}"
-allowed_outbound_hosts = ["mqtt://{{{{ broker }}}}:{port}"]
-[component.refused]
-source = "{probe}"
-"#,
-        probe = component("spin_probe").display(),
-    )
+    test_harness::granted_and_refused_probes("mqtt", "broker", &[&format!("mqtt://{{{{ broker }}}}:{port}")])
 }
 
 /// `probe=mqtt` as `who` at `address`, with the rest of the query.

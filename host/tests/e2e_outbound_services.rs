@@ -16,25 +16,10 @@ use test_harness::{built_spin_app, component, request_with_body, Host, ManifestF
 /// `granted` may call the Redis server at `port` through the name in the
 /// `redis_host` variable; `refused` is the same code, granted nothing.
 fn manifest(port: u16) -> String {
-    format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "services"
-[variables]
-redis_host = {{ default = "127.0.0.1" }}
-[[trigger.http]]
-route = "/granted/..."
-component = "granted"
-[[trigger.http]]
-route = "/refused/..."
-component = "refused"
-[component.granted]
-source = "{probe}"
-allowed_outbound_hosts = ["redis://{{{{ redis_host }}}}:{port}"]
-[component.refused]
-source = "{probe}"
-"#,
-        probe = component("spin_probe").display(),
+    test_harness::granted_and_refused_probes(
+        "services",
+        "redis_host",
+        &[&format!("redis://{{{{ redis_host }}}}:{port}")],
     )
 }
 
@@ -320,10 +305,7 @@ async fn spin_4s_async_redis_interface_reaches_the_server() {
 /// `granted` may reach the PostgreSQL server at `port` (by `*://`, as the
 /// conformance suite grants it); `refused` nothing.
 fn pg_manifest(port: u16) -> String {
-    manifest(0).replace(
-        "allowed_outbound_hosts = [\"redis://{{ redis_host }}:0\"]",
-        &format!("allowed_outbound_hosts = [\"*://127.0.0.1:{port}\"]"),
-    )
+    test_harness::granted_and_refused_probes("services", "redis_host", &[&format!("*://127.0.0.1:{port}")])
 }
 
 /// `probe=pg` with `query` (its address and SQL URL-encoded by the caller).
@@ -535,10 +517,7 @@ async fn postgres_queries_reach_a_granted_server_through_spin_2s_and_3s_interfac
 /// `granted` may reach the MySQL server at `port` as `mysql://` grants it;
 /// `refused` nothing.
 fn mysql_manifest(port: u16) -> String {
-    manifest(0).replace(
-        "allowed_outbound_hosts = [\"redis://{{ redis_host }}:0\"]",
-        &format!("allowed_outbound_hosts = [\"mysql://127.0.0.1:{port}\"]"),
-    )
+    test_harness::granted_and_refused_probes("services", "redis_host", &[&format!("mysql://127.0.0.1:{port}")])
 }
 
 /// `probe=mysql` at `address` with `query` (its SQL URL-encoded by the caller).

@@ -95,12 +95,13 @@ fn dummy_upstream_imports_only_wasi_and_exports_the_http_handler() {
 fn the_wasi_p3_test_component_exports_the_0_3_handler() {
     let (imports, exports) = world("hello_p3");
     eprintln!("hello_p3 imports: {imports:#?}\nhello_p3 exports: {exports:#?}");
-    // It is a Spin app too: it reads a variable through Spin 3's interface,
-    // and nothing else outside WASI.
+    // It is a Spin app too: it reads a variable through Spin 3's interface
+    // and queries MySQL through Spin 4's async one (the tests' spin-sdk 7
+    // guest for `spin:mysql@3.0.0`), and nothing else outside WASI.
     let foreign: Vec<_> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
     assert_eq!(
         foreign,
-        ["spin:variables/variables@3.0.0"],
+        ["spin:mysql/mysql@3.0.0", "spin:variables/variables@3.0.0"],
         "hello_p3's non-WASI imports"
     );
     assert!(

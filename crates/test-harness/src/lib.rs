@@ -807,6 +807,35 @@ async fn serve_scripted(
     }
 }
 
+/// A manifest of two `components/spin-probe` components: `granted`
+/// (`/granted/...`), whose `allowed_outbound_hosts` is `grants` and which may
+/// name `variable` (default `127.0.0.1`) in them as `{{ variable }}`, and
+/// `refused` (`/refused/...`), the same code granted nothing.
+pub fn granted_and_refused_probes(app: &str, variable: &str, grants: &[&str]) -> String {
+    let grants: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
+    format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "{app}"
+[variables]
+{variable} = {{ default = "127.0.0.1" }}
+[[trigger.http]]
+route = "/granted/..."
+component = "granted"
+[[trigger.http]]
+route = "/refused/..."
+component = "refused"
+[component.granted]
+source = "{probe}"
+allowed_outbound_hosts = [{grants}]
+[component.refused]
+source = "{probe}"
+"#,
+        probe = component("spin_probe").display(),
+        grants = grants.join(", "),
+    )
+}
+
 /// `text` as a query parameter's value: the characters a URL's query
 /// would read otherwise percent-encoded.
 pub fn query_encoded(text: &str) -> String {
