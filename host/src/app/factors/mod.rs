@@ -23,7 +23,7 @@
 //! | [`key_value`] | Spin 2's and 3's key-value, `wasi:keyvalue` | the stores it is granted, opened | the same |
 //! | [`sqlite`] | Spin 2's and 3's SQLite | the databases it is granted | its connections, at most two |
 //! | [`outbound_redis`] | Spin 2's and 4's outbound Redis | its allow-list, idle connections per address, metric series | connections to granted addresses, at most `--max-service-connections` |
-//! | [`outbound_pg`] | Spin's PostgreSQL 4.0.0 | the same, for PostgreSQL | the same, in the same count |
+//! | [`outbound_pg`] | Spin's PostgreSQL 2.0.0, 3.0.0 and 4.0.0-4.2.0, TLS | the same, for PostgreSQL (pooled apart per CA) | the same, in the same count |
 //! | [`outbound_mqtt`] | Spin 2's and 4's outbound MQTT | its allow-list, metric series (no pool: a session is its client id's) | connections to granted brokers, in the same count |
 //! | [`outbound_mysql`] | Spin 2's and 4's MySQL | the same, for MySQL | the same, in the same count |
 //! | [`outbound_http`] | `wasi:http` both versions, with a header budget | allow-list, breakers and retry budgets per destination, verdict cache | the hooks every call goes through, per-request caps |
