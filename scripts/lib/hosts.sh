@@ -19,6 +19,9 @@ trap cleanup EXIT
 # $2 is its log file; the rest are host arguments.
 start_host() {
   local var="$1" log="$2"; shift 2
+  # The log exists before the wait below reads it (the redirection happens
+  # in the background job, after this shell may already look).
+  : >"$log"
   "$HOST_BIN" --listen-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --shutdown-delay 0s --log-level warn,doc_proxy_host=info "$@" \
     >/dev/null 2>"$log" &
   pids+=("$!")
