@@ -282,47 +282,36 @@ fn pg(request: &Request) -> Response {
     }
 }
 
-/// `probe=pg&v=2` and `v=3`: `op=execute` and `op=query` as for `pg4`,
+/// `probe=pg&v=2` and `v=3`: `op=execute`, `op=query` and `op=hold` as for `pg4`,
 /// through Spin 2's (`pg`) or Spin 3's (`pg3`) interface, whose parameters
 /// are `i32:N`, `i64:N`, `str:S` or `null`.
 macro_rules! older_pg {
     ($name:ident, $module:ident) => {
         fn $name(request: &Request) -> Response {
             use spin_sdk::$module::{Connection, ParameterValue};
-            let connection = match Connection::open(&param(request, "addr").unwrap_or_default()) {
+            let connection = match opened(request, Connection::open) {
                 Ok(connection) => connection,
-                Err(e) => return Response::new(500, format!("open: {e:?}")),
+                Err(answer) => return answer,
             };
             let sql = param(request, "sql").unwrap_or_default();
-            let arguments: Vec<ParameterValue> = param(request, "args")
-                .map(|text| {
-                    text.split(',')
-                        .map(|arg| match arg.split_once(':') {
-                            Some(("i32", n)) => ParameterValue::Int32(n.parse().unwrap_or_default()),
-                            Some(("i64", n)) => ParameterValue::Int64(n.parse().unwrap_or_default()),
-                            Some(("str", s)) => ParameterValue::Str(s.to_string()),
-                            _ => ParameterValue::DbNull,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let arguments = arguments(request, |kind, text| match kind {
+                "i32" => ParameterValue::Int32(text.parse().unwrap_or_default()),
+                "i64" => ParameterValue::Int64(text.parse().unwrap_or_default()),
+                "str" => ParameterValue::Str(text.to_string()),
+                _ => ParameterValue::DbNull,
+            });
             match param(request, "op").as_deref() {
                 Some("execute") => match connection.execute(&sql, &arguments) {
                     Ok(changed) => Response::new(200, changed.to_string()),
                     Err(e) => Response::new(500, format!("{e:?}")),
                 },
                 Some("query") => match connection.query(&sql, &arguments) {
-                    Ok(set) => {
-                        let names = set
-                            .columns
+                    Ok(set) => table(
+                        set.columns
                             .iter()
-                            .map(|c| format!("{}:{:?}", c.name, c.data_type));
-                        let mut lines = vec![names.collect::<Vec<_>>().join(",")];
-                        for row in &set.rows {
-                            lines.push(row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
-                        }
-                        Response::new(200, lines.join("\n"))
-                    }
+                            .map(|c| format!("{}:{:?}", c.name, c.data_type)),
+                        &set.rows,
+                    ),
                     Err(e) => Response::new(500, format!("{e:?}")),
                 },
                 other => Response::new(400, format!("op {other:?}")),
@@ -363,17 +352,12 @@ fn pg4(request: &Request) -> Response {
 
 fn mqtt(request: &Request) -> Response {
     use spin_sdk::mqtt::{Connection, Qos};
-    let address = param(request, "addr").unwrap_or_default();
     let user = param(request, "user").unwrap_or_default();
     let pass = param(request, "pass").unwrap_or_default();
     let keep = param(request, "keep").and_then(|k| k.parse().ok()).unwrap_or(30);
-    let open = || Connection::open(&address, &user, &pass, keep);
-    if param(request, "op").as_deref() == Some("hold") {
-        return hold(request, open);
-    }
-    let connection = match open() {
+    let connection = match opened(request, |address| Connection::open(address, &user, &pass, keep)) {
         Ok(connection) => connection,
-        Err(e) => return Response::new(500, format!("open: {e:?}")),
+        Err(answer) => return answer,
     };
     let qos = match param(request, "qos").as_deref() {
         Some("0") => Qos::AtMostOnce,
