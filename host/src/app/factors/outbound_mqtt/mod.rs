@@ -25,11 +25,12 @@
 mod address;
 mod bindings;
 
-use crate::app::factors::services::{self, Destination, Meter, ServiceLimits, Slot, Slots, MAX_TOPIC_BYTES};
+use crate::app::factors::services::{
+    self, Destination, ServiceInstance, ServiceLimits, ServiceState, Shared, Slot, MAX_TOPIC_BYTES,
+};
 use crate::app::factors::{Configure, Factor, Prepare};
 use crate::app::state::HostState;
 use crate::ops::metrics::Metrics;
-use crate::outbound::allowed_hosts::AllowList;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,22 +58,17 @@ pub struct OutboundMqttFactor {
     pub metrics: Metrics,
 }
 
+/// A connected client and its event loop. Its component's pool of them
+/// stays empty: sessions are not pooled (the module's docs say why).
+type Session = (AsyncClient, EventLoop);
+
 /// What a component of an app version keeps: its grants and its metric
 /// series (the series outlive a reload that keeps the component).
-#[derive(Clone)]
-pub struct MqttState {
-    allowed: Arc<AllowList>,
-    meter: Arc<Meter>,
-}
+pub type MqttState = ServiceState<Session>;
 
 /// One instance's MQTT: its component's grants and the instance's count of
 /// open service connections.
-#[derive(Clone)]
-pub struct InstanceMqtt {
-    state: MqttState,
-    limits: ServiceLimits,
-    slots: Slots,
-}
+pub type InstanceMqtt = ServiceInstance<Session>;
 
 /// An open connection (a guest's resource); what a publish needs is cloned
 /// out of it so an async call does not hold the store.
@@ -80,7 +76,7 @@ pub struct InstanceMqtt {
 pub struct Connection {
     link: Arc<tokio::sync::Mutex<Link>>,
     destination: Arc<Destination>,
-    meter: Arc<Meter>,
+    shared: Arc<Shared<Session>>,
     limits: ServiceLimits,
     _slot: Arc<Slot>,
 }
@@ -122,7 +118,7 @@ impl Drop for Link {
     }
 }
 
-impl InstanceMqtt {
+impl ServiceInstance<Session> {
     /// Opens `address` as Spin does, if the component is granted it, and
     /// connects.
     pub async fn open(
@@ -132,7 +128,7 @@ impl InstanceMqtt {
         password: String,
         keep_alive_secs: u64,
     ) -> Result<Connection, Error> {
-        let meter = &self.state.meter;
+        let meter = &self.state.shared.meter;
         if services::granted(&self.state.allowed, address, "mqtt").is_none() {
             meter.count(None, "denied");
             tracing::warn!(component = %meter.component(), address = %redacted(address), "mqtt address not permitted");
@@ -143,28 +139,15 @@ impl InstanceMqtt {
             tracing::warn!(component = %meter.component(), address = %redacted(address), why, "mqtt address refused");
             Error::InvalidAddress
         })?;
-        let Some(slot) = self.slots.take(self.limits.connections) else {
-            meter.count(Some(&wanted.destination), "request_limit");
-            return Err(Error::TooManyConnections);
-        };
         let options = self.options(&wanted, username, password, keep_alive_secs);
-        let (client, mut events) = AsyncClient::new(options, 1);
-        let connected = tokio::time::timeout(self.limits.connect_timeout, async {
-            loop {
-                match events.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
-                    Ok(_) => continue,
-                    Err(e) => return Err(e.to_string()),
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| Err(format!("connecting timed out after {:?}", self.limits.connect_timeout)));
-        if let Err(why) = connected {
-            meter.count(Some(&wanted.destination), "connect_error");
-            return Err(Error::ConnectionFailed(why));
-        }
-        meter.count(Some(&wanted.destination), "connected");
+        let ((client, events), slot) = self
+            .connection(
+                &wanted.destination,
+                async { None },
+                connect(options, self.limits.connect_timeout),
+                Error::TooManyConnections,
+            )
+            .await?;
         Ok(Connection {
             link: Arc::new(tokio::sync::Mutex::new(Link {
                 client,
@@ -172,7 +155,7 @@ impl InstanceMqtt {
                 broken: None,
             })),
             destination: Arc::new(wanted.destination),
-            meter: meter.clone(),
+            shared: self.state.shared.clone(),
             limits: self.limits,
             _slot: Arc::new(slot),
         })
@@ -207,6 +190,26 @@ impl InstanceMqtt {
     }
 }
 
+/// A client connected with `options`: the broker's CONNACK within `timeout`.
+async fn connect(options: MqttOptions, timeout: Duration) -> Result<Session, Error> {
+    let (client, mut events) = AsyncClient::new(options, 1);
+    let connected = tokio::time::timeout(timeout, async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                Ok(_) => continue,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| Err(format!("connecting timed out after {timeout:?}")));
+    match connected {
+        Ok(()) => Ok((client, events)),
+        Err(why) => Err(Error::ConnectionFailed(why)),
+    }
+}
+
 /// The largest packet the client reads from a broker (acknowledgements are a
 /// few bytes; the client subscribes to nothing).
 const INCOMING_PACKET_BYTES: usize = 10 * 1024;
@@ -221,7 +224,7 @@ impl Connection {
     /// through.
     pub async fn publish(&self, topic: String, payload: Vec<u8>, qos: Qos) -> Result<(), Error> {
         if let Err(why) = publishable(&topic, &payload, self.limits.message_bytes) {
-            self.meter.count(Some(&self.destination), "error");
+            self.shared.meter.count(Some(&self.destination), "error");
             return Err(Error::Other(why));
         }
         let mut link = self.link.lock().await;
@@ -232,7 +235,7 @@ impl Connection {
         let (result, failure) = match sent {
             Ok(Ok(())) => ("call", None),
             Ok(Err(SendError::Refused(why))) => {
-                self.meter.count(Some(&self.destination), "error");
+                self.shared.meter.count(Some(&self.destination), "error");
                 return Err(Error::Other(why));
             }
             Ok(Err(SendError::Lost(why))) => ("error", Some(why)),
@@ -241,7 +244,7 @@ impl Connection {
                 Some(format!("the call timed out after {:?}", self.limits.call_timeout)),
             ),
         };
-        self.meter.count(Some(&self.destination), result);
+        self.shared.meter.count(Some(&self.destination), result);
         match failure {
             None => Ok(()),
             Some(why) => {
@@ -328,30 +331,21 @@ impl Factor for OutboundMqttFactor {
     }
 
     fn configure(&self, ctx: &Configure<'_>, previous: Option<&MqttState>) -> anyhow::Result<MqttState> {
-        let meter = previous.map(|p| p.meter.clone()).unwrap_or_else(|| {
-            Arc::new(Meter::new(
-                ctx.id.clone(),
-                "mqtt",
-                self.metrics.clone(),
-                self.limits.destinations,
-            ))
-        });
-        Ok(MqttState {
-            allowed: Arc::new(AllowList::new(ctx.spec.allowed_outbound_hosts.clone())),
-            meter,
-        })
+        Ok(ServiceState::configure(
+            ctx,
+            previous,
+            "mqtt",
+            self.limits,
+            &self.metrics,
+        ))
     }
 
     fn prepare(&self, state: &MqttState, ctx: &Prepare<'_>) -> InstanceMqtt {
-        InstanceMqtt {
-            state: state.clone(),
-            limits: self.limits,
-            slots: ctx.service_slots.clone(),
-        }
+        ServiceInstance::new(state, self.limits, &ctx.service_slots)
     }
 
     fn retire(&self, _id: &str, state: &MqttState) {
-        state.meter.retire();
+        state.shared.meter.retire();
     }
 }
 
