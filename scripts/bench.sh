@@ -31,6 +31,9 @@
 # guest (spin-probe's default: what moving the bytes through a guest adds);
 # (b) less (r) is what doc-proxy itself adds (validation, its attempt policy,
 # its headers). Printed as shares of (b)'s CPU per request and against (n).
+# Then (E) and (R), the same two on a host that reuses instances
+# (`--instance-reuse BENCH_FLOOR_REUSE`, default 1000; app/reuse.rs), against
+# (e) and (r): what a fresh instance per request costs.
 # BENCH_VARIANT_ARGS="--flag value ...", BENCH_VARIANT_ENV="NAME=value ..." and
 # BENCH_VARIANT_COMPONENT=path.wasm add (v): (b) with those extra host flags,
 # that environment or that build of the component, loaded right after (b), so
@@ -86,9 +89,14 @@ if [ -n "${NATIVE_UPSTREAM_BIN:-}" ] && [ "${BENCH_UPSTREAM:-native}" = native ]
   fi
   upstream_name="(a) native upstream"
 else
-  start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM"
+  start_host upstream "$workdir/upstream.log" --component "$UPSTREAM_WASM" --instance-reuse 1
   upstream_name="(a) upstream emulator"
 fi
+# doc-proxy as shipped reuses instances: spin.toml's instance_reuse, given to
+# (b), (d), (c) and (v) through the environment, so a variant's
+# --instance-reuse (1: a fresh instance per request) overrides it.
+INSTANCE_REUSE=$(awk -F= '/^instance_reuse *=/ { gsub(/ /, "", $2); print $2 }' spin.toml)
+export INSTANCE_REUSE="${INSTANCE_REUSE:-1}"
 start_host service "$workdir/service.log" --component "$COMPONENT" --upstream-url "http://$upstream"
 nocache=""
 start_host nocache "$workdir/nocache.log" --component "$COMPONENT" --upstream-url "http://$upstream" \
@@ -111,13 +119,16 @@ if [ -n "${BENCH_VARIANT_ARGS:-}${BENCH_VARIANT_ENV:-}${BENCH_VARIANT_COMPONENT:
   for kv in ${BENCH_VARIANT_ENV:-}; do unset "${kv%%=*}"; done
   variant_pid=${pids[-1]}
 fi
-floor="" floor_pid=""
+floor="" floor_pid="" floor_reused="" floor_reused_pid=""
 if [ -n "${FLOOR_COMPONENT:-}" ]; then
   # 16 MiB instances (spin-probe needs a few): 128 of them, more than wrk's
   # connections, so the floor is not 503s answered at the concurrency limit.
   start_host floor "$workdir/floor.log" --component "$FLOOR_COMPONENT" --upstream-url "http://$upstream" \
-    --max-instance-memory-bytes 16MiB
+    --max-instance-memory-bytes 16MiB --instance-reuse 1
   floor_pid=${pids[-1]}
+  start_host floor_reused "$workdir/floor_reused.log" --component "$FLOOR_COMPONENT" --upstream-url "http://$upstream" \
+    --max-instance-memory-bytes 16MiB --instance-reuse "${BENCH_FLOOR_REUSE:-1000}"
+  floor_reused_pid=${pids[-1]}
 fi
 native="" native_pid=""
 if [ -n "${NATIVE_PROXY_BIN:-}" ]; then
@@ -226,6 +237,15 @@ for round in $(seq 1 "$rounds"); do
         printf "ratio e/b, r/b (throughput)   %.3f, %.3f\n", e / b, r / b
         if (n > 0) printf "ratio e/n, r/n (throughput)   %.3f, %.3f   (CPU per request %.2fx, %.2fx the native proxy)\n", e / n, r / n, ec / nc, rc / nc
       }' >&2
+    r=$load_rps relay_cpu_us=$load_cpu_us
+    load "(E) (e), instances reused" "http://$floor_reused/?probe=empty" "$floor_reused_pid"
+    E=$load_rps reused_empty_cpu_us=$load_cpu_us
+    load "(R) (r), instances reused" "http://$floor_reused/1" "$floor_reused_pid"
+    awk -v e="$e" -v r="$r" -v E="$E" -v R="$load_rps" -v ec="$empty_cpu_us" -v rc="$relay_cpu_us" \
+      -v Ec="$reused_empty_cpu_us" -v Rc="$load_cpu_us" -v n="${n:-0}" -v nc="${native_cpu_us:-0}" 'BEGIN {
+        printf "ratio E/e, R/r (throughput)   %.3f, %.3f   (CPU per request %.3f, %.3f)\n", E / e, R / r, Ec / ec, Rc / rc
+        if (n > 0) printf "ratio E/n, R/n (throughput)   %.3f, %.3f   (CPU per request %.2fx, %.2fx the native proxy)\n", E / n, R / n, Ec / nc, Rc / nc
+      }' >&2
   fi
   if [ -n "$variant" ]; then
     variant_lines=$(wc -l <"$workdir/variant.log")
@@ -269,6 +289,7 @@ $upstream_name|$upstream_pid
 (n) native proxy|$native_pid
 (b) doc-proxy service|$service_pid
 (e) (r) floor components' host|$floor_pid
+(E) (R) the same, instances reused|${floor_reused_pid:-}
 $variant_name|$variant_pid
 (c) image's static host|$static_pid
 (d) (b), cache off|$nocache_pid

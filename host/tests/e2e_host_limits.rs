@@ -88,6 +88,35 @@ async fn requests_over_the_concurrency_limit_get_503() {
 }
 
 #[tokio::test]
+async fn a_request_waits_for_a_busy_instance_within_the_queue_timeout() {
+    // One instance, held 600 ms by the first request: the second, sent
+    // 200 ms in, waits for it and is served; with no queue it is shed.
+    for (queue, status) in [("2s", 200), ("0s", 503)] {
+        let slow = emulator(&[
+            "--variable",
+            "delay_ms=600",
+            "--max-concurrent-requests",
+            "1",
+            "--queue-timeout",
+            queue,
+        ]);
+        let addr = slow.public;
+        let first = tokio::spawn(async move { request(addr, "GET", "/1", &[]).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let second = request(addr, "GET", "/2", &[]).await;
+        assert_eq!(second.status, status, "--queue-timeout {queue}");
+        if status == 200 {
+            assert!(
+                second.elapsed >= Duration::from_millis(300),
+                "{:?}: it waited",
+                second.elapsed
+            );
+        }
+        assert_eq!(first.await.unwrap().status, 200);
+    }
+}
+
+#[tokio::test]
 async fn a_chunked_body_over_the_limit_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = emulator(&["--max-request-body-bytes", "1024"]);

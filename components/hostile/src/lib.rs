@@ -47,6 +47,14 @@
 //!   monotonic-clock pollable), without a content-length: a host timeout
 //!   must cut it visibly (no clean end of the body).
 //!
+//! - `attack=remember`: counts the requests this instance has served in a
+//!   global and answers `{"served": n}`, writing `served n` to stderr. Under
+//!   a host that gives every request a fresh instance (Spin) `n` is always 1;
+//!   under one that reuses instances it climbs.
+//! - `attack=leak`: as `remember`, but also keeps one `fields` handle per
+//!   request in a global, never dropped: `{"served": n, "kept": k}`. A host
+//!   that reuses instances must retire one whose handles grow.
+//!
 //! Every query value is percent-decoded: any `%XX` becomes that byte (`+` is
 //! left as it is). So `url=http%3A%2F%2F127.0.0.1%3A9090%2Fmetrics` and
 //! `url=http://127.0.0.1:9090/metrics` both work; a `&` inside `url` must be
@@ -110,9 +118,11 @@ enum Attack {
     Memory { mb: usize },
     BigHeaders { count: usize, bytes: usize },
     SlowBody { chunks: usize, ms: u64 },
+    Remember,
+    Leak,
 }
 
-const ATTACKS: &str = "fields, spin, trap, fanout, fetch, relay, memory, big-headers, slow-body";
+const ATTACKS: &str = "fields, spin, trap, fanout, fetch, relay, memory, big-headers, slow-body, remember, leak";
 
 impl Attack {
     fn plan(name: &str, q: &Query) -> Result<Attack, String> {
@@ -144,6 +154,8 @@ impl Attack {
                 chunks: q.num("chunks", 60)?,
                 ms: q.num("ms", 1_000)?,
             },
+            "remember" => Attack::Remember,
+            "leak" => Attack::Leak,
             other => return Err(format!("unknown attack {other:?}; the attacks are {ATTACKS}")),
         })
     }
@@ -159,11 +171,38 @@ impl Attack {
             Attack::Memory { mb } => memory(mb, out),
             Attack::BigHeaders { count, bytes } => big_headers(count, bytes, out),
             Attack::SlowBody { chunks, ms } => slow_body(chunks, ms, out),
+            Attack::Remember => remember(false, out),
+            Attack::Leak => remember(true, out),
         }
     }
 }
 
 // ---- the attacks ----
+
+thread_local! {
+    /// Requests this instance has served (`remember`, `leak`).
+    static SERVED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Handles `leak` keeps, one per request.
+    static KEPT: std::cell::RefCell<Vec<Fields>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// State kept in globals from one request to the next, and with `leak` a
+/// handle more each time.
+fn remember(leak: bool, out: ResponseOutparam) {
+    let served = SERVED.with(|served| {
+        served.set(served.get() + 1);
+        served.get()
+    });
+    eprintln!("served {served}");
+    if leak {
+        let kept = KEPT.with(|kept| {
+            kept.borrow_mut().push(Fields::new());
+            kept.borrow().len()
+        });
+        return respond_json(out, 200, &json!({ "served": served, "kept": kept }));
+    }
+    respond_json(out, 200, &json!({ "served": served }));
+}
 
 /// Host memory no guest limit counts: `count` field sets of `bytes` each,
 /// all alive until the answer is sent.

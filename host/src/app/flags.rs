@@ -56,6 +56,16 @@ pub struct AppFlags {
     #[arg(long = "variable")]
     pub variables: Vec<String>,
 
+    /// With `--component`: let one instance serve up to this many requests,
+    /// one after another, instead of a new instance per request, as a
+    /// manifest's `instance_reuse` does (`app::reuse`; the largest lever on
+    /// this engine's cost per request, `docs/performance.md`). Only for a
+    /// component that keeps no request's state in its globals: Spin gives
+    /// every request a fresh instance. 1 (the default) is a fresh instance
+    /// per request.
+    #[arg(long, env = "INSTANCE_REUSE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub instance_reuse: u32,
+
     /// Reload the app when the manifest or a component's file changes (size
     /// or modification time), checked this often; 0 turns watching off.
     /// SIGHUP and `POST /admin/reload` reload it whatever this is. `make run`
@@ -188,6 +198,13 @@ pub struct GuestLimitFlags {
     /// plan counts it per connection.
     #[arg(long, env = "MAX_MQTT_PAYLOAD_BYTES", default_value = "64KiB", value_parser = parse_mqtt_payload)]
     pub max_mqtt_payload_bytes: u64,
+
+    /// An instance of a component that reuses instances (`instance_reuse`)
+    /// is retired after this long without a request, giving its pool slot
+    /// and memory back. Idle instances also give their slot to another
+    /// component's request that finds the pool full.
+    #[arg(long, env = "IDLE_INSTANCE_TIMEOUT", default_value = "1s", value_parser = parse_cpu_budget)]
+    pub idle_instance_timeout: Duration,
 }
 
 /// 1 KiB to 16 MiB.
@@ -200,7 +217,7 @@ fn parse_store_result(text: &str) -> Result<u64, String> {
     crate::ops::memory::parse_size_within(text, 64 * 1024, 128 * 1024 * 1024)
 }
 
-/// 10 ms (one epoch tick) to an hour.
+/// 10 ms (one epoch tick) to an hour: a CPU budget or an idle timeout.
 fn parse_cpu_budget(text: &str) -> Result<Duration, String> {
     let budget = humantime::parse_duration(text).map_err(|e| e.to_string())?;
     if (Duration::from_millis(10)..=Duration::from_secs(3600)).contains(&budget) {
@@ -248,6 +265,7 @@ impl GuestLimitFlags {
             cpu_lanes: self.lanes(),
             max_handles: self.max_guest_handles,
             hostcall_bytes: self.max_hostcall_bytes,
+            idle_instance_timeout: self.idle_instance_timeout,
         }
     }
 
@@ -366,6 +384,7 @@ impl AppFlags {
             ("--allow-outbound", !self.allow_outbound.is_empty()),
             ("--env", !self.env.is_empty()),
             ("--variable", !self.variables.is_empty()),
+            ("--instance-reuse", self.instance_reuse > 1),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -393,6 +412,7 @@ impl AppFlags {
                 environment: self.guest_env(),
                 variables: self.guest_variables().map_err(anyhow::Error::msg)?,
                 max_concurrent_requests: None,
+                instance_reuse: (self.instance_reuse > 1).then_some(self.instance_reuse),
                 // The operator chose to serve this component alone.
                 verdict_cache: true,
                 files: Vec::new(),

@@ -60,6 +60,20 @@ impl GuestOutput {
             emit: write_line,
         })))
     }
+
+    /// Hands the stream to the next request of a reused instance
+    /// (`app::reuse`): a line the last request left unfinished is written
+    /// under that request, and the new one gets its own fields and a whole
+    /// budget. Handles the guest kept from earlier requests write here too.
+    pub fn retarget(&self, request: Arc<Map<String, Value>>) {
+        let mut sink = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !sink.partial.is_empty() {
+            sink.flush_line();
+        }
+        sink.request = request;
+        sink.budget = sink.settings.budget;
+        sink.truncated = false;
+    }
 }
 
 struct LineSink {

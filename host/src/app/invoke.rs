@@ -64,24 +64,28 @@ impl Handler {
         }
     }
 
-    /// Instantiates the component in `store` and hands it `request`. The
-    /// answer goes to `respond` as soon as there is one; the future ends when
-    /// the guest is done, for 0.3 only once the response body has been sent
-    /// or dropped (until then the store drives the guest's body writes).
-    /// `instantiated` receives the time instantiation took. The caller owns
-    /// the store, and drops it when it has decided how the run ended.
+    /// Hands `request` to `instance`, or, without one, to a new instance of
+    /// the component in `store` (`instantiated` then receives the time
+    /// instantiation took). The answer goes to `respond` as soon as there is
+    /// one; the future ends when the guest is done, for 0.3 only once the
+    /// response body has been sent or dropped (until then the store drives
+    /// the guest's body writes), and gives back the instance, which a caller
+    /// that reuses instances may call again in the same store
+    /// (`app::reuse`). The caller owns the store, and drops it when it has
+    /// decided how the run ended.
     pub async fn run(
         &self,
         store: &mut Store<HostState>,
+        instance: Option<Instance>,
         request: http::Request<Full<Bytes>>,
         respond: tokio::sync::oneshot::Sender<Answer>,
         instantiated: impl FnOnce(Duration),
-    ) -> wasmtime::Result<()> {
+    ) -> wasmtime::Result<Instance> {
         let request =
             request.map(|body| body.map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} }));
         let instantiating = Instant::now();
-        match self {
-            Handler::P2(pre) => {
+        match (self, instance) {
+            (Handler::P2(pre), instance) => {
                 let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
                 let outparam = store
                     .data_mut()
@@ -89,21 +93,35 @@ impl Handler {
                     .new_response_outparam_from_callback(move |answer| {
                         let _ = respond.send(answer.map_err(|code| format!("{code:?}")));
                     })?;
-                let proxy = pre.instantiate_async(&mut *store).await?;
-                instantiated(instantiating.elapsed());
+                let proxy = match instance {
+                    Some(Instance::P2(proxy)) => proxy,
+                    _ => {
+                        let proxy = pre.instantiate_async(&mut *store).await?;
+                        instantiated(instantiating.elapsed());
+                        proxy
+                    }
+                };
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut *store, incoming, outparam)
-                    .await
+                    .await?;
+                Ok(Instance::P2(proxy))
             }
-            Handler::P3(pre) => {
+            (Handler::P3(pre), instance) => {
                 let (request, request_io) =
                     wasmtime_wasi_http::p3::Request::from_http(store.data_mut().http().hooks, request);
-                let service = pre.instantiate_async(&mut *store).await?;
-                instantiated(instantiating.elapsed());
+                let service = match instance {
+                    Some(Instance::P3(service)) => service,
+                    _ => {
+                        let service = pre.instantiate_async(&mut *store).await?;
+                        instantiated(instantiating.elapsed());
+                        service
+                    }
+                };
+                let called = &service;
                 store
                     .run_concurrent(async move |accessor| -> wasmtime::Result<()> {
-                        let response = match service.handle(accessor, request).await? {
+                        let response = match called.handle(accessor, request).await? {
                             Ok(response) => response,
                             Err(code) => {
                                 let _ = respond.send(Err(format!("{code:?}")));
@@ -126,8 +144,15 @@ impl Handler {
                         }
                         Ok(())
                     })
-                    .await?
+                    .await??;
+                Ok(Instance::P3(service))
             }
         }
     }
+}
+
+/// An instance of a component, in the store it was made in.
+pub enum Instance {
+    P2(wasmtime_wasi_http::p2::bindings::Proxy),
+    P3(wasmtime_wasi_http::p3::bindings::Service),
 }

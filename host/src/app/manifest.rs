@@ -8,7 +8,7 @@
 //! component `variables`, and `[variables]` with `default` or `required`,
 //! each overridable by `SPIN_VARIABLE_<NAME>` as in Spin.
 //! `[component.*.tool.doc-proxy-host]` holds this host's own per-component
-//! settings (`max_concurrent_requests`, `verdict_cache`, `probe`); Spin
+//! settings (`max_concurrent_requests`, `instance_reuse`, `verdict_cache`, `probe`); Spin
 //! ignores `tool` tables.
 //!
 //! A key this host does not know is logged as a warning and ignored. A key
@@ -54,6 +54,9 @@ pub struct ComponentSpec {
     /// Requests this component serves at once, at most (within the host's
     /// own limit); `None` means the host's limit.
     pub max_concurrent_requests: Option<u32>,
+    /// Requests one instance serves, one after another (`app::reuse`);
+    /// `None` is a fresh instance per request, as Spin does.
+    pub instance_reuse: Option<u32>,
     /// The component speaks the verdict-cache protocol and gets a cache of
     /// its own (`outbound::verdict`); off unless the manifest opts in.
     pub verdict_cache: bool,
@@ -406,6 +409,7 @@ fn read_component(
         environment: Vec::new(),
         variables: Vec::new(),
         max_concurrent_requests: None,
+        instance_reuse: None,
         verdict_cache: false,
         files: Vec::new(),
         dir: dir.to_path_buf(),
@@ -553,6 +557,14 @@ fn read_tool(
                         .filter(|n| (1..=10_000).contains(n))
                         .ok_or_else(|| format!("{at}.max_concurrent_requests must be 1..=10000"))?,
                 )
+            }
+            "instance_reuse" => {
+                let uses = value
+                    .as_integer()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .ok_or_else(|| format!("{at}.instance_reuse must be 1..=1000000 (requests one instance serves)"))?;
+                spec.instance_reuse = (uses > 1).then_some(uses);
             }
             "verdict_cache" => {
                 spec.verdict_cache = value

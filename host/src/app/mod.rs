@@ -11,7 +11,8 @@
 //! per-component registry (`factors`), the store each request gets
 //! (`state`, `guest_log`), Spin's services linked and denied (`denied`), calling a handler (`invoke`)
 //! and one request's run of it, with its lanes, limits and failures (`run`), and
-//! live swaps with their checks and roll-back (`reload`, `verify`). Below
+//! live swaps with their checks and roll-back (`reload`, `verify`), and
+//! instances reused by components that ask for it (`reuse`). Below
 //! `edge`; it calls into `outbound` and `ops`.
 
 pub mod adapt;
@@ -25,6 +26,7 @@ pub mod guest_log;
 pub mod invoke;
 pub mod manifest;
 pub mod reload;
+pub mod reuse;
 pub mod router;
 pub mod run;
 pub mod runtime_config;
@@ -68,6 +70,8 @@ pub struct Component {
     pub code: Code,
     /// What every factor keeps for it.
     pub states: ComponentStates,
+    /// Its instances between requests, when it reuses them (`reuse`).
+    pub idle: Arc<reuse::IdleInstances>,
 }
 
 impl Component {
@@ -170,16 +174,19 @@ pub fn build(
             source = %component.source.display(),
             allowed_outbound = %states.http.allowed.describe(),
             max_concurrent_requests = states.limits.share(),
+            instance_reuse = states.limits.reuse.map_or(1, |policy| policy.max_uses),
             verdict_cache = states.http.verdicts.is_some(),
             probe = component.probe.as_deref().unwrap_or("none"),
             "component configured"
         );
+        let idle = reuse::IdleInstances::new(states.limits.reuse, wide.metrics.reuse.clone());
         components.push(Arc::new(Component {
             id,
             source: component.source.clone(),
             spec: component.clone(),
             code,
             states,
+            idle,
         }));
     }
     let router = routes.map(|target| match target {

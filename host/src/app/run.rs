@@ -6,12 +6,16 @@
 //! `wasm_traps_total`, logged with the request id, and told to the app
 //! (a version that only fails after a reload is rolled back, `reload`).
 //! The guest keeps running in its own task after the response head is out,
-//! to stream the body; what the caller holds for it (`hold`: the edge's
-//! concurrency and buffer permits) goes with that task.
+//! to stream the body; what the caller holds for it (the edge's concurrency
+//! and buffer permits) goes with that task. A component that reuses
+//! instances (`app::reuse`) may start from an idle instance instead of a
+//! fresh store, and its instance, when the run ended well, goes back to its
+//! idle instances with its concurrency permits.
 
 use crate::app::factors::limits::OnLane;
 use crate::app::factors::Prepare;
 use crate::app::reload::Reloader;
+use crate::app::reuse::{Idle, Retired, Slots};
 use crate::app::Component;
 use crate::ops::metrics::{Live, Metrics};
 use crate::ops::trace::TraceContext;
@@ -21,6 +25,7 @@ use http_body_util::Full;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 /// How a guest run ended, when it did not end well.
@@ -73,26 +78,42 @@ pub struct Answered {
     pub failed: Arc<AtomicBool>,
 }
 
+/// What a run starts from.
+pub enum Begin {
+    /// A new instance, in a new store, holding these slots.
+    Fresh(Slots),
+    /// An idle instance of the component, with the slots it kept.
+    Reused(Idle),
+}
+
 impl GuestRun<'_> {
+    /// Runs the request; `reservation` is its body's share of the buffer
+    /// budget, held until the guest is done.
     pub async fn run(
         self,
         request: http::Request<Full<Bytes>>,
-        hold: impl Send + 'static,
+        begin: Begin,
+        reservation: Option<OwnedSemaphorePermit>,
     ) -> Result<Answered, GuestFailure> {
         let (request_id, trace, depth) = (self.request_id, self.trace, self.depth);
         let component = self.component.clone();
         let seen = SeenDigests::default();
-        let mut store = component.new_store(
-            self.app.factors(),
-            &Prepare {
-                request_id,
-                trace,
-                sha256: &component.code.sha256,
-                seen: &seen,
-                depth,
-                service_slots: Default::default(),
-            },
-        );
+        let prepare = Prepare {
+            request_id,
+            trace,
+            sha256: &component.code.sha256,
+            seen: &seen,
+            depth,
+            service_slots: Default::default(),
+        };
+        let (mut store, instance, slots, uses, entries) = match begin {
+            Begin::Fresh(slots) => (component.new_store(self.app.factors(), &prepare), None, slots, 0, None),
+            Begin::Reused(idle) => {
+                let mut store = idle.store;
+                crate::app::state::renew_store(&mut store, self.app.factors(), &component.states, &prepare);
+                (store, Some(idle.instance), idle.slots, idle.uses, Some(idle.entries))
+            }
+        };
         let (sender, receiver) = tokio::sync::oneshot::channel();
         // Set when the guest fails, before its store (and so the writing end
         // of its response body) is dropped: the body then ends in an error.
@@ -113,7 +134,7 @@ impl GuestRun<'_> {
             let live = Live::new(&metrics.instances_live);
             let instantiation = metrics.instantiation.clone();
             let outcome = {
-                let run = handler.run(&mut store, request, sender, |took| {
+                let run = handler.run(&mut store, instance, request, sender, |took| {
                     instantiation.observe(took.as_secs_f64())
                 });
                 let run = OnLane::new(run, lanes, meter);
@@ -122,8 +143,12 @@ impl GuestRun<'_> {
                     () = tokio::time::sleep(timeout) => None,
                 }
             };
+            let mut kept = None;
             let failure = match outcome {
-                Some(Ok(())) => None,
+                Some(Ok(instance)) => {
+                    kept = Some(instance);
+                    None
+                }
                 Some(Err(e)) => Some(match crate::app::state::cpu_budget_exceeded(&e) {
                     Some(spent) => {
                         tracing::error!(request_id = %id, trace_id = %format_args!("{trace_id:032x}"), component = %ran.id, error = %spent, "component stopped: CPU budget spent");
@@ -142,12 +167,29 @@ impl GuestRun<'_> {
             if failure.is_some() {
                 guest_failed.store(true, Ordering::Release);
             }
-            // The store goes first: the instance's memory goes back to the
-            // pool before the permit lets the next request in, so live
-            // instances never exceed the plan.
-            drop(store);
+            let idle = &ran.idle;
+            match (idle.policy(), kept) {
+                (Some(_), Some(instance)) => match store.data_mut().reusable_after(entries) {
+                    Some(entries) => idle.put(Idle::new(store, instance, uses + 1, entries, slots)),
+                    None => {
+                        idle.retired(Retired::Leaked);
+                        drop(store);
+                        drop(slots);
+                    }
+                },
+                (policy, _) => {
+                    if policy.is_some() {
+                        idle.retired(Retired::Failed);
+                    }
+                    // The store goes first: the instance's memory goes back
+                    // to the pool before the permit lets the next request
+                    // in, so live instances never exceed the plan.
+                    drop(store);
+                    drop(slots);
+                }
+            }
             drop(live);
-            drop(hold);
+            drop(reservation);
             match failure {
                 None => Ok(()),
                 Some(failure) => {

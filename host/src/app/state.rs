@@ -12,15 +12,17 @@ use crate::app::factors::outbound_pg::{InstancePg, PgView};
 use crate::app::factors::outbound_redis::{InstanceRedis, RedisView};
 use crate::app::factors::sqlite::{InstanceSqlite, SqliteView};
 use crate::app::factors::variables::{self, SharedVariables};
+use crate::app::factors::wasi::WasiInstance;
 use crate::app::factors::{ComponentStates, Factor, Factors, Prepare};
+use crate::app::guest_log::GuestOutput;
 use crate::outbound::OutboundHooks;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, Store, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct HostState {
-    wasi: WasiCtx,
+    wasi: WasiInstance,
     /// The component's variables, read through `wasi:config/store` or
     /// Spin's variables interfaces.
     variables: SharedVariables,
@@ -47,7 +49,7 @@ impl variables::VariablesView for HostState {
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: &mut self.wasi.ctx,
             table: &mut self.table,
         }
     }
@@ -63,6 +65,14 @@ impl WasiHttpView for HostState {
     }
 }
 
+/// Handles a reused instance may gain after its first request. Guests open
+/// some handles lazily and keep them (wasi-libc its stdout and stderr
+/// streams, the first time each is written; doc-proxy gains one or two on
+/// its second request), so some growth is no leak; a guest that keeps a
+/// handle more every request is retired within this many requests, long
+/// before `--max-guest-handles` would trap one of its requests.
+pub const REUSE_HANDLE_GROWTH: usize = 16;
+
 /// Every interface the factors provide.
 pub fn add_to_linker(linker: &mut Linker<HostState>, factors: &Factors) -> anyhow::Result<()> {
     factors.init(linker)
@@ -75,11 +85,47 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, factors: &Factors) -> anyho
 /// and other tasks run even while it computes).
 pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, ctx: &Prepare<'_>) -> Store<HostState> {
     let limits = factors.limits.limits();
+    let mut store = Store::new(engine, new_state(factors, states, ctx, None));
+    store.limiter(|state| &mut state.limits.memory);
+    store.set_max_component_handles(limits.max_handles as usize);
+    store.set_hostcall_fuel(usize::try_from(limits.hostcall_bytes).unwrap_or(usize::MAX));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|context| {
+        context.data().limits.cpu.check().map_err(wasmtime::Error::new)?;
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}
+
+/// Readies the store of an instance that served a request for its next one
+/// (`app::reuse`): every factor's instance state is prepared afresh for
+/// `ctx`, as for a new instance (its CPU meter, header budget, outbound and
+/// service counts, request id and trace), except what the guest's memory
+/// and handles still refer to: the resource table, the memory the instance
+/// has grown to, and its stdout and stderr, which now write under the new
+/// request.
+pub fn renew_store(store: &mut Store<HostState>, factors: &Factors, states: &ComponentStates, ctx: &Prepare<'_>) {
+    let outputs = store.data().wasi.outputs().clone();
+    let fresh = new_state(factors, states, ctx, Some(outputs));
+    let old = std::mem::replace(store.data_mut(), fresh);
+    let state = store.data_mut();
+    state.table = old.table;
+    state.limits.memory = old.limits.memory;
+    store.set_epoch_deadline(1);
+}
+
+fn new_state(
+    factors: &Factors,
+    states: &ComponentStates,
+    ctx: &Prepare<'_>,
+    outputs: Option<[GuestOutput; 2]>,
+) -> HostState {
+    let limits = factors.limits.limits();
     let http = factors.http.prepare(&states.http, ctx);
     let mut table = ResourceTable::new();
     table.set_max_capacity(limits.max_handles as usize);
-    let state = HostState {
-        wasi: factors.wasi.prepare(&states.wasi, ctx),
+    HostState {
+        wasi: factors.wasi.prepare_with(&states.wasi, ctx, outputs),
         variables: factors.variables.prepare(&states.variables, ctx),
         key_value: factors.key_value.prepare(&states.key_value, ctx),
         sqlite: factors.sqlite.prepare(&states.sqlite, ctx),
@@ -92,17 +138,7 @@ pub fn new_store(engine: &Engine, factors: &Factors, states: &ComponentStates, c
         hooks: http.hooks,
         header_budget: HeaderBudget::new(factors.http.request.header_budget),
         limits: factors.limits.prepare(&states.limits, ctx),
-    };
-    let mut store = Store::new(engine, state);
-    store.limiter(|state| &mut state.limits.memory);
-    store.set_max_component_handles(limits.max_handles as usize);
-    store.set_hostcall_fuel(usize::try_from(limits.hostcall_bytes).unwrap_or(usize::MAX));
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|context| {
-        context.data().limits.cpu.check().map_err(wasmtime::Error::new)?;
-        Ok(UpdateDeadline::Yield(1))
-    });
-    store
+    }
 }
 
 impl HostState {
@@ -151,6 +187,47 @@ impl HostState {
         MysqlView {
             table: &mut self.table,
             mysql: &self.mysql,
+        }
+    }
+
+    /// Whether the instance may serve another request, judged from its
+    /// handles after this one (`app::reuse`): none of the request's HTTP
+    /// resources may be left (a response body still open, an outgoing call
+    /// unfinished), and its table may not have grown more than
+    /// [`REUSE_HANDLE_GROWTH`] entries past what it held after its first
+    /// request. `first` is that count, `None` on the first request; the
+    /// count to carry is returned when it may.
+    pub fn reusable_after(&mut self, first: Option<usize>) -> Option<usize> {
+        use wasmtime_wasi_http::p2::body::{HostFutureTrailers, HostIncomingBody, HostOutgoingBody};
+        use wasmtime_wasi_http::p2::types::{
+            HostFutureIncomingResponse, HostIncomingRequest, HostIncomingResponse, HostOutgoingRequest,
+            HostOutgoingResponse, HostResponseOutparam,
+        };
+        let mut entries = 0;
+        for entry in self.table.iter_mut() {
+            let entry: &dyn std::any::Any = entry;
+            let per_request = entry.is::<HostIncomingRequest>()
+                || entry.is::<HostResponseOutparam>()
+                || entry.is::<HostOutgoingResponse>()
+                || entry.is::<HostOutgoingBody>()
+                || entry.is::<HostIncomingBody>()
+                || entry.is::<HostFutureTrailers>()
+                || entry.is::<HostOutgoingRequest>()
+                || entry.is::<HostIncomingResponse>()
+                || entry.is::<HostFutureIncomingResponse>();
+            if per_request {
+                tracing::debug!("instance not reused: its request left an HTTP resource");
+                return None;
+            }
+            entries += 1;
+        }
+        match first {
+            None => Some(entries),
+            Some(first) if entries > first + REUSE_HANDLE_GROWTH => {
+                tracing::debug!(first, now = entries, "instance not reused: its handles grew");
+                None
+            }
+            Some(first) => Some(first),
         }
     }
 

@@ -56,7 +56,7 @@ async fn check_now(component: &Component, factors: &Factors, reload_id: u64) -> 
     let (sender, mut receiver) = tokio::sync::oneshot::channel();
     let trapped = |e: wasmtime::Error| anyhow::anyhow!("component {} trapped on its probe {path}: {e:?}", component.id);
     let unanswered = || anyhow::anyhow!("component {} set no response to its probe {path}", component.id);
-    let run = handler.run(&mut store, request, sender, |_| {});
+    let run = handler.run(&mut store, None, request, sender, |_| {});
     tokio::pin!(run);
     // The answer may come before the guest is done (its body still to be
     // read, which a 0.3 guest waits for), or the guest may end first.

@@ -35,6 +35,15 @@ pub struct EdgeFlags {
     #[arg(long, env = "CONTROL_TOKEN_FILE")]
     pub control_token_file: Option<std::path::PathBuf>,
 
+    /// A request that finds every instance it may use busy (its component's
+    /// share, or the pool) waits this long for one before it gets 503 +
+    /// Retry-After. A client that sends its next request the moment its last
+    /// answer arrives would otherwise be shed now and then, its last
+    /// instance not yet put away; waiters are served in order of arrival.
+    /// 0 sheds at once.
+    #[arg(long, env = "QUEUE_TIMEOUT", default_value = "100ms", value_parser = parse_queue_timeout)]
+    pub queue_timeout: Duration,
+
     /// A request (guest work and response body) is cut off after this long
     /// (504).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
@@ -146,6 +155,16 @@ impl EdgeFlags {
             write_timeout: self.client_write_timeout,
             send_buffer_bytes: self.client_send_buffer_bytes as usize,
         }
+    }
+}
+
+/// 0 to 10 s: a wait longer than that is a queue no client should sit in.
+fn parse_queue_timeout(text: &str) -> Result<Duration, String> {
+    let wait = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if wait <= Duration::from_secs(10) {
+        Ok(wait)
+    } else {
+        Err(format!("{text} is over 10s"))
     }
 }
 

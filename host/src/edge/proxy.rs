@@ -9,8 +9,9 @@
 //! answer is counted by route, status and type on the way out.
 
 use crate::app::reload::Reloader;
-use crate::app::run::{Answered, GuestFailure, GuestRun};
-use crate::app::{Component, Target};
+use crate::app::reuse::Slots;
+use crate::app::run::{Answered, Begin, GuestFailure, GuestRun};
+use crate::app::{App, Component, Target};
 use crate::edge::listener::ClientAddr;
 use crate::edge::problem::HostError;
 use crate::edge::request_id;
@@ -42,6 +43,8 @@ pub struct Proxy {
     /// Instances, all components together: the pool's size.
     permits: Arc<Semaphore>,
     request_timeout: Duration,
+    /// How long a request waits for a busy instance (`--queue-timeout`).
+    queue_timeout: Duration,
     max_body_bytes: u64,
     /// Time to receive a whole request body.
     body_timeout: Duration,
@@ -118,6 +121,7 @@ impl Proxy {
             metrics,
             permits: Arc::new(Semaphore::new(concurrency as usize)),
             request_timeout: edge.request_timeout,
+            queue_timeout: edge.queue_timeout,
             max_body_bytes: edge.max_request_body_bytes,
             body_timeout: edge.request_body_timeout,
             body_buffer: Arc::new(Semaphore::new(
@@ -247,21 +251,19 @@ impl Proxy {
                 None => SocketAddr::from(([0, 0, 0, 0], 0)),
             };
             spin_headers::add(&mut request, &matched, Some(client));
-            let permits = |reservation| {
-                let own = component.states.limits.permits.clone().try_acquire_owned().ok()?;
-                let pool = self.permits.clone().try_acquire_owned().ok()?;
-                Some(Permits {
-                    _own: own,
-                    _pool: pool,
-                    _reservation: reservation,
-                })
-            };
             match self.receive_body(request).await {
                 Err(error) => shed(error, true),
-                Ok((request, reservation)) => match permits(reservation) {
+                Ok((request, reservation)) => match self.begin(&app, &component).await {
                     None => shed(HostError::Overloaded, false),
-                    Some(permits) => match self
-                        .run_guest(component.clone(), request, &request_id, &trace, permits, depth)
+                    Some(begin) => match self
+                        .run_guest(
+                            component.clone(),
+                            request,
+                            &request_id,
+                            &trace,
+                            (begin, reservation),
+                            depth,
+                        )
                         .await
                     {
                         Ok(response) => {
@@ -392,16 +394,65 @@ impl Proxy {
         }
     }
 
-    /// Runs the component on `request` (`app::run`), holding `permits`
-    /// until the guest is done; a body the guest fails to finish ends in an
-    /// error, and a bodiless answer is framed as Spin frames it.
+    /// An instance for a request of `component`: an idle one (`app::reuse`),
+    /// which comes with the slots it kept, or slots for a fresh one (its
+    /// component's and the pool's). When every slot is taken the request
+    /// waits up to `--queue-timeout` for one, or for an instance to go idle;
+    /// `None` when none came (503).
+    async fn begin(&self, app: &App, component: &Component) -> Option<Begin> {
+        if let Some(idle) = component.idle.take() {
+            return Some(Begin::Reused(idle));
+        }
+        if let Ok(own) = component.states.limits.permits.clone().try_acquire_owned() {
+            if let Some(pool) = self.pool_slot(app) {
+                return Some(Begin::Fresh(Slots { own, pool }));
+            }
+        }
+        if self.queue_timeout.is_zero() {
+            return None;
+        }
+        let waiting = async {
+            loop {
+                let own = tokio::select! {
+                    own = component.states.limits.permits.clone().acquire_owned() => own.ok()?,
+                    () = component.idle.went_idle() => match component.idle.take() {
+                        Some(idle) => return Some(Begin::Reused(idle)),
+                        None => continue,
+                    },
+                };
+                let pool = match self.pool_slot(app) {
+                    Some(pool) => pool,
+                    None => self.permits.clone().acquire_owned().await.ok()?,
+                };
+                return Some(Begin::Fresh(Slots { own, pool }));
+            }
+        };
+        tokio::time::timeout(self.queue_timeout, waiting).await.ok().flatten()
+    }
+
+    /// A pool slot now, if there is one. A pool that is full may be full of
+    /// idle instances (`app::reuse`): one of them is retired to make room.
+    fn pool_slot(&self, app: &App) -> Option<OwnedSemaphorePermit> {
+        if let Ok(pool) = self.permits.clone().try_acquire_owned() {
+            return Some(pool);
+        }
+        if !app.components.iter().any(|other| other.idle.evict_one()) {
+            return None;
+        }
+        self.permits.clone().try_acquire_owned().ok()
+    }
+
+    /// Runs the component on `request` (`app::run`) from `begin`, holding
+    /// its slots and the body's `reservation` until the guest is done; a
+    /// body the guest fails to finish ends in an error, and a bodiless answer
+    /// is framed as Spin frames it.
     async fn run_guest(
         &self,
         component: Arc<Component>,
         request: http::Request<Full<Bytes>>,
         request_id: &str,
         trace: &TraceContext,
-        permits: Permits,
+        (begin, reservation): (Begin, Option<OwnedSemaphorePermit>),
         depth: u32,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestFailure> {
         let is_head = request.method() == http::Method::HEAD;
@@ -415,7 +466,7 @@ impl Proxy {
             timeout: self.request_timeout,
             expose_server_timing: self.expose_server_timing,
         };
-        let Answered { response, failed } = run.run(request, permits).await?;
+        let Answered { response, failed } = run.run(request, begin, reservation).await?;
         let response = response.map(|body| AbortsOnFailure { body, failed }.boxed_unsync());
         Ok(if is_head {
             response
@@ -423,14 +474,6 @@ impl Proxy {
             frame_empty_body(response).await
         })
     }
-}
-
-/// What a running instance holds until it ends: its component's slot, the
-/// pool's slot, and its request body's share of the buffer budget.
-struct Permits {
-    _own: OwnedSemaphorePermit,
-    _pool: OwnedSemaphorePermit,
-    _reservation: Option<OwnedSemaphorePermit>,
 }
 
 /// The buffer budget counts KiB, so a semaphore's `u32` permits reach 4 TiB.

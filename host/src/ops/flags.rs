@@ -9,8 +9,8 @@ use std::path::PathBuf;
 #[command(next_help_heading = "Concurrency and memory")]
 pub struct MemoryFlags {
     /// Requests served at once, at most; `--guest-memory-budget` may allow
-    /// fewer. More get 503 + Retry-After instead of queueing. Also sizes the
-    /// instance pool.
+    /// fewer. More wait up to `--queue-timeout` for an instance, then get
+    /// 503 + Retry-After. Also sizes the instance pool.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_concurrent_requests: u32,
 

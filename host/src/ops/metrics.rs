@@ -3,8 +3,8 @@
 //! whatever clients send.
 
 use prometheus::{
-    exponential_buckets, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    exponential_buckets, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The host's version, for `doc_proxy_host_build_info`.
@@ -23,6 +23,17 @@ pub const CONNECTION_ERROR_KINDS: [&str; 6] = [
     "io",
 ];
 
+/// The counters instance reuse keeps (`app::reuse`).
+#[derive(Clone)]
+pub struct ReuseMetrics {
+    /// `wasm_instances_idle`.
+    pub idle: IntGauge,
+    /// `wasm_instance_reuses_total`.
+    pub reuses: IntCounter,
+    /// `wasm_instances_retired_total{reason}`.
+    pub retired: IntCounterVec,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
@@ -37,6 +48,7 @@ pub struct Metrics {
     pub traps: IntCounterVec,
     pub instances_live: IntGauge,
     pub instances_max: IntGauge,
+    pub reuse: ReuseMetrics,
     pub component_info: IntGaugeVec,
     pub component_load: Gauge,
     pub component_reloads: IntCounterVec,
@@ -144,6 +156,26 @@ impl Metrics {
             "Component instances alive now (each holds a pool slot and a concurrency permit).",
         )
         .expect("valid metric");
+        let reuse = ReuseMetrics {
+            idle: IntGauge::new(
+                "wasm_instances_idle",
+                "Instances of components that reuse instances, waiting between requests (each keeps its pool slot and permit; not counted in wasm_instances_live).",
+            )
+            .expect("valid metric"),
+            reuses: IntCounter::new(
+                "wasm_instance_reuses_total",
+                "Requests served by an instance that had served a request before (instance_reuse).",
+            )
+            .expect("valid metric"),
+            retired: IntCounterVec::new(
+                Opts::new(
+                    "wasm_instances_retired_total",
+                    "Instances of components that reuse instances, not kept for another request, by reason: uses, failed, leaked, idle, evicted.",
+                ),
+                &["reason"],
+            )
+            .expect("valid metric"),
+        };
         let instances_max = IntGauge::new(
             "wasm_instances_max",
             "Instances that may be alive at once (--max-concurrent-requests, cut by the memory plan): the pool's size.",
@@ -353,6 +385,9 @@ impl Metrics {
             Box::new(traps.clone()),
             Box::new(instances_live.clone()),
             Box::new(instances_max.clone()),
+            Box::new(reuse.idle.clone()),
+            Box::new(reuse.reuses.clone()),
+            Box::new(reuse.retired.clone()),
             Box::new(component_info.clone()),
             Box::new(component_load.clone()),
             Box::new(component_reloads.clone()),
@@ -390,6 +425,7 @@ impl Metrics {
             traps,
             instances_live,
             instances_max,
+            reuse,
             component_info,
             component_load,
             component_reloads,

@@ -26,6 +26,7 @@
 //!   guest (`--max-hostcall-bytes`, wasmtime's hostcall fuel).
 
 use crate::app::factors::{Configure, Factor, Prepare};
+use crate::app::reuse::ReusePolicy;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +51,8 @@ pub struct GuestLimits {
     pub max_handles: u32,
     /// Bytes one host call may lift out of the guest.
     pub hostcall_bytes: u64,
+    /// How long an idle reused instance is kept (`app::reuse`).
+    pub idle_instance_timeout: Duration,
 }
 
 impl GuestLimits {
@@ -84,6 +87,8 @@ pub struct ComponentLimits {
     pub lanes: Arc<Semaphore>,
     lane_count: Resizable,
     cpu_budget: Duration,
+    /// Whether and how its instances are reused (`app::reuse`).
+    pub reuse: Option<ReusePolicy>,
 }
 
 impl ComponentLimits {
@@ -190,6 +195,10 @@ impl Factor for LimitsFactor {
             lanes,
             lane_count,
             cpu_budget: self.limits.cpu_budget,
+            reuse: ctx.spec.instance_reuse.map(|max_uses| ReusePolicy {
+                max_uses,
+                idle_timeout: self.limits.idle_instance_timeout,
+            }),
         })
     }
 
@@ -416,6 +425,7 @@ mod tests {
             environment: Vec::new(),
             variables: Vec::new(),
             max_concurrent_requests: max,
+            instance_reuse: None,
             verdict_cache: false,
             files: Vec::new(),
             dir: ".".into(),
@@ -434,6 +444,7 @@ mod tests {
             cpu_lanes: lanes,
             max_handles: 100,
             hostcall_bytes: 1 << 20,
+            idle_instance_timeout: Duration::from_secs(1),
         })
     }
 

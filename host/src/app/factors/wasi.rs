@@ -54,9 +54,62 @@ impl WasiState {
     }
 }
 
+/// One instance's WASI context, and its two output streams, kept so a
+/// reused instance's output can be handed to its next request.
+pub struct WasiInstance {
+    pub ctx: WasiCtx,
+    outputs: [GuestOutput; 2],
+}
+
+impl WasiInstance {
+    /// Its stdout and stderr.
+    pub fn outputs(&self) -> &[GuestOutput; 2] {
+        &self.outputs
+    }
+}
+
+impl WasiFactor {
+    /// [`Factor::prepare`], writing to `outputs` when given (a reused
+    /// instance's, whose handles the guest may hold): they are handed to
+    /// this request first.
+    pub fn prepare_with(
+        &self,
+        state: &WasiState,
+        ctx: &Prepare<'_>,
+        outputs: Option<[GuestOutput; 2]>,
+    ) -> WasiInstance {
+        let fields = crate::app::guest_log::request_fields(ctx.request_id, ctx.trace, ctx.sha256);
+        let outputs = match outputs {
+            Some(outputs) => {
+                outputs.iter().for_each(|output| output.retarget(fields.clone()));
+                outputs
+            }
+            None => [
+                GuestOutput::new("stdout", fields.clone(), &state.guest_log),
+                GuestOutput::new("stderr", fields, &state.guest_log),
+            ],
+        };
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&state.env)
+            .stdout(outputs[0].clone())
+            .stderr(outputs[1].clone())
+            .max_random_size(MAX_RANDOM_BYTES);
+        crate::app::factors::sockets::give(&mut wasi, state.sockets.as_ref());
+        if let Some(mount) = &state.mount {
+            if let Err(e) = wasi.preopened_dir(mount, "/", FsPerms::ReadOnly) {
+                tracing::error!(component = %state.guest_log.component, error = %e, "the component's files could not be opened");
+            }
+        }
+        WasiInstance {
+            ctx: wasi.build(),
+            outputs,
+        }
+    }
+}
+
 impl Factor for WasiFactor {
     type ComponentState = WasiState;
-    type InstanceState = WasiCtx;
+    type InstanceState = WasiInstance;
 
     fn init(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
         wasmtime_wasi::p2::add_to_linker_async(linker)?;
@@ -77,19 +130,7 @@ impl Factor for WasiFactor {
         })
     }
 
-    fn prepare(&self, state: &WasiState, ctx: &Prepare<'_>) -> WasiCtx {
-        let fields = crate::app::guest_log::request_fields(ctx.request_id, ctx.trace, ctx.sha256);
-        let mut wasi = WasiCtx::builder();
-        wasi.envs(&state.env)
-            .stdout(GuestOutput::new("stdout", fields.clone(), &state.guest_log))
-            .stderr(GuestOutput::new("stderr", fields, &state.guest_log))
-            .max_random_size(MAX_RANDOM_BYTES);
-        crate::app::factors::sockets::give(&mut wasi, state.sockets.as_ref());
-        if let Some(mount) = &state.mount {
-            if let Err(e) = wasi.preopened_dir(mount, "/", FsPerms::ReadOnly) {
-                tracing::error!(component = %state.guest_log.component, error = %e, "the component's files could not be opened");
-            }
-        }
-        wasi.build()
+    fn prepare(&self, state: &WasiState, ctx: &Prepare<'_>) -> WasiInstance {
+        self.prepare_with(state, ctx, None)
     }
 }

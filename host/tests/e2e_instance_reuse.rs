@@ -1,0 +1,207 @@
+//! Instance reuse (`app::reuse`), opt-in per component: the hostile test
+//! component's `remember` attack counts, in a global, the requests its
+//! instance has served, so the count it answers shows which instance served
+//! a request. A reused instance serves its uses and no more, writes its log
+//! lines under the request it is serving, and is retired after a failure, a
+//! leak of handles, its idle timeout, or when another component needs its
+//! pool slot.
+
+use std::time::Duration;
+use test_harness::{component, request, Host, ManifestFile};
+
+fn hostile(args: &[&str]) -> Host {
+    Host::start(&component("hostile"), args)
+}
+
+/// The `served` count of one request of `attack`, and the request id it
+/// was sent with.
+async fn served(host: &Host, attack: &str) -> (u64, String) {
+    let id = format!("reuse-{}", next_id());
+    let reply = request(
+        host.public,
+        "GET",
+        &format!("/?attack={attack}"),
+        &[("x-request-id", &id)],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "body: {}", String::from_utf8_lossy(&reply.body));
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    (body["served"].as_u64().unwrap_or_else(|| panic!("{body}")), id)
+}
+
+/// A request id no other request of the test has.
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+async fn counts(host: &Host, attack: &str, n: usize) -> Vec<u64> {
+    let mut counts = Vec::new();
+    for _ in 0..n {
+        counts.push(served(host, attack).await.0);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn without_instance_reuse_every_request_gets_a_fresh_instance() {
+    let host = hostile(&[]);
+    assert_eq!(counts(&host, "remember", 3).await, [1, 1, 1]);
+    assert_eq!(host.metric("wasm_instance_reuses_total").await, 0.0);
+    assert_eq!(host.metric("wasm_instances_idle").await, 0.0);
+}
+
+#[tokio::test]
+async fn a_reused_instance_serves_its_uses_then_a_fresh_one_comes() {
+    let host = hostile(&["--instance-reuse", "3"]);
+    assert_eq!(counts(&host, "remember", 7).await, [1, 2, 3, 1, 2, 3, 1]);
+    assert_eq!(host.metric("wasm_instance_reuses_total").await, 4.0);
+    assert_eq!(host.metric("wasm_instances_retired_total{reason=\"uses\"}").await, 2.0);
+    assert_eq!(host.metric("wasm_instances_idle").await, 1.0);
+    // Each request's fresh CPU budget and instantiation: 3 instances made.
+    assert_eq!(host.metric("wasm_instantiation_duration_seconds_count").await, 3.0);
+}
+
+#[tokio::test]
+async fn a_reused_instance_logs_under_the_request_it_serves() {
+    let host = hostile(&["--instance-reuse", "10"]);
+    let mut ids = Vec::new();
+    for expected in 1..=3 {
+        let (count, id) = served(&host, "remember").await;
+        assert_eq!(count, expected);
+        ids.push(id);
+    }
+    let lines = host.log_lines();
+    for (n, id) in ids.iter().enumerate() {
+        let message = format!("served {}", n + 1);
+        let line = lines
+            .iter()
+            .find(|l| l["message"] == message.as_str())
+            .unwrap_or_else(|| panic!("no line {message:?}"));
+        assert_eq!(line["request_id"], id.as_str(), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_request_retires_its_instance() {
+    let host = hostile(&["--instance-reuse", "10"]);
+    assert_eq!(counts(&host, "remember", 2).await, [1, 2]);
+    // The same instance takes the trap, and is not used again.
+    request(host.public, "GET", "/?attack=trap", &[]).await.problem(500);
+    assert_eq!(
+        host.metric("wasm_instances_retired_total{reason=\"failed\"}").await,
+        1.0
+    );
+    assert_eq!(counts(&host, "remember", 2).await, [1, 2]);
+}
+
+#[tokio::test]
+async fn an_instance_whose_handles_grow_is_retired() {
+    let host = hostile(&["--instance-reuse", "100"]);
+    // A guest may open handles lazily and keep them (its output streams),
+    // so 16 more than after its first request are allowed; one more each
+    // request is a leak, and the 18th request's instance has 17 more.
+    let mut expected: Vec<u64> = (1..=18).collect();
+    expected.extend([1, 2]);
+    assert_eq!(counts(&host, "leak", 20).await, expected);
+    assert_eq!(
+        host.metric("wasm_instances_retired_total{reason=\"leaked\"}").await,
+        1.0
+    );
+    // Keeping state without handles is the component's own business.
+    assert_eq!(counts(&host, "remember", 3).await, [3, 4, 5]);
+}
+
+#[tokio::test]
+async fn an_idle_instance_is_retired_after_the_idle_timeout() {
+    let host = hostile(&["--instance-reuse", "10", "--idle-instance-timeout", "100ms"]);
+    assert_eq!(counts(&host, "remember", 2).await, [1, 2]);
+    assert_eq!(host.metric("wasm_instances_idle").await, 1.0);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(host.metric("wasm_instances_idle").await, 0.0);
+    assert_eq!(host.metric("wasm_instances_retired_total{reason=\"idle\"}").await, 1.0);
+    assert_eq!(counts(&host, "remember", 1).await, [1]);
+}
+
+#[tokio::test]
+async fn an_idle_instance_gives_its_pool_slot_to_another_component() {
+    let manifest = ManifestFile::new(|_| {
+        format!(
+            r#"spin_manifest_version = 2
+[application]
+name = "two-components-one-slot"
+[[trigger.http]]
+route = "/a/..."
+component = "a"
+[[trigger.http]]
+route = "/b/..."
+component = "b"
+[component.a]
+source = "{hostile}"
+[component.a.tool.doc-proxy-host]
+instance_reuse = 100
+[component.b]
+source = "{hostile}"
+"#,
+            hostile = component("hostile").display(),
+        )
+    });
+    let host = Host::start_manifest(&manifest.path, &manifest.addr, &["--max-concurrent-requests", "1"], &[]);
+    assert_eq!(host.metric("wasm_instances_max").await, 1.0);
+    let a = request(host.public, "GET", "/a/?attack=remember", &[]).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(host.metric("wasm_instances_idle").await, 1.0);
+    // The pool's one slot is held by a's idle instance: b's request takes it.
+    let b = request(host.public, "GET", "/b/?attack=remember", &[]).await;
+    assert_eq!(b.status, 200, "body: {}", String::from_utf8_lossy(&b.body));
+    assert_eq!(
+        host.metric("wasm_instances_retired_total{reason=\"evicted\"}").await,
+        1.0
+    );
+    assert_eq!(host.metric("http_requests_shed_total").await, 0.0);
+}
+
+#[tokio::test]
+async fn instance_reuse_is_read_from_the_manifest_and_checked() {
+    let manifest = ManifestFile::new(|_| {
+        format!(
+            r#"spin_manifest_version = 2
+[application]
+name = "reuse-out-of-range"
+[[trigger.http]]
+route = "/..."
+component = "a"
+[component.a]
+source = "{hostile}"
+[component.a.tool.doc-proxy-host]
+instance_reuse = 0
+"#,
+            hostile = component("hostile").display(),
+        )
+    });
+    let (code, log) = test_harness::run_host_until_exit(&manifest.path, Duration::from_secs(20));
+    assert_ne!(code, Some(0));
+    assert!(log.contains("instance_reuse must be 1..=1000000"), "{log}");
+}
+
+#[tokio::test]
+async fn a_waiting_request_takes_the_instance_that_goes_idle() {
+    // One slot: the instance keeps it while idle, so a request waiting for
+    // the slot must be handed the instance itself when it goes idle.
+    let host = hostile(&[
+        "--instance-reuse",
+        "10",
+        "--max-concurrent-requests",
+        "1",
+        "--queue-timeout",
+        "3s",
+    ]);
+    assert_eq!(counts(&host, "remember", 1).await, [1]);
+    let addr = host.public;
+    let busy = tokio::spawn(async move { request(addr, "GET", "/?attack=spin&ms=400", &[]).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (count, _) = served(&host, "remember").await;
+    assert_eq!(count, 2, "the waiter was served by the instance that went idle");
+    assert_eq!(busy.await.unwrap().status, 200);
+    assert_eq!(host.metric("http_requests_shed_total").await, 0.0);
+}
