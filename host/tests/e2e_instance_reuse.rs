@@ -9,8 +9,15 @@
 use std::time::Duration;
 use test_harness::{component, request, Host, ManifestFile};
 
+/// The hostile component alone, with one instance slot: a client's next
+/// request may arrive before its last instance has been put away, and would
+/// then get a fresh instance while there are free slots (harmless, but no
+/// test of which instance serves it); with one slot it waits for that
+/// instance.
 fn hostile(args: &[&str]) -> Host {
-    Host::start(&component("hostile"), args)
+    let mut all = vec!["--max-concurrent-requests", "1", "--queue-timeout", "5s"];
+    all.extend_from_slice(args);
+    Host::start(&component("hostile"), &all)
 }
 
 /// The `served` count of one request of `attack`, and the request id it
@@ -146,7 +153,12 @@ source = "{hostile}"
             hostile = component("hostile").display(),
         )
     });
-    let host = Host::start_manifest(&manifest.path, &manifest.addr, &["--max-concurrent-requests", "1"], &[]);
+    let host = Host::start_manifest(
+        &manifest.path,
+        &manifest.addr,
+        &["--max-concurrent-requests", "1", "--queue-timeout", "5s"],
+        &[],
+    );
     assert_eq!(host.metric("wasm_instances_max").await, 1.0);
     let a = request(host.public, "GET", "/a/?attack=remember", &[]).await;
     assert_eq!(a.status, 200);
@@ -204,4 +216,60 @@ async fn a_waiting_request_takes_the_instance_that_goes_idle() {
     assert_eq!(count, 2, "the waiter was served by the instance that went idle");
     assert_eq!(busy.await.unwrap().status, 200);
     assert_eq!(host.metric("http_requests_shed_total").await, 0.0);
+}
+
+#[tokio::test]
+async fn a_reload_retires_the_idle_instances_of_the_version_it_replaces() {
+    let text = |uses: u32| {
+        format!(
+            r#"spin_manifest_version = 2
+[application]
+name = "reused-then-reloaded"
+[[trigger.http]]
+route = "/..."
+component = "a"
+[component.a]
+source = "{hostile}"
+[component.a.tool.doc-proxy-host]
+instance_reuse = {uses}
+"#,
+            hostile = component("hostile").display(),
+        )
+    };
+    let manifest = ManifestFile::new(|_| text(10));
+    let host = manifest.start(&[("MAX_CONCURRENT_REQUESTS", "1"), ("QUEUE_TIMEOUT", "5s")]);
+    assert_eq!(counts(&host, "remember", 2).await, [1, 2]);
+    assert_eq!(host.metric("wasm_instances_idle").await, 1.0);
+    // A new version (its setting changed): the old one's idle instance goes
+    // at once, not after its idle timeout, and its slot with it.
+    manifest.rewrite(&text(20));
+    assert_eq!(host.reload().await.status, 200);
+    assert_eq!(host.metric("wasm_instances_idle").await, 0.0);
+    assert_eq!(
+        host.metric("wasm_instances_retired_total{reason=\"reloaded\"}").await,
+        1.0
+    );
+    assert_eq!(counts(&host, "remember", 2).await, [1, 2]);
+}
+
+#[tokio::test]
+async fn a_wasi_p3_instance_is_reused_too() {
+    let host = Host::start(
+        &component("hello_p3"),
+        &[
+            "--instance-reuse",
+            "10",
+            "--max-concurrent-requests",
+            "1",
+            "--queue-timeout",
+            "5s",
+        ],
+    );
+    for _ in 0..4 {
+        let reply = request(host.public, "GET", "/", &[]).await;
+        assert_eq!(reply.status, 200);
+        assert!(String::from_utf8_lossy(&reply.body).starts_with("hello from wasi:http@0.3"));
+    }
+    assert_eq!(host.metric("wasm_instance_reuses_total").await, 3.0);
+    assert_eq!(host.metric("wasm_instantiation_duration_seconds_count").await, 1.0);
 }

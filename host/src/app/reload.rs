@@ -240,6 +240,9 @@ impl Reloader {
             return;
         }
         self.end_watch(watch);
+        for component in &watch.watched.components {
+            component.idle.clear();
+        }
         for component in &watch.previous.components {
             component.states.limits.reapply();
         }
@@ -350,6 +353,9 @@ impl Reloader {
                 })
             }));
             self.current.store(new.clone());
+            for component in &old.components {
+                component.idle.clear();
+            }
             for gone in old.components.iter().filter(|o| new.component(&o.id).is_none()) {
                 self.wide.factors.retire(&gone.id, &gone.states);
             }

@@ -17,7 +17,8 @@
 //! an HTTP resource behind or its handles grew past what its first request
 //! left by more than lazily opened handles explain
 //! (`HostState::reusable_after`), after `--idle-instance-timeout` without a
-//! request, and when another component needs its pool slot. An idle instance
+//! request, when another component needs its pool slot, and when a reload
+//! replaces its version. An idle instance
 //! keeps the permits it ran under (its component's slot and the pool's), so
 //! idle instances never take the host past its memory plan; a request of its
 //! component takes the instance with its permits.
@@ -88,6 +89,8 @@ pub enum Retired {
     Idle,
     /// Another component needed its pool slot.
     Evicted,
+    /// A reload or roll-back replaced its component's version.
+    Reloaded,
 }
 
 impl Retired {
@@ -98,6 +101,7 @@ impl Retired {
             Retired::Leaked => "leaked",
             Retired::Idle => "idle",
             Retired::Evicted => "evicted",
+            Retired::Reloaded => "reloaded",
         }
     }
 }
@@ -161,6 +165,15 @@ impl IdleInstances {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Retires every idle instance: their version is no longer served, and
+    /// the slots they keep are shared with the version that is.
+    pub fn clear(&self) {
+        let idle = std::mem::take(&mut *self.lock());
+        for instance in idle {
+            self.retire(instance, Retired::Reloaded);
         }
     }
 

@@ -170,7 +170,7 @@ impl Metrics {
             retired: IntCounterVec::new(
                 Opts::new(
                     "wasm_instances_retired_total",
-                    "Instances of components that reuse instances, not kept for another request, by reason: uses, failed, leaked, idle, evicted.",
+                    "Instances of components that reuse instances, not kept for another request, by reason: uses, failed, leaked, idle, evicted, reloaded.",
                 ),
                 &["reason"],
             )
