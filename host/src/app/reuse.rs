@@ -52,18 +52,22 @@ pub struct Slots {
 
 /// An instance between requests.
 pub struct Idle {
+    /// Declared before `slots`, so a dropped instance's memory goes back to
+    /// the pool before its permits let another request in.
     pub store: Store<HostState>,
     pub instance: Instance,
     /// Requests it has served.
     pub uses: u32,
-    /// Its table's entries after its first request.
-    pub entries: usize,
+    /// Its table's entries after its first request (`None` until it has
+    /// served one).
+    pub entries: Option<usize>,
     pub slots: Slots,
     since: Instant,
 }
 
 impl Idle {
-    pub fn new(store: Store<HostState>, instance: Instance, uses: u32, entries: usize, slots: Slots) -> Idle {
+    /// An instance that has just served its `uses`-th request.
+    pub fn new(store: Store<HostState>, instance: Instance, uses: u32, entries: Option<usize>, slots: Slots) -> Idle {
         Idle {
             store,
             instance,
@@ -189,14 +193,21 @@ impl IdleInstances {
         drop(instance);
     }
 
-    /// Keeps `instance` for the next request, or retires it when it has
-    /// served its uses.
-    pub fn put(self: &Arc<Self>, instance: Idle) {
+    /// Keeps `instance`, whose request ended well, for the next request;
+    /// or retires it (dropping it: its store goes before its slots) when it
+    /// has served its uses or its request left it leaking
+    /// (`HostState::reusable_after`). Only for a component that reuses
+    /// instances.
+    pub fn put(self: &Arc<Self>, mut instance: Idle) {
         let Some(policy) = self.policy else {
-            return self.retired(Retired::Uses);
+            unreachable!("only a component that reuses instances puts one back")
         };
         if instance.uses >= policy.max_uses {
             return self.retired(Retired::Uses);
+        }
+        match instance.store.data_mut().reusable_after(instance.entries) {
+            Some(entries) => instance.entries = Some(entries),
+            None => return self.retired(Retired::Leaked),
         }
         let start_sweep = {
             let mut idle = self.lock();

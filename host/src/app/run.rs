@@ -111,7 +111,7 @@ impl GuestRun<'_> {
             Begin::Reused(idle) => {
                 let mut store = idle.store;
                 crate::app::state::renew_store(&mut store, self.app.factors(), &component.states, &prepare);
-                (store, Some(idle.instance), idle.slots, idle.uses, Some(idle.entries))
+                (store, Some(idle.instance), idle.slots, idle.uses, idle.entries)
             }
         };
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -168,17 +168,10 @@ impl GuestRun<'_> {
                 guest_failed.store(true, Ordering::Release);
             }
             let idle = &ran.idle;
-            match (idle.policy(), kept) {
-                (Some(_), Some(instance)) => match store.data_mut().reusable_after(entries) {
-                    Some(entries) => idle.put(Idle::new(store, instance, uses + 1, entries, slots)),
-                    None => {
-                        idle.retired(Retired::Leaked);
-                        drop(store);
-                        drop(slots);
-                    }
-                },
-                (policy, _) => {
-                    if policy.is_some() {
+            match kept.filter(|_| idle.policy().is_some()) {
+                Some(instance) => idle.put(Idle::new(store, instance, uses + 1, entries, slots)),
+                None => {
+                    if idle.policy().is_some() {
                         idle.retired(Retired::Failed);
                     }
                     // The store goes first: the instance's memory goes back
