@@ -5,7 +5,7 @@
 //! each layer of their filter chains, and a PNG's compressed chunks all draw
 //! on that one budget, so no nesting or number of streams multiplies it.
 
-use flate2::{Decompress, FlushDecompress, Status};
+use super::zlib::Zlib;
 
 /// What one document may still decode, all its streams and layers together.
 #[derive(Debug)]
@@ -66,9 +66,8 @@ pub(crate) type Sink<'s, E> = dyn FnMut(&[u8], &mut Budget) -> Result<(), E> + '
 /// One zlib stream being inflated, fed in pieces; reusable for the next
 /// stream once [`reset`](Flate::reset).
 pub(crate) struct Flate {
-    state: Decompress,
+    state: Zlib,
     buf: Vec<u8>,
-    ended: bool,
     /// Bytes that may follow the stream's end (a PDF stream's end of line).
     may_follow: fn(u8) -> bool,
 }
@@ -77,17 +76,15 @@ impl Flate {
     /// A state whose output comes in pieces of up to `buffer` bytes.
     pub(crate) fn new(buffer: usize, may_follow: fn(u8) -> bool) -> Self {
         Flate {
-            state: Decompress::new(true),
+            state: Zlib::new(),
             buf: vec![0u8; buffer],
-            ended: false,
             may_follow,
         }
     }
 
     /// Makes it ready for a new stream.
     pub(crate) fn reset(&mut self) {
-        self.state.reset(true);
-        self.ended = false;
+        self.state.reset();
     }
 
     /// Inflates `input`, the stream's next bytes, handing each piece of
@@ -102,25 +99,20 @@ impl Flate {
         out: &mut Sink<'_, E>,
     ) -> Result<(), E> {
         loop {
-            if self.ended {
+            if self.state.ended() {
                 return match input.iter().all(|&b| (self.may_follow)(b)) {
                     true => Ok(()),
                     false => Err(FlateError::Corrupt.into()),
                 };
             }
-            let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
-            let status = self
+            let step = self
                 .state
-                .decompress(input, &mut self.buf, FlushDecompress::None)
+                .inflate(input, &mut self.buf)
                 .map_err(|_| FlateError::Corrupt)?;
-            let consumed = (self.state.total_in() - before_in) as usize;
-            let produced = (self.state.total_out() - before_out) as usize;
-            input = &input[consumed..];
-            budget.charge(produced as u64).map_err(FlateError::from)?;
-            out(&self.buf[..produced], budget)?;
-            if status == Status::StreamEnd {
-                self.ended = true;
-            } else if consumed == 0 && produced == 0 {
+            input = &input[step.consumed..];
+            budget.charge(step.produced as u64).map_err(FlateError::from)?;
+            out(&self.buf[..step.produced], budget)?;
+            if step.consumed == 0 && step.produced == 0 && !self.state.ended() {
                 // With a whole free buffer, zlib stops only when its input is
                 // used up: the rest of the stream is in the next piece.
                 return match input.is_empty() {
@@ -133,7 +125,7 @@ impl Flate {
 
     /// After the last piece: the stream has ended, its checksum verified.
     pub(crate) fn finish(&self) -> Result<(), FlateError> {
-        match self.ended {
+        match self.state.ended() {
             true => Ok(()),
             false => Err(FlateError::Corrupt),
         }

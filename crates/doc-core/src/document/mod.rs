@@ -1,9 +1,11 @@
 //! What a document is and whether it may be served: detection from the bytes,
 //! then structural validation. The upstream's `Content-Type` is never trusted.
 
+mod adler32;
 mod flate;
 pub mod pdf;
 pub mod png;
+mod zlib;
 
 use std::fmt;
 

@@ -26,7 +26,7 @@
 //! inflates all of it (a 160 MiB `zTXt` in a 16x16 image is a file of 160 KB).
 
 use super::flate::{Budget, Flate, FlateError};
-use flate2::{Decompress, FlushDecompress, Status};
+use super::zlib::Zlib;
 use std::fmt;
 
 pub const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
@@ -446,11 +446,10 @@ impl RowStarts {
 /// The image data's zlib stream, inflated as the `IDAT` chunks arrive into a
 /// fixed buffer: only its length, its row starts and its end are looked at.
 struct ImageData {
-    state: Decompress,
+    state: Zlib,
     buf: Vec<u8>,
     expected: u64,
     rows: RowStarts,
-    ended: bool,
 }
 
 impl ImageData {
@@ -460,11 +459,10 @@ impl ImageData {
         let expected = u64::try_from(header.image_data_len()).map_err(|_| PngError::InflateLimit)?;
         budget.charge(expected).map_err(|_| PngError::InflateLimit)?;
         Ok(ImageData {
-            state: Decompress::new(true),
+            state: Zlib::new(),
             buf: vec![0u8; 64 * 1024],
             expected,
             rows: RowStarts::new(&header.passes()),
-            ended: false,
         })
     }
 
@@ -475,28 +473,25 @@ impl ImageData {
     fn feed(&mut self, mut input: &[u8], at: usize) -> Result<(), PngError> {
         let error = |what| PngError::ImageData { at, what };
         loop {
-            if self.ended {
+            if self.state.ended() {
                 return match input.is_empty() {
                     true => Ok(()),
                     false => Err(error("data after the end of the zlib stream")),
                 };
             }
-            let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
-            let status = self
+            let before_out = self.state.total_out();
+            let step = self
                 .state
-                .decompress(input, &mut self.buf, FlushDecompress::None)
+                .inflate(input, &mut self.buf)
                 .map_err(|_| error("not a valid zlib stream"))?;
-            input = &input[(self.state.total_in() - before_in) as usize..];
+            input = &input[step.consumed..];
             if self.state.total_out() > self.expected {
                 return Err(error("more image data than IHDR describes"));
             }
-            let produced = (self.state.total_out() - before_out) as usize;
-            if !self.rows.check(&self.buf[..produced], before_out) {
+            if !self.rows.check(&self.buf[..step.produced], before_out) {
                 return Err(error("a row's filter type is not 0-4"));
             }
-            if status == Status::StreamEnd {
-                self.ended = true;
-            } else if (self.state.total_in(), self.state.total_out()) == (before_in, before_out) {
+            if step.consumed == 0 && step.produced == 0 && !self.state.ended() {
                 // With a whole free buffer, zlib stops only when its input is
                 // used up; the rest of the stream is in the next IDAT.
                 return match input.is_empty() {
@@ -510,7 +505,7 @@ impl ImageData {
     /// After the last `IDAT`: the stream has ended (its Adler-32 checked) at
     /// exactly the expected size.
     fn finish(&self, at: usize) -> Result<(), PngError> {
-        if !self.ended {
+        if !self.state.ended() {
             return Err(PngError::ImageData {
                 at,
                 what: "the zlib stream does not end: image data is missing",
