@@ -7,7 +7,7 @@
 //! pool slot.
 
 use std::time::Duration;
-use test_harness::{component, request, Host, ManifestFile};
+use test_harness::{component, request, start_dummy_upstream, Host, ManifestFile};
 
 /// The hostile component alone, with one instance slot: a client's next
 /// request may arrive before its last instance has been put away, and would
@@ -272,4 +272,36 @@ async fn a_wasi_p3_instance_is_reused_too() {
     }
     assert_eq!(host.metric("wasm_instance_reuses_total").await, 3.0);
     assert_eq!(host.metric("wasm_instantiation_duration_seconds_count").await, 1.0);
+}
+
+/// doc-proxy makes an outbound call with request options on every attempt.
+/// wasmtime-wasi-http 48 never deletes the options the guest hands over, so
+/// a reused instance grew one table entry a call and was retired as leaked
+/// every 15-20 requests; the host deletes them (`outbound_http/request_options.rs`).
+#[tokio::test]
+async fn outbound_calls_leave_nothing_behind_in_a_reused_instance() {
+    let upstream = start_dummy_upstream(&["CORRUPT_PERCENT=0"]);
+    let url = format!("http://{}", upstream.public);
+    let host = Host::start(
+        &component("doc_proxy"),
+        &[
+            "--upstream-url",
+            &url,
+            "--instance-reuse",
+            "1000",
+            "--max-concurrent-requests",
+            "1",
+            "--queue-timeout",
+            "5s",
+        ],
+    );
+    for id in 1..=40 {
+        let reply = request(host.public, "GET", &format!("/{id}"), &[]).await;
+        assert_eq!(reply.status, 200, "body: {}", String::from_utf8_lossy(&reply.body));
+    }
+    assert_eq!(
+        host.metric("wasm_instances_retired_total{reason=\"leaked\"}").await,
+        0.0
+    );
+    assert_eq!(host.metric("wasm_instance_reuses_total").await, 39.0);
 }

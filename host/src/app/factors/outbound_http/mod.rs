@@ -12,6 +12,7 @@
 //!   per header set, and a budget of header bytes ([`header_budget`]).
 
 pub mod header_budget;
+mod request_options;
 
 use crate::app::factors::{Configure, Factor, Prepare};
 use crate::app::manifest::ComponentSpec;
@@ -86,6 +87,7 @@ impl Factor for OutboundHttpFactor {
     fn init(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
         wasmtime_wasi_http::p3::add_to_linker(linker)?;
+        request_options::add_to_linker(linker)?;
         header_budget::add_to_linker(linker)
     }
 
