@@ -6,8 +6,8 @@
 //! time). In a Wasm guest built with `relaxed-simd` it is `relaxed`: zlib-rs's
 //! simd128 sum widens every byte and multiplies in 16-bit lanes, about 29
 //! instructions per 32 bytes on x86-64, while `i16x8.relaxed_dot_i8x16_i7x16_s`
-//! is one `pmaddubsw` there (and one `sdot`-class step on Arm). Without the
-//! feature the guest uses zlib-rs's simd128 sum.
+//! is one `pmaddubsw` there. Without the feature the guest uses zlib-rs's
+//! simd128 sum.
 
 /// The Adler-32 of `data` continued from `adler` (1 for a new stream).
 pub(crate) fn update(adler: u32, data: &[u8]) -> u32 {
@@ -40,9 +40,9 @@ fn update_bytewise(adler: u32, data: &[u8]) -> u32 {
 
 /// Adler-32 with Wasm relaxed SIMD, 64 bytes a step.
 ///
-/// `relaxed_dot_i8x16_i7x16` multiplies signed bytes by weights of 0-127
-/// (deterministic on every engine for weights in that range; only the
-/// weights' sign is left to the engine), so each data byte `x` is fed as the
+/// `relaxed_dot_i8x16_i7x16` multiplies signed bytes by weights; engines may
+/// differ only where a weight has its top bit set, so with weights of 1-64
+/// every engine gives the same result. Each data byte `x` is fed as the
 /// signed `s = x ^ 0x80 = x - 128`, and the 128s taken from every byte are
 /// added back once per piece: a step's plain sum is `Σs + 64·128` and its
 /// weighted sum (weights 64 down to 1) `Σ(w·s) + 128·Σw`.
