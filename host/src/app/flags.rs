@@ -63,7 +63,7 @@ pub struct AppFlags {
     /// component that keeps no request's state in its globals: Spin gives
     /// every request a fresh instance. 1 (the default) is a fresh instance
     /// per request.
-    #[arg(long, env = "INSTANCE_REUSE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "INSTANCE_REUSE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::app::reuse::MAX_INSTANCE_REUSE)))]
     pub instance_reuse: u32,
 
     /// Reload the app when the manifest or a component's file changes (size

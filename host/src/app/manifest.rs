@@ -16,6 +16,7 @@
 //! `dependencies`, WAGI, AI models, component dependencies) stops it: serving
 //! such an app would change what it does without a word.
 
+use crate::app::reuse::MAX_INSTANCE_REUSE;
 use crate::outbound::allowed_hosts::AllowedHost;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -562,8 +563,10 @@ fn read_tool(
                 let uses = value
                     .as_integer()
                     .and_then(|n| u32::try_from(n).ok())
-                    .filter(|n| (1..=1_000_000).contains(n))
-                    .ok_or_else(|| format!("{at}.instance_reuse must be 1..=1000000 (requests one instance serves)"))?;
+                    .filter(|n| (1..=MAX_INSTANCE_REUSE).contains(n))
+                    .ok_or_else(|| {
+                        format!("{at}.instance_reuse must be 1..={MAX_INSTANCE_REUSE} (requests one instance serves)")
+                    })?;
                 spec.instance_reuse = (uses > 1).then_some(uses);
             }
             "verdict_cache" => {

@@ -34,6 +34,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 
+/// The most requests one instance may serve (`instance_reuse`, from a
+/// manifest or `--instance-reuse`).
+pub const MAX_INSTANCE_REUSE: u32 = 1_000_000;
+
 /// How a component's instances are reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReusePolicy {
