@@ -84,8 +84,8 @@ impl Handler {
         let request =
             request.map(|body| body.map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} }));
         let instantiating = Instant::now();
-        match (self, instance) {
-            (Handler::P2(pre), instance) => {
+        match self {
+            Handler::P2(pre) => {
                 let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
                 let outparam = store
                     .data_mut()
@@ -107,7 +107,7 @@ impl Handler {
                     .await?;
                 Ok(Instance::P2(proxy))
             }
-            (Handler::P3(pre), instance) => {
+            Handler::P3(pre) => {
                 let (request, request_io) =
                     wasmtime_wasi_http::p3::Request::from_http(store.data_mut().http().hooks, request);
                 let service = match instance {
